@@ -1,0 +1,99 @@
+"""The `fgvad` command: a thin front that finds the subcommand's module and runs it.
+
+Each command module exposes ``add_arguments(parser)`` and ``run(args) -> int`` (or
+``main(argv, prog) -> int`` when it parses its own options, as ``train`` does with
+HF's argument parser). Modules are imported only when their command runs, so
+``fgvad data check`` starts without importing torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from fgvad.errors import FgvadError
+
+# (command words, module, one-line help). Order is the order of `fgvad --help`.
+COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
+    (("demo",), "fgvad.demo", "synthetic data -> train -> eval vs. baseline -> report, in minutes on a CPU"),
+    (("data", "synth"), "fgvad.data.synthetic", "write the embedded synthetic surveillance dataset (real mp4 files)"),
+    (("data", "check"), "fgvad.data.validate", "validate an annotation JSON against its videos"),
+    (("data", "cache"), "fgvad.data.cache", "decode videos once into a memory-mapped frame cache"),
+    (("data", "convert"), "fgvad.data.convert", "convert the per-video normal-caption schema to training entries"),
+    (("data", "split"), "fgvad.data.split", "remove (or report) UCF-Crime test videos in a training JSON"),
+    (("data", "translate"), "fgvad.translate", "translate non-English captions with a local model and a cache"),
+    (("train",), "fgvad.train.cli", "fine-tune a (video) FG-CLIP model from a YAML preset"),
+    (("gt",), "fgvad.eval.gt", "build frame-level ground truth (frames, floor16 or i3d convention)"),
+    (("score",), "fgvad.eval.score", "per-frame anomaly scores of any video, with optional plots"),
+    (("eval",), "fgvad.eval.cli", "UCF-Crime-protocol metrics for a checkpoint or precomputed scores"),
+    (("viz",), "fgvad.viz.report", "score curves, spatial heatmaps and an HTML report of an eval folder"),
+    (("bench",), "fgvad.bench", "time training, inference and the data path; prints JSON lines"),
+]
+
+
+def _overview() -> str:
+    lines = ["usage: fgvad COMMAND [options]   (fgvad COMMAND --help for details)", "", "commands:"]
+    for words, _, help_text in COMMANDS:
+        lines.append(f"  {' '.join(words):<16} {help_text}")
+    lines += [
+        "",
+        "start here:",
+        "  fgvad demo                          # the whole pipeline on synthetic data",
+        "  fgvad data check train.json --video-root /data/UCF_Crimes",
+    ]
+    return "\n".join(lines)
+
+
+def _find(argv: Sequence[str]) -> tuple[tuple[str, ...], str, str] | None:
+    for words, module, help_text in COMMANDS:
+        if tuple(argv[: len(words)]) == words:
+            return words, module, help_text
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_overview())
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        from fgvad import __version__
+
+        print(f"fgvad {__version__}")
+        return 0
+    found = _find(argv)
+    if found is None:
+        group = [w for w, _, _ in COMMANDS if w[0] == argv[0] and len(w) > 1]
+        if group:
+            print(f"usage: fgvad {argv[0]} {{{','.join(w[1] for w in group)}}} ...", file=sys.stderr)
+        else:
+            print(f"fgvad: error: unknown command {argv[0]!r}\n\n{_overview()}", file=sys.stderr)
+        return 2
+    words, module_name, help_text = found
+    prog = "fgvad " + " ".join(words)
+    rest = argv[len(words):]
+    try:
+        module = importlib.import_module(module_name)
+        if hasattr(module, "main"):
+            return int(module.main(rest, prog) or 0)
+        parser = argparse.ArgumentParser(
+            prog=prog,
+            description=getattr(module, "DESCRIPTION", help_text),
+            epilog=getattr(module, "EXAMPLES", None),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(parser)
+        args = parser.parse_args(rest)
+        return int(module.run(args) or 0)
+    except FgvadError as err:
+        print(f"fgvad: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("fgvad: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,402 @@
+"""Annotation formats: the users' FG-CLIP VAD JSON, FG-CLIP's image JSON, UCF-Crime test lists.
+
+The training JSON is loaded exactly as users have it (see ../shared/datasets/README.md):
+a list of entries with ``video``, ``global_caption``, ``region_captions``, ``box_infos``
+(per region a list of ``{"frame": int, "bbox": [x1, y1, x2, y2]}``, normalised xyxy) and
+``timestamps`` (``null`` or ``[start_sec, end_sec]`` of a clip). Keyframe numbers in the
+real files are 1-based (Label Studio); :class:`Box.frame` is always 0-based after loading.
+
+Structural problems raise :class:`AnnotationError` naming the entry and field. Value
+problems that need the video (keyframe past the end, missing file) and soft problems
+(slightly out-of-range boxes) are left to :mod:`fgvad.data.validate`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterable
+
+from fgvad.errors import AnnotationError
+
+KEYFRAME_BASE_DEFAULT = 1  # the users' files come from Label Studio, which numbers frames from 1
+NORMAL = "Normal"
+
+# UCF-Crime's 13 anomaly classes (folder names), plus the normal class.
+UCF_CLASSES = (
+    "Abuse", "Arrest", "Arson", "Assault", "Burglary", "Explosion", "Fighting",
+    "RoadAccidents", "Robbery", "Shooting", "Shoplifting", "Stealing", "Vandalism",
+)
+
+
+@dataclass(frozen=True)
+class Box:
+    """One keyframe of a region track: 0-based frame index and normalised xyxy box."""
+
+    frame: int
+    xyxy: tuple[float, float, float, float]
+
+
+@dataclass
+class Region:
+    caption: str
+    boxes: list[Box]
+    hard_negatives: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Entry:
+    """One training sample: a video (or a clip of it, or an image) with its captions."""
+
+    index: int  # position in the source file, for error messages
+    video: str  # path relative to the video root, exactly as written in the file
+    global_caption: str
+    regions: list[Region]
+    clip: tuple[float, float] | None = None  # [start, end) in seconds, None = whole video
+    label: str = NORMAL
+    short_caption: str | None = None
+    is_image: bool = False
+
+    @property
+    def name(self) -> str:
+        """Video file name without folder and extension, e.g. ``Abuse001_x264``."""
+        return PurePosixPath(self.video).stem
+
+    @property
+    def key(self) -> str:
+        """Canonical video identity (see :func:`video_key`)."""
+        return video_key(self.video)
+
+    @property
+    def sample_key(self) -> str:
+        """Identity of this sample: the video plus its clip, used by the frame cache."""
+        if self.clip is None:
+            return self.key
+        return f"{self.key}@{self.clip[0]:g}-{self.clip[1]:g}"
+
+    @property
+    def is_anomaly(self) -> bool:
+        return self.label != NORMAL
+
+    @property
+    def keyframes(self) -> list[int]:
+        """Sorted distinct 0-based keyframe indices over all regions."""
+        return sorted({b.frame for r in self.regions for b in r.boxes})
+
+
+@dataclass
+class TestVideo:
+    """One video of a temporal test annotation. Intervals are [start, end) frame indices."""
+
+    name: str  # without extension, e.g. Abuse028_x264
+    label: str
+    intervals: list[tuple[int, int]]
+    n_frames: int | None = None
+    folder: str | None = None
+
+    @property
+    def key(self) -> str:
+        return video_key(self.name)
+
+    @property
+    def is_anomaly(self) -> bool:
+        return self.label != NORMAL
+
+    @property
+    def relpath(self) -> str:
+        """Path below a UCF-Crime video root, ``Folder/Name.mp4``."""
+        folder = self.folder or ("Testing_Normal_Videos_Anomaly" if not self.is_anomaly else self.label)
+        return f"{folder}/{self.name}.mp4"
+
+
+_NORMAL_RE = re.compile(r"^Normal_Videos_?(\d+)(.*)$")
+
+
+def video_key(path: str) -> str:
+    """Canonical identity of a UCF-Crime video, independent of folder, extension and spelling.
+
+    The official test normals are named ``Normal_Videos_924_x264`` while annotation
+    efforts often drop the underscore (``Normal_Videos924_x264``); both map to the same key.
+    """
+    stem = PurePosixPath(str(path).replace("\\", "/")).stem
+    m = _NORMAL_RE.match(stem)
+    if m:
+        return f"Normal_Videos{int(m.group(1)):03d}{m.group(2)}"
+    return stem
+
+
+def label_from_path(path: str) -> str:
+    """Class name by UCF-Crime convention: folder or name prefix; ``Normal`` for normal videos."""
+    parts = PurePosixPath(str(path).replace("\\", "/")).parts
+    stem = PurePosixPath(parts[-1]).stem if parts else ""
+    if "normal" in stem.lower() or any("normal" in p.lower() for p in parts[:-1]):
+        return NORMAL
+    for cls in UCF_CLASSES:
+        if stem.startswith(cls):
+            return cls
+    if len(parts) >= 2:
+        return parts[-2]
+    m = re.match(r"[A-Za-z]+", stem)
+    return m.group(0) if m else NORMAL
+
+
+# --------------------------------------------------------------------------- JSON loading
+
+
+def read_json_list(path: str | Path) -> list[Any]:
+    """Read a JSON file whose top level must be a list; one-line errors for every failure."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise AnnotationError(f"{p}: file not found") from None
+    except OSError as err:
+        raise AnnotationError(f"{p}: cannot read ({err.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise AnnotationError(f"{p}: not UTF-8 text (byte {err.start})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise AnnotationError(f"{p}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+    except RecursionError:
+        raise AnnotationError(f"{p}: JSON nested too deeply") from None
+    if not isinstance(data, list):
+        raise AnnotationError(f"{p}: top level must be a list of entries, found {type(data).__name__}")
+    return data
+
+
+def _where(index: int, raw: Any) -> str:
+    video = None
+    if isinstance(raw, dict):
+        video = raw.get("video", raw.get("f_path"))
+    return f"entry {index}" + (f" ({video})" if isinstance(video, str) else "")
+
+
+def _err(index: int, raw: Any, fld: str, msg: str) -> AnnotationError:
+    return AnnotationError(f"{_where(index, raw)}: field '{fld}': {msg}")
+
+
+def _text(index: int, raw: dict, key: str, *, required: bool = True) -> str | None:
+    value = raw.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise _err(index, raw, key, f"expected a string, found {type(value).__name__}")
+    return value
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _bbox(index: int, raw: dict, fld: str, value: Any) -> tuple[float, float, float, float]:
+    if not isinstance(value, list) or len(value) != 4 or not all(_finite_number(v) for v in value):
+        raise _err(index, raw, fld, f"bbox must be 4 finite numbers [x1, y1, x2, y2], found {str(value)[:60]}")
+    return (float(value[0]), float(value[1]), float(value[2]), float(value[3]))
+
+
+def _frame(index: int, raw: dict, fld: str, value: Any, keyframe_base: int) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _err(index, raw, fld, f"keyframe must be an integer, found {str(value)[:40]}")
+    if value < keyframe_base:
+        raise _err(index, raw, fld, f"keyframe {value} is below the first frame ({keyframe_base}, see --keyframe-base)")
+    if value > 10**9:
+        raise _err(index, raw, fld, f"keyframe {value} is implausibly large")
+    return value - keyframe_base
+
+
+def _clip(index: int, raw: dict) -> tuple[float, float] | None:
+    ts = raw.get("timestamps")
+    if ts is None:
+        return None
+    # Tolerate the nested [[start, end]] spelling of the per-video normal-caption schema.
+    if isinstance(ts, list) and len(ts) == 1 and isinstance(ts[0], list):
+        ts = ts[0]
+    if not isinstance(ts, list) or len(ts) != 2 or not all(_finite_number(v) for v in ts):
+        raise _err(index, raw, "timestamps", f"expected null or [start_sec, end_sec], found {str(ts)[:60]}")
+    start, end = float(ts[0]), float(ts[1])
+    if start < 0 or end <= start:
+        raise _err(index, raw, "timestamps", f"clip [{start:g}, {end:g}] s is empty, reversed or negative")
+    return (start, end)
+
+
+def _string_list(index: int, raw: dict, fld: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _err(index, raw, fld, "expected a list of strings")
+    return list(value)
+
+
+def parse_video_entry(index: int, raw: dict, keyframe_base: int = KEYFRAME_BASE_DEFAULT) -> Entry:
+    """Parse one entry of the users' FG-CLIP VAD format."""
+    video = _text(index, raw, "video")
+    assert video is not None
+    if not video.strip():
+        raise _err(index, raw, "video", "empty path")
+    global_caption = _text(index, raw, "global_caption")
+    captions = raw.get("region_captions", [])
+    captions = _string_list(index, raw, "region_captions", captions)
+    tracks = raw.get("box_infos", [[] for _ in captions])
+    if not isinstance(tracks, list):
+        raise _err(index, raw, "box_infos", "expected a list (one keyframe list per region caption)")
+    if len(tracks) != len(captions):
+        raise _err(index, raw, "box_infos", f"{len(tracks)} box tracks for {len(captions)} region captions")
+    hard = raw.get("hard_negatives")
+    if hard is not None:
+        if not isinstance(hard, list) or len(hard) != len(captions):
+            raise _err(index, raw, "hard_negatives", "expected one list of texts per region caption")
+        hard = [_string_list(index, raw, f"hard_negatives[{k}]", h) for k, h in enumerate(hard)]
+    regions = []
+    for k, (caption, track) in enumerate(zip(captions, tracks)):
+        if not isinstance(track, list):
+            raise _err(index, raw, f"box_infos[{k}]", "expected a list of keyframes")
+        boxes = []
+        for j, kf in enumerate(track):
+            fld = f"box_infos[{k}][{j}]"
+            if not isinstance(kf, dict):
+                raise _err(index, raw, fld, 'expected {"frame": int, "bbox": [x1, y1, x2, y2]}')
+            boxes.append(Box(_frame(index, raw, fld + ".frame", kf.get("frame"), keyframe_base),
+                             _bbox(index, raw, fld + ".bbox", kf.get("bbox"))))
+        regions.append(Region(caption, boxes, hard[k] if hard else []))
+    label = raw.get("label")
+    if label is not None and not isinstance(label, str):
+        raise _err(index, raw, "label", "expected a class name string")
+    return Entry(
+        index=index,
+        video=video,
+        global_caption=global_caption or "",
+        regions=regions,
+        clip=_clip(index, raw),
+        label=(label or label_from_path(video)),
+    )
+
+
+def parse_image_entry(index: int, raw: dict) -> Entry:
+    """Parse one entry of FG-CLIP's image format (``f_path``, ``caption``, ``short_caption``, ``bbox_info``).
+
+    Each ``bbox_info`` item carries ``bbox`` (normalised xyxy) and ``short_expr``/``long_expr``
+    captions; an image is treated as a one-frame video whose keyframe is frame 0.
+    """
+    path = _text(index, raw, "f_path")
+    caption = _text(index, raw, "caption")
+    short = _text(index, raw, "short_caption", required=False)
+    infos = raw.get("bbox_info", [])
+    if not isinstance(infos, list):
+        raise _err(index, raw, "bbox_info", "expected a list")
+    regions = []
+    for k, info in enumerate(infos):
+        fld = f"bbox_info[{k}]"
+        if not isinstance(info, dict):
+            raise _err(index, raw, fld, "expected an object with bbox and a caption")
+        text = info.get("long_expr", info.get("short_expr", info.get("caption")))
+        if not isinstance(text, str):
+            raise _err(index, raw, fld, "no caption (long_expr/short_expr)")
+        regions.append(Region(text, [Box(0, _bbox(index, raw, fld + ".bbox", info.get("bbox")))]))
+    return Entry(index=index, video=path or "", global_caption=caption or "", regions=regions,
+                 label=raw.get("label") if isinstance(raw.get("label"), str) else NORMAL,
+                 short_caption=short, is_image=True)
+
+
+def parse_entry(index: int, raw: Any, keyframe_base: int = KEYFRAME_BASE_DEFAULT) -> Entry:
+    if not isinstance(raw, dict):
+        raise AnnotationError(f"entry {index}: expected an object, found {type(raw).__name__}")
+    if "video" in raw:
+        return parse_video_entry(index, raw, keyframe_base)
+    if "f_path" in raw:
+        return parse_image_entry(index, raw)
+    raise AnnotationError(f"entry {index}: field 'video': missing (nor is it an image entry with 'f_path')")
+
+
+def parse_entries(raw_entries: Iterable[Any], keyframe_base: int = KEYFRAME_BASE_DEFAULT) -> list[Entry]:
+    return [parse_entry(i, raw, keyframe_base) for i, raw in enumerate(raw_entries)]
+
+
+def load_annotations(path: str | Path, keyframe_base: int = KEYFRAME_BASE_DEFAULT) -> list[Entry]:
+    """Load a training JSON (video or image format, or both mixed). Raises AnnotationError."""
+    if keyframe_base not in (0, 1):
+        raise AnnotationError(f"keyframe base must be 0 or 1, not {keyframe_base}")
+    return parse_entries(read_json_list(path), keyframe_base)
+
+
+# --------------------------------------------------------------------------- UCF-Crime test files
+
+
+def _open_lines(path: str | Path) -> list[str]:
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise AnnotationError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise AnnotationError(f"{path}: cannot read ({err})") from None
+
+
+def _intervals(values: list[str], path: str | Path, lineno: int) -> list[tuple[int, int]]:
+    try:
+        nums = [int(v) for v in values]
+    except ValueError:
+        raise AnnotationError(f"{path}:{lineno}: interval values must be integers, found {values}") from None
+    if len(nums) % 2:
+        raise AnnotationError(f"{path}:{lineno}: interval values come in start/end pairs, found {len(nums)}")
+    out = []
+    for s, e in zip(nums[::2], nums[1::2]):
+        if s == -1 and e == -1:
+            continue
+        if s < 0 or e < s:
+            raise AnnotationError(f"{path}:{lineno}: bad interval [{s}, {e}]")
+        out.append((s, e))
+    return out
+
+
+def load_test_annotation(path: str | Path = "ucf-crime") -> list[TestVideo]:
+    """Parse a UCF-Crime temporal annotation, in either public format.
+
+    - ``Name.mp4  Class  s1  e1  s2  e2`` (the official file), or
+    - ``Folder/Name.mp4 n_frames Class s1 e1 s2 e2`` (with frame counts).
+    ``path="ucf-crime"`` reads the official annotation shipped with fgvad.
+    """
+    from fgvad.resources import UCF_TEMPORAL_ANNOTATION
+
+    if str(path) == "ucf-crime":
+        path = UCF_TEMPORAL_ANNOTATION
+    videos: list[TestVideo] = []
+    for lineno, line in enumerate(_open_lines(path), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        with_counts = len(parts) >= 3 and parts[1].lstrip("-").isdigit() and not parts[2].lstrip("-").isdigit()
+        if with_counts:
+            rel, n, label, rest = parts[0], int(parts[1]), parts[2], parts[3:]
+        else:
+            if len(parts) < 2:
+                raise AnnotationError(f"{path}:{lineno}: expected 'Name.mp4  Class  s1  e1  s2  e2'")
+            rel, n, label, rest = parts[0], None, parts[1], parts[2:]
+        pp = PurePosixPath(rel)
+        folder = str(pp.parent) if str(pp.parent) != "." else None
+        videos.append(TestVideo(pp.stem if pp.suffix else pp.name, label, _intervals(rest, path, lineno), n, folder))
+    if not videos:
+        raise AnnotationError(f"{path}: no videos in the annotation")
+    return videos
+
+
+def load_frame_counts(path: str | Path) -> dict[str, int]:
+    """Frame counts from a ``Folder/Name.mp4 n ...`` file, keyed by video name without extension."""
+    counts = {}
+    for tv in load_test_annotation(path):
+        if tv.n_frames is None:
+            raise AnnotationError(f"{path}: {tv.name} has no frame count (expected 'Folder/Name.mp4 n Class ...')")
+        counts[tv.name] = tv.n_frames
+    return counts
+
+
+def load_video_list(path: str | Path) -> list[str]:
+    """A list of video paths, one per line. ``ucf-crime-test``/``ucf-crime-train`` read the shipped lists."""
+    from fgvad.resources import UCF_TEST_LIST, UCF_TRAIN_LIST
+
+    path = {"ucf-crime-test": UCF_TEST_LIST, "ucf-crime-train": UCF_TRAIN_LIST}.get(str(path), path)
+    return [ln.strip() for ln in _open_lines(path) if ln.strip()]
