@@ -1,0 +1,204 @@
+"""Frame-level metrics of the UCF-Crime protocol, each with a written definition.
+
+All metrics are computed on per-video score arrays aligned one-to-one with the ground
+truth arrays (same length, same frames). Videos are concatenated in ground-truth order.
+Nothing is truncated or padded silently: a length mismatch is an error naming the video.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from fgvad.data.annotations import NORMAL, video_key
+from fgvad.errors import EvalError
+
+DEFAULT_THRESHOLD = 0.5
+
+DEFINITIONS = {
+    "auc": "frame-level ROC-AUC (sklearn roc_auc_score) over all test frames of all videos concatenated",
+    "ap": "average precision (sklearn average_precision_score, step-wise) over all frames concatenated",
+    "ap_trapz": "area under the precision-recall curve by the trapezoid rule, "
+                "sklearn auc(recall, precision) on precision_recall_curve, as RTFM-style repos report 'AP'",
+    "auc_abnormal": "frame ROC-AUC over the frames of anomalous videos only",
+    "far_normal": "false-alarm rate: fraction of normal-video frames with score >= threshold",
+    "per_class_auc": "for each anomaly class, frame ROC-AUC over that class's videos plus all normal videos",
+    "n_frames": "number of frames scored (= total ground-truth length in gt_mode)",
+}
+
+# Rows of the Markdown table, in order, with how to print them.
+_SUMMARY_ROWS = ("auc", "ap", "ap_trapz", "auc_abnormal", "far_normal")
+
+
+# --------------------------------------------------------------------------- aligning scores
+
+
+def expand_snippet_scores(snippet_scores: np.ndarray, length: int, snippet: int = 16, *,
+                          name: str = "video") -> np.ndarray:
+    """Repeat each snippet score over its ``snippet`` frames to exactly ``length`` frames.
+
+    Accepts any snippet count whose frame span is within one snippet of ``length`` (the
+    floor(n/16) and ceil(n/16) conventions, and the I3D one-snippet-short videos); the last
+    partial snippet is cut or the last score carried to the end. Anything else is an error.
+    """
+    s = np.asarray(snippet_scores, dtype=np.float32).reshape(-1)
+    span = s.size * snippet
+    if s.size == 0 or abs(span - length) > snippet:
+        raise EvalError(f"{name}: {s.size} snippet scores (x{snippet} = {span} frames) "
+                        f"do not fit {length} ground-truth frames")
+    frames = np.repeat(s, snippet)
+    if frames.size >= length:
+        return frames[:length]
+    return np.concatenate([frames, np.full(length - frames.size, s[-1], dtype=np.float32)])
+
+
+def align_scores(scores: Mapping[str, np.ndarray], gt: Mapping[str, np.ndarray], *,
+                 expand: int | None = None, gt_mode: str = "") -> dict[str, np.ndarray]:
+    """Scores keyed by the ground truth's names, checked to match it frame for frame.
+
+    ``scores`` may use either spelling of a name (matched by video_key); extra videos are
+    ignored, missing ones and length mismatches raise EvalError naming the video.
+    """
+    by_key = {video_key(k): k for k in scores}
+    aligned: dict[str, np.ndarray] = {}
+    missing = [name for name in gt if video_key(name) not in by_key]
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise EvalError(f"no scores for {len(missing)} of {len(gt)} test videos: {shown}")
+    mode = f" ({gt_mode} mode)" if gt_mode else ""
+    for name, labels in gt.items():
+        s = np.asarray(scores[by_key[video_key(name)]], dtype=np.float32).reshape(-1)
+        if expand:
+            s = expand_snippet_scores(s, len(labels), expand, name=name)
+        elif s.size != len(labels):
+            raise EvalError(f"{name}: {s.size} scores but {len(labels)} ground-truth frames{mode}; "
+                            "scores must have one value per frame (snippet-level scores: --expand 16)")
+        if not np.all(np.isfinite(s)):
+            raise EvalError(f"{name}: scores contain NaN or infinite values")
+        aligned[name] = s
+    return aligned
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def _auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
+    # AUC is undefined with a single class present (e.g. a subset without anomalies).
+    if labels.size == 0 or labels.min() == labels.max():
+        return None
+    return float(roc_auc_score(labels, scores))
+
+
+def _ap(labels: np.ndarray, scores: np.ndarray) -> tuple[float | None, float | None]:
+    from sklearn.metrics import auc, average_precision_score, precision_recall_curve
+
+    if labels.size == 0 or labels.max() == 0:
+        return None, None
+    precision, recall, _ = precision_recall_curve(labels, scores)
+    return float(average_precision_score(labels, scores)), float(auc(recall, precision))
+
+
+def compute_metrics(scores: Mapping[str, np.ndarray], gt: Mapping[str, np.ndarray],
+                    classes: Mapping[str, str], *, gt_mode: str, threshold: float = DEFAULT_THRESHOLD,
+                    expand: int | None = None) -> dict:
+    """All protocol metrics. ``classes`` maps each gt name to its class (``Normal`` for normal).
+
+    Returns a JSON-ready dict; a metric that is undefined on this data (e.g. per-class AUC
+    without normal videos) is None.
+    """
+    if not gt:
+        raise EvalError("no test videos to evaluate")
+    aligned = align_scores(scores, gt, expand=expand, gt_mode=gt_mode)
+    names = list(gt)
+    cls = {}
+    for name in names:
+        if name not in classes:
+            raise EvalError(f"{name}: class unknown (not in the test annotation)")
+        cls[name] = classes[name]
+
+    def cat(subset: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        if not subset:
+            return np.zeros(0, np.uint8), np.zeros(0, np.float32)
+        return (np.concatenate([np.asarray(gt[n], dtype=np.uint8) for n in subset]),
+                np.concatenate([aligned[n] for n in subset]))
+
+    labels, flat = cat(names)
+    normals = [n for n in names if cls[n] == NORMAL]
+    abnormals = [n for n in names if cls[n] != NORMAL]
+    ap, ap_trapz = _ap(labels, flat)
+    _, normal_scores = cat(normals)
+    per_class = {}
+    for c in sorted({cls[n] for n in abnormals}):
+        per_class[c] = _auc(*cat([n for n in abnormals if cls[n] == c] + normals))
+    return {
+        "auc": _auc(labels, flat),
+        "ap": ap,
+        "ap_trapz": ap_trapz,
+        "auc_abnormal": _auc(*cat(abnormals)),
+        "far_normal": float(np.mean(normal_scores >= threshold)) if normal_scores.size else None,
+        "per_class_auc": per_class,
+        "n_videos": len(names),
+        "n_anomalous_videos": len(abnormals),
+        "n_frames": int(labels.size),
+        "n_positive_frames": int(labels.sum()),
+        "gt_mode": gt_mode,
+        "threshold": threshold,
+        "definitions": DEFINITIONS,
+    }
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
+
+
+def _delta(a: float | None, b: float | None) -> str:
+    return "—" if a is None or b is None else f"{a - b:+.4f}"
+
+
+def metrics_markdown(metrics: dict, baseline: dict | None = None, *, name: str = "checkpoint",
+                     baseline_name: str = "baseline") -> str:
+    """A Markdown table of the metrics; with a baseline, columns checkpoint | baseline | delta."""
+    rows: list[tuple[str, float | None, float | None]] = [(k, metrics.get(k), (baseline or {}).get(k))
+                                                          for k in _SUMMARY_ROWS]
+    classes = sorted(set(metrics.get("per_class_auc", {})) | set((baseline or {}).get("per_class_auc", {})))
+    rows += [(f"auc[{c}]", metrics.get("per_class_auc", {}).get(c), (baseline or {}).get("per_class_auc", {}).get(c))
+             for c in classes]
+    if baseline is None:
+        lines = [f"| metric | {name} |", "|---|---:|"]
+        lines += [f"| {k} | {_fmt(a)} |" for k, a, _ in rows]
+    else:
+        lines = [f"| metric | {name} | {baseline_name} | delta |", "|---|---:|---:|---:|"]
+        lines += [f"| {k} | {_fmt(a)} | {_fmt(b)} | {_delta(a, b)} |" for k, a, b in rows]
+    lines += [
+        "",
+        f"{metrics['n_videos']} videos ({metrics.get('n_anomalous_videos', '?')} anomalous), "
+        f"{metrics['n_frames']:,} frames ({metrics.get('n_positive_frames', 0):,} positive), "
+        f"ground truth mode `{metrics['gt_mode']}`, far_normal threshold {metrics.get('threshold', DEFAULT_THRESHOLD)}.",
+        "",
+        "Definitions:",
+        "",
+    ]
+    lines += [f"- `{k}`: {v}" for k, v in DEFINITIONS.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_metrics(out_dir: str | Path, metrics: dict, baseline: dict | None = None, **names: str) -> str:
+    """Write ``metrics.json`` (and ``baseline`` inside it when given) and ``metrics.md``; return the table."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    payload = dict(metrics)
+    if baseline is not None:
+        payload["baseline"] = {k: v for k, v in baseline.items() if k != "definitions"}
+    (out / "metrics.json").write_text(json.dumps(payload, indent=2) + "\n")
+    table = metrics_markdown(metrics, baseline, **names)
+    (out / "metrics.md").write_text("# fgvad evaluation\n\n" + table)
+    return table
