@@ -61,7 +61,7 @@ def _open(path: str | Path):
         raise VideoError(f"{p}: cannot open as a video (truncated or not a video file: {_reason(err)})") from None
     if not container.streams.video:
         container.close()
-        raise VideoError(f"{p}: has no video stream")
+        raise VideoError(f"{p}: has no video frames (no video stream found)")
     return container
 
 
