@@ -77,6 +77,8 @@ def build_ground_truth(videos: Iterable[TestVideo], frame_counts: Mapping[str, i
     counts = {video_key(k): int(v) for k, v in frame_counts.items()}
     gt: dict[str, np.ndarray] = {}
     for tv in videos:
+        if tv.name in gt:
+            raise EvalError(f"{tv.name}: listed twice in the test annotation")
         n = counts.get(tv.key)
         if n is None:
             raise EvalError(f"{tv.name}: no frame count (give --frame-counts or --video-root)")
