@@ -1,0 +1,399 @@
+"""Video model: FG-CLIP frame embeddings -> temporal transformer -> video embedding and anomaly scores.
+
+Data flow for pixels (B, T, 3, H, W):
+
+1. ``encode_frames``: every frame through the FG-CLIP vision tower, in chunks of
+   ``frame_chunk`` frames to bound activation memory -> per-frame embeddings (B, T, D).
+2. ``contextualize``: a small pre-LN transformer over time. Its output is added through a
+   residual gate initialised at zero, so at step 0 the contextual features equal the
+   per-frame embeddings and a pretrained CLIP's zero-shot behaviour is untouched.
+   Sequences longer than ``window`` (the training length) are cut into windows of exactly
+   ``window`` frames: non-overlapping windows from the start, plus, when T is not a
+   multiple, one last window ending at frame T that overlaps the previous one; each frame
+   keeps the output of the first window that contains it. So every window the module sees
+   at inference has the training length (when T >= window) and any T works.
+3. Heads on the contextual features: a pooled video embedding (attention pooling whose
+   scorer starts at zero, i.e. the mean), a MIL head giving one anomaly logit per frame,
+   and ``prompt_scores`` (similarity to "normal" and class prompts).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from fgvad.errors import CheckpointError, ConfigError
+from fgvad.models.fgclip import FGCLIPModel
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+HEADS_WEIGHTS_NAME = "video_heads.safetensors"
+VIDEO_CONFIG_NAME = "fgvad_video.json"
+_FORMAT = "fgvad-video"
+_POOLINGS = ("attention", "mean")
+
+
+@dataclass
+class VideoHeadConfig:
+    """Options of the temporal module and heads (saved in ``fgvad_video.json``)."""
+
+    temporal_layers: int = 2
+    heads: int = 8
+    window: int = 64  # the training clip length; longer videos are processed in windows of it
+    dropout: float = 0.1
+    mlp_ratio: float = 4.0
+    pooling: str = "attention"  # "attention" (starts as the mean) or "mean"
+    mil_hidden: int = 256
+    mil_dropout: float = 0.1
+    frame_chunk: int = 64  # frames per vision-tower call in encode_frames
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.temporal_layers >= 0, "temporal_layers must be >= 0"),
+            (self.heads >= 1, "heads must be >= 1"),
+            (self.window >= 1, "window must be >= 1"),
+            (0.0 <= self.dropout < 1.0, "dropout must be in [0, 1)"),
+            (0.0 <= self.mil_dropout < 1.0, "mil_dropout must be in [0, 1)"),
+            (self.mlp_ratio > 0, "mlp_ratio must be > 0"),
+            (self.pooling in _POOLINGS, f"pooling must be one of {', '.join(_POOLINGS)}"),
+            (self.mil_hidden >= 1, "mil_hidden must be >= 1"),
+            (self.frame_chunk >= 1, "frame_chunk must be >= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"video head config: {message}")
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], source: str = "video head config") -> "VideoHeadConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown video head option {unknown[0]!r}")
+        return cls(**raw)
+
+
+@dataclass
+class VideoOutput:
+    """``frame_embeds``: contextual frame features (B, T, D); ``video_embeds`` (B, D);
+    ``anomaly_logits`` (B, T) from the MIL head; ``per_frame_embeds``: the vision tower's
+    embeddings before the temporal module (B, T, D)."""
+
+    frame_embeds: torch.Tensor
+    video_embeds: torch.Tensor
+    anomaly_logits: torch.Tensor
+    per_frame_embeds: torch.Tensor
+
+
+def frames_to_pixels(frames: Any, image_size: int, dtype: torch.dtype = torch.float32,
+                     device: Any = None) -> torch.Tensor:
+    """uint8 frames (..., S, S, 3) -> CLIP-normalised pixels (..., 3, image_size, image_size).
+
+    Resizes (bilinear, antialiased) on the frames' device when S differs from ``image_size``.
+    """
+    frames = torch.as_tensor(frames, device=device)
+    if frames.dtype != torch.uint8 or frames.shape[-1] != 3 or frames.dim() < 3:
+        raise ValueError(f"expected uint8 frames (..., H, W, 3), got {tuple(frames.shape)} {frames.dtype}")
+    lead = frames.shape[:-3]
+    height, width = frames.shape[-3], frames.shape[-2]
+    pixels = frames.reshape(-1, height, width, 3).permute(0, 3, 1, 2).float().div_(255.0)
+    if (height, width) != (image_size, image_size):
+        pixels = F.interpolate(pixels, size=(image_size, image_size), mode="bilinear",
+                               align_corners=False, antialias=True)
+    mean = torch.tensor(CLIP_MEAN, device=pixels.device).view(1, 3, 1, 1)
+    std = torch.tensor(CLIP_STD, device=pixels.device).view(1, 3, 1, 1)
+    pixels = (pixels - mean) / std
+    return pixels.reshape(*lead, 3, image_size, image_size).to(dtype)
+
+
+class TemporalBlock(nn.Module):
+    """Pre-LN transformer block over frames (sdpa attention)."""
+
+    def __init__(self, width: int, heads: int, mlp_ratio: float, dropout: float):
+        super().__init__()
+        self.heads = heads
+        self.dropout = dropout
+        self.norm1 = nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.out = nn.Linear(width, width)
+        self.norm2 = nn.LayerNorm(width)
+        hidden = max(1, int(width * mlp_ratio))
+        self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, width))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, length, width = x.shape
+        q, k, v = self.qkv(self.norm1(x)).view(batch, length, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        attended = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
+        x = x + self.drop(self.out(attended.transpose(1, 2).reshape(batch, length, width)))
+        return x + self.drop(self.mlp(self.norm2(x)))
+
+
+class TemporalModule(nn.Module):
+    """Transformer over frames with learned positions (one row per window slot) and a zero gate."""
+
+    def __init__(self, width: int, config: VideoHeadConfig):
+        super().__init__()
+        self.window = config.window
+        self.positions = nn.Parameter(torch.randn(config.window, width) * 0.02)
+        self.blocks = nn.ModuleList(
+            TemporalBlock(width, config.heads, config.mlp_ratio, config.dropout) for _ in range(config.temporal_layers)
+        )
+        self.norm = nn.LayerNorm(width)
+        self.proj = nn.Linear(width, width)
+        # Scalar residual gate at zero: output == input at step 0, and the gate gets a gradient
+        # immediately (the blocks start learning from step 1).
+        self.gate = nn.Parameter(torch.zeros(()))
+        self.gradient_checkpointing = False
+
+    def _run_windows(self, windows: torch.Tensor) -> torch.Tensor:
+        hidden = windows + self.positions[: windows.shape[1]].to(windows.dtype)
+        for block in self.blocks:
+            if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
+                hidden = checkpoint(block, hidden, use_reentrant=False)
+            else:
+                hidden = block(hidden)
+        return self.proj(self.norm(hidden))
+
+    @staticmethod
+    def window_starts(length: int, window: int) -> list[int]:
+        """Start frames of the windows covering ``length`` frames (see the module docstring)."""
+        if length <= window:
+            return [0]
+        starts = list(range(0, length - window + 1, window))
+        if starts[-1] + window < length:
+            starts.append(length - window)
+        return starts
+
+    def forward(self, frame_embeds: torch.Tensor) -> torch.Tensor:
+        batch, length, width = frame_embeds.shape
+        if not self.blocks or length == 0:
+            return frame_embeds
+        size = min(length, self.window)
+        starts = self.window_starts(length, self.window)
+        windows = torch.cat([frame_embeds[:, s: s + size] for s in starts], dim=0)  # (n*B, size, D)
+        updates = self._run_windows(windows).view(len(starts), batch, size, width)
+        pieces, covered = [], 0
+        for index, start in enumerate(starts):
+            pieces.append(updates[index, :, covered - start:])
+            covered = start + size
+        update = torch.cat(pieces, dim=1)
+        return frame_embeds + self.gate.to(frame_embeds.dtype) * update
+
+
+class VideoFGCLIP(nn.Module):
+    """FG-CLIP plus a temporal module, video pooling and anomaly heads (see the module docstring)."""
+
+    def __init__(self, clip: FGCLIPModel, config: VideoHeadConfig | None = None):
+        super().__init__()
+        self.config = config or VideoHeadConfig()
+        width = clip.embed_dim
+        if width % self.config.heads:
+            raise ConfigError(
+                f"video head config: heads={self.config.heads} does not divide the embedding width {width}"
+            )
+        self.clip = clip
+        self.temporal = TemporalModule(width, self.config)
+        self.pool_score = nn.Linear(width, 1)
+        nn.init.zeros_(self.pool_score.weight)  # uniform attention = the mean at step 0
+        nn.init.zeros_(self.pool_score.bias)
+        self.mil_head = nn.Sequential(
+            nn.LayerNorm(width), nn.Linear(width, self.config.mil_hidden), nn.GELU(),
+            nn.Dropout(self.config.mil_dropout), nn.Linear(self.config.mil_hidden, 1),
+        )
+        self.to(device=clip.device, dtype=clip.dtype)
+
+    # ------------------------------------------------------------ properties
+
+    @property
+    def image_size(self) -> int:
+        return self.clip.image_size
+
+    @property
+    def embed_dim(self) -> int:
+        return self.clip.embed_dim
+
+    @property
+    def device(self) -> torch.device:
+        return self.clip.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.clip.dtype
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.clip.tokenizer
+
+    # ------------------------------------------------------------ encoders
+
+    def encode_frames(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(B, T, 3, H, W) normalised pixels -> per-frame embeddings (B, T, D), in chunks."""
+        batch, length = pixels.shape[:2]
+        flat = pixels.reshape(batch * length, *pixels.shape[2:])
+        chunk = self.config.frame_chunk
+        embeds = [self.clip.get_image_features(flat[i: i + chunk]) for i in range(0, flat.shape[0], chunk)]
+        return torch.cat(embeds, dim=0).view(batch, length, -1)
+
+    def encode_text(self, input_ids: torch.Tensor, long: bool = False) -> torch.Tensor:
+        return self.clip.get_text_features(input_ids, long=long)
+
+    def box_features(self, pixels: torch.Tensor, boxes: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Keyframe pixels (K, 3, H, W) and one (n_k, 4) normalised xyxy tensor per keyframe -> (R, D)."""
+        return self.clip.get_box_features(pixels, list(boxes))
+
+    def contextualize(self, frame_embeds: torch.Tensor) -> torch.Tensor:
+        return self.temporal(frame_embeds)
+
+    def pool(self, frame_embeds: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) -> (B, D) video embedding."""
+        if self.config.pooling == "mean":
+            return frame_embeds.mean(dim=1)
+        weights = self.pool_score(frame_embeds).squeeze(-1).float().softmax(dim=1)
+        return torch.einsum("bt,btd->bd", weights.to(frame_embeds.dtype), frame_embeds)
+
+    def anomaly_logits(self, frame_embeds: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) contextual features -> MIL logits (B, T)."""
+        return self.mil_head(frame_embeds).squeeze(-1)
+
+    def forward_features(self, per_frame_embeds: torch.Tensor) -> VideoOutput:
+        """Heads on precomputed per-frame embeddings (B, T, D) (e.g. cached for evaluation)."""
+        contextual = self.contextualize(per_frame_embeds)
+        return VideoOutput(
+            frame_embeds=contextual,
+            video_embeds=self.pool(contextual),
+            anomaly_logits=self.anomaly_logits(contextual),
+            per_frame_embeds=per_frame_embeds,
+        )
+
+    def forward(self, pixels: torch.Tensor) -> VideoOutput:
+        """``pixels``: normalised (B, T, 3, H, W), or uint8 frames (B, T, S, S, 3) that are
+        normalised (and resized) here."""
+        if pixels.dtype == torch.uint8:
+            pixels = frames_to_pixels(pixels, self.image_size, dtype=self.dtype)
+        return self.forward_features(self.encode_frames(pixels))
+
+    def prompt_scores(self, frame_embeds: torch.Tensor, prompt_embeds: torch.Tensor,
+                      normal_index: int = 0) -> torch.Tensor:
+        """Anomaly probability per frame from prompts: 1 - softmax(scale * cos)[normal].
+
+        ``frame_embeds`` (..., T, D), ``prompt_embeds`` (C, D) with the "normal" prompt at
+        ``normal_index``. Computed in float32 (bf16 cosine similarities are too coarse).
+        """
+        frames = F.normalize(frame_embeds.float(), dim=-1)
+        prompts = F.normalize(prompt_embeds.float(), dim=-1)
+        scale = self.clip.logit_scale.float().exp().clamp(max=100.0)
+        probs = (scale * frames @ prompts.T).softmax(dim=-1)
+        return 1.0 - probs[..., normal_index]
+
+    # ------------------------------------------------------------ checkpointing
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None) -> None:
+        """Activation checkpointing of both FG-CLIP towers and the temporal blocks."""
+        self.clip.gradient_checkpointing_enable(gradient_checkpointing_kwargs)
+        self.temporal.gradient_checkpointing = True
+
+    activation_checkpointing_enable = gradient_checkpointing_enable
+
+    def gradient_checkpointing_disable(self) -> None:
+        self.clip.gradient_checkpointing_disable()
+        self.temporal.gradient_checkpointing = False
+
+    # ------------------------------------------------------------ saving / loading
+
+    def head_state_dict(self) -> dict[str, torch.Tensor]:
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("clip.")}
+
+    def save_pretrained(self, path: str | Path, trained_on: Sequence[str] | None = None,
+                        tokenizer: Any = None, **_: Any) -> None:
+        """FG-CLIP official layout + ``video_heads.safetensors`` + ``fgvad_video.json``.
+
+        ``trained_on``: the video keys the model was trained on (read by the evaluation's
+        leakage guard through :func:`read_trained_on`).
+        """
+        from safetensors.torch import save_file
+
+        folder = Path(path)
+        self.clip.save_pretrained(folder, tokenizer=tokenizer)
+        heads = {k: v.detach().contiguous().cpu() for k, v in self.head_state_dict().items()}
+        save_file(heads, str(folder / HEADS_WEIGHTS_NAME), metadata={"format": "pt"})
+        meta: dict[str, Any] = {"format": _FORMAT, "version": 1, "head_config": asdict(self.config)}
+        if trained_on is not None:
+            meta["trained_on"] = sorted(set(trained_on))
+        (folder / VIDEO_CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n")
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, head_config: VideoHeadConfig | None = None, *,
+                        dtype: Any = None, torch_dtype: Any = None, attn_implementation: str = "sdpa",
+                        device: Any = None) -> "VideoFGCLIP":
+        """Load a full fgvad video checkpoint, or an FG-CLIP/CLIP folder with fresh heads.
+
+        ``head_config`` is used for fresh heads; a saved ``fgvad_video.json`` wins otherwise.
+        """
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        folder = Path(path)
+        clip = FGCLIPModel.from_pretrained(folder, dtype=dtype, torch_dtype=torch_dtype,
+                                           attn_implementation=attn_implementation, device=device)
+        meta = _read_video_meta(folder)
+        if meta is None:
+            return cls(clip, head_config).eval()
+        config = VideoHeadConfig.from_dict(meta.get("head_config") or {}, source=str(folder / VIDEO_CONFIG_NAME))
+        model = cls(clip, config)
+        heads_file = folder / HEADS_WEIGHTS_NAME
+        if not heads_file.is_file():
+            raise CheckpointError(f"{folder}: {VIDEO_CONFIG_NAME} present but {HEADS_WEIGHTS_NAME} is missing")
+        try:
+            saved = load_file(str(heads_file))
+        except (SafetensorError, OSError) as exc:
+            raise CheckpointError(f"{heads_file}: not a readable safetensors file ({exc})") from None
+        expected = model.head_state_dict()
+        for key, tensor in expected.items():
+            if key not in saved:
+                raise CheckpointError(f"{heads_file}: missing key {key}")
+            if saved[key].shape != tensor.shape:
+                raise CheckpointError(
+                    f"{heads_file}: key {key} has shape {list(saved[key].shape)}, expected {list(tensor.shape)}"
+                )
+        for key in saved:
+            if key not in expected:
+                raise CheckpointError(f"{heads_file}: unexpected key {key}")
+        with torch.no_grad():
+            for key, tensor in expected.items():
+                tensor.copy_(saved[key])
+        return model.eval()
+
+
+def _read_video_meta(folder: Path) -> dict[str, Any] | None:
+    meta_file = folder / VIDEO_CONFIG_NAME
+    if not meta_file.is_file():
+        return None
+    try:
+        meta = json.loads(meta_file.read_text())
+    except ValueError as exc:
+        raise CheckpointError(f"{meta_file}: invalid JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+        raise CheckpointError(f"{meta_file}: not an fgvad video config (format must be {_FORMAT!r})")
+    return meta
+
+
+def read_trained_on(path: str | Path) -> list[str]:
+    """The video keys stored by ``save_pretrained(..., trained_on=...)``; [] when none were stored."""
+    meta = _read_video_meta(Path(path))
+    if meta is None:
+        return []
+    keys = meta.get("trained_on") or []
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise CheckpointError(f"{Path(path) / VIDEO_CONFIG_NAME}: trained_on must be a list of strings")
+    return keys
+
+
+__all__ = ["VideoHeadConfig", "VideoOutput", "VideoFGCLIP", "TemporalModule", "frames_to_pixels",
+           "read_trained_on", "CLIP_MEAN", "CLIP_STD"]
