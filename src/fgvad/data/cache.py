@@ -1,0 +1,349 @@
+"""Decoded-frame cache: `fgvad data cache` writes it, :class:`FrameCache` reads it.
+
+Layout of a cache folder::
+
+    index.json                 settings + one record per sample (see _Record below)
+    samples/<name>.npy         uint8 (T + K, S, S, 3): T uniform frames, then K keyframes
+
+One ``.npy`` per sample (video, or video clip) so training reads it memory-mapped and
+decoding happens once. A sample is rebuilt when its source video's size or mtime, or the
+cache settings (frames, size, keyframes), change; everything else is skipped, so an
+interrupted run resumes where it stopped. Files are written under a temporary name and
+renamed, so a crash never leaves a half file under a real name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import sys
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from fgvad.errors import CacheError, FgvadError, UsageError
+
+INDEX_NAME = "index.json"
+SAMPLES_DIR = "samples"
+CACHE_VERSION = 1
+_INDEX_SAVE_SECONDS = 20.0  # how often a long run persists its progress
+
+DESCRIPTION = (
+    "Decode every entry of an annotation JSON once (in parallel processes) into a\n"
+    "memory-mapped uint8 frame cache: T uniform frames of the video or clip, resized\n"
+    "whole (no crop) to SIZE x SIZE, plus the annotated keyframes. Re-running skips\n"
+    "samples that are already cached with the same source file and settings."
+)
+EXAMPLES = """examples:
+  fgvad data cache ucf_fgclip_train_with_timestamps_en.json \\
+      --video-root /data/UCF_Crimes --out cache/ucf_t32_s224 --num-frames 32 --size 224 --workers 8
+"""
+
+
+@dataclass
+class CachedSample:
+    """One cached sample, memory-mapped: arrays are read-only views of the .npy file."""
+
+    frames: np.ndarray  # uint8 (T, S, S, 3)
+    frame_indices: np.ndarray  # int64 (T,)
+    keyframes: np.ndarray  # uint8 (K, S, S, 3)
+    keyframe_indices: np.ndarray  # int64 (K,)
+
+
+def sample_file_name(sample_key: str) -> str:
+    """A file-system-safe, collision-free name for a sample key (video@clip)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", sample_key)[:80]
+    digest = hashlib.sha1(sample_key.encode("utf-8")).hexdigest()[:10]
+    return f"{safe}-{digest}.npy"
+
+
+def _source_stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def _save_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class FrameCache:
+    """Read access to a cache folder built by `fgvad data cache`."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        index_path = self.root / INDEX_NAME
+        try:
+            index = json.loads(index_path.read_text())
+        except FileNotFoundError:
+            raise CacheError(f"{index_path}: no frame cache here (build one with `fgvad data cache`)") from None
+        except (OSError, ValueError) as err:
+            raise CacheError(f"{index_path}: unreadable cache index ({err})") from None
+        if not isinstance(index, dict) or index.get("version") != CACHE_VERSION:
+            raise CacheError(f"{index_path}: not a version-{CACHE_VERSION} fgvad cache index; rebuild it")
+        self.num_frames: int = int(index["num_frames"])
+        self.size: int = int(index["size"])
+        self.samples: dict[str, dict[str, Any]] = index.get("samples", {})
+
+    @classmethod
+    def open(cls, root: str | Path) -> "FrameCache":
+        return cls(root)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def has(self, entry) -> bool:
+        """True when the entry's sample is cached with the same keyframes as the entry asks for."""
+        record = self.samples.get(entry.sample_key)
+        return (record is not None and record["keyframe_indices"] == list(entry.keyframes)
+                and (self.root / SAMPLES_DIR / record["file"]).is_file())
+
+    def load(self, entry) -> CachedSample:
+        record = self.samples.get(entry.sample_key)
+        if record is None:
+            raise CacheError(f"{self.root}: sample {entry.sample_key} (entry {entry.index}) is not cached; "
+                             "run `fgvad data cache` for this annotation file")
+        path = self.root / SAMPLES_DIR / record["file"]
+        n_frames, n_key = len(record["frame_indices"]), len(record["keyframe_indices"])
+        try:
+            if path.stat().st_size != record["bytes"]:
+                raise CacheError(f"{path}: size differs from the index (partial or corrupt file); rebuild the cache")
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except FileNotFoundError:
+            raise CacheError(f"{path}: cached file missing; rebuild the cache") from None
+        except ValueError as err:
+            raise CacheError(f"{path}: not a valid .npy file ({err}); rebuild the cache") from None
+        if array.dtype != np.uint8 or array.shape != (n_frames + n_key, self.size, self.size, 3):
+            raise CacheError(f"{path}: array {array.dtype} {array.shape} does not match the index; rebuild the cache")
+        return CachedSample(
+            frames=array[:n_frames],
+            frame_indices=np.asarray(record["frame_indices"], dtype=np.int64),
+            keyframes=array[n_frames:],
+            keyframe_indices=np.asarray(record["keyframe_indices"], dtype=np.int64),
+        )
+
+    def verify(self, entry) -> bool:
+        """Full content check against the stored CRC-32 (reads the whole file)."""
+        record = self.samples[entry.sample_key]
+        data = np.load(self.root / SAMPLES_DIR / record["file"], mmap_mode="r")
+        return zlib.crc32(np.ascontiguousarray(data).data) == record["crc32"]
+
+
+# --------------------------------------------------------------------------- building
+
+
+@dataclass(frozen=True)
+class _Job:
+    sample_key: str
+    entry_index: int
+    video: str  # as written in the annotation, for messages
+    path: str
+    clip: tuple[float, float] | None
+    keyframes: tuple[int, ...]
+    num_frames: int
+    size: int
+    out_dir: str
+    file: str
+
+
+def _build_one(job: _Job) -> tuple[_Job, dict[str, Any] | None, str | None]:
+    """Decode one sample and write its .npy; runs in a worker process. Never raises."""
+    from fgvad.data.video import clip_range, decode_frames, probe_video, sample_indices
+
+    try:
+        source = Path(job.path)
+        size_bytes, mtime_ns = _source_stamp(source) if source.exists() else (0, 0)
+        info = probe_video(source)
+        start, end = clip_range(info, job.clip)
+        frame_indices = sample_indices(info.n_frames, job.num_frames, start, end)
+        late = [k for k in job.keyframes if k >= info.n_frames]
+        if late:
+            raise CacheError(f"keyframe {late[0]} is at or beyond the video's {info.n_frames} frames")
+        wanted = np.concatenate([frame_indices, np.asarray(job.keyframes, dtype=np.int64)])
+        array = decode_frames(source, wanted, job.size)
+        out = Path(job.out_dir) / job.file
+        tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.npy")
+        np.save(tmp, array, allow_pickle=False)
+        os.replace(tmp, out)
+        record = {
+            "file": job.file,
+            "video": job.video,
+            "source_size": size_bytes,
+            "source_mtime_ns": mtime_ns,
+            "num_frames": job.num_frames,
+            "size": job.size,
+            "clip": list(job.clip) if job.clip else None,
+            "frame_indices": [int(i) for i in frame_indices],
+            "keyframe_indices": list(job.keyframes),
+            "video_frames": info.n_frames,
+            "bytes": out.stat().st_size,
+            "crc32": zlib.crc32(np.ascontiguousarray(array).data),
+        }
+        return job, record, None
+    except FgvadError as err:
+        return job, None, str(err)
+    except Exception as err:  # noqa: BLE001 - one bad video must not stop the others
+        return job, None, f"{type(err).__name__}: {err}"
+
+
+def _is_fresh(record: dict[str, Any] | None, job: _Job, out_dir: Path) -> bool:
+    if record is None:
+        return False
+    try:
+        size_bytes, mtime_ns = _source_stamp(Path(job.path))
+    except OSError:
+        return False
+    file = out_dir / record["file"]
+    return (
+        record.get("source_size") == size_bytes
+        and record.get("source_mtime_ns") == mtime_ns
+        and record.get("num_frames") == job.num_frames
+        and record.get("size") == job.size
+        and record.get("keyframe_indices") == list(job.keyframes)
+        and (list(record["clip"]) if record.get("clip") else None) == (list(job.clip) if job.clip else None)
+        and file.is_file()
+        and file.stat().st_size == record.get("bytes")
+    )
+
+
+@dataclass
+class CacheReport:
+    built: int = 0
+    skipped: int = 0
+    failed: list[tuple[_Job, str]] | None = None
+    frames: int = 0
+    seconds: float = 0.0
+
+
+def build_cache(
+    entries: Iterable,
+    video_root: str | Path,
+    out: str | Path,
+    *,
+    num_frames: int,
+    size: int,
+    workers: int | None = None,
+    progress: bool = True,
+    log=None,
+) -> CacheReport:
+    """Decode every (distinct) sample of ``entries`` into the cache at ``out``."""
+    from tqdm import tqdm
+
+    if num_frames < 1 or size < 1:
+        raise UsageError(f"--num-frames and --size must be positive (got {num_frames}, {size})")
+    workers = workers or min(4, os.cpu_count() or 1)
+    root, out_dir = Path(out), Path(out) / SAMPLES_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    index_path = root / INDEX_NAME
+    index: dict[str, Any] = {"version": CACHE_VERSION, "num_frames": num_frames, "size": size, "samples": {}}
+    if index_path.exists():
+        try:
+            old = json.loads(index_path.read_text())
+            if old.get("version") == CACHE_VERSION:
+                index["samples"] = old.get("samples", {})
+        except (OSError, ValueError):
+            pass  # a broken index only costs a rebuild
+    # One cache folder holds one setting; samples of another setting are dropped.
+    for key, rec in list(index["samples"].items()):
+        if rec.get("num_frames") != num_frames or rec.get("size") != size:
+            (out_dir / rec["file"]).unlink(missing_ok=True)
+            del index["samples"][key]
+
+    report = CacheReport(failed=[])
+    jobs: list[_Job] = []
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.sample_key in seen:
+            continue
+        seen.add(entry.sample_key)
+        if entry.is_image:
+            report.failed.append((_Job(entry.sample_key, entry.index, entry.video, "", None, (), num_frames, size,
+                                       str(out_dir), ""), "image entries are not cached (videos only)"))
+            continue
+        job = _Job(entry.sample_key, entry.index, entry.video, str(Path(video_root) / entry.video), entry.clip,
+                   tuple(entry.keyframes), num_frames, size, str(out_dir), sample_file_name(entry.sample_key))
+        if _is_fresh(index["samples"].get(job.sample_key), job, out_dir):
+            report.skipped += 1
+        else:
+            jobs.append(job)
+
+    say = log or (lambda line: tqdm.write(line, file=sys.stderr))
+    for job, message in report.failed:
+        say(f"failed  entry {job.entry_index}  {job.video}: {message}")
+    start = time.perf_counter()
+    last_save = start
+    bar = tqdm(total=len(jobs), unit="video", disable=not progress, file=sys.stderr, desc="caching")
+    pool = None
+    try:
+        if workers > 1 and len(jobs) > 1:
+            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+            pool = multiprocessing.get_context(method).Pool(min(workers, len(jobs)))
+            results = pool.imap_unordered(_build_one, jobs)
+        else:
+            results = map(_build_one, jobs)
+        for job, record, error in results:
+            if record is None:
+                report.failed.append((job, error or "unknown error"))
+                say(f"failed  entry {job.entry_index}  {job.video}: {error}")
+            else:
+                index["samples"][job.sample_key] = record
+                report.built += 1
+                report.frames += len(record["frame_indices"]) + len(record["keyframe_indices"])
+            bar.update(1)
+            elapsed = max(time.perf_counter() - start, 1e-9)
+            bar.set_postfix_str(f"{report.frames / elapsed:.0f} frames/s", refresh=False)
+            if time.perf_counter() - last_save > _INDEX_SAVE_SECONDS:
+                _save_json_atomic(index_path, index)
+                last_save = time.perf_counter()
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        _save_json_atomic(index_path, index)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("file", help="annotation JSON (the users' FG-CLIP VAD format)")
+    parser.add_argument("--video-root", required=True, help="folder the entries' video paths are relative to")
+    parser.add_argument("--out", required=True, help="cache folder (created; re-runs resume)")
+    parser.add_argument("--num-frames", type=int, required=True, help="uniformly sampled frames per video or clip")
+    parser.add_argument("--size", type=int, required=True, help="square frame size in pixels (model resolution)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="decoding processes (default: min(4, CPU count))")
+    parser.add_argument("--keyframe-base", type=int, choices=(0, 1), default=1,
+                        help="first frame number used by the annotation's keyframes (default 1, Label Studio)")
+
+
+def run(args) -> int:
+    from fgvad.data.annotations import load_annotations
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {args.workers}")
+    if not Path(args.video_root).is_dir():
+        raise UsageError(f"--video-root {args.video_root}: not a folder")
+    entries = load_annotations(args.file, keyframe_base=args.keyframe_base)
+    report = build_cache(entries, args.video_root, args.out, num_frames=args.num_frames, size=args.size,
+                         workers=args.workers)
+    rate = report.built / report.seconds if report.seconds > 0 else 0.0
+    frate = report.frames / report.seconds if report.seconds > 0 else 0.0
+    failed = len(report.failed or [])
+    print(f"cache {args.out}: {report.built} built, {report.skipped} already cached, {failed} failed "
+          f"in {report.seconds:.1f} s ({rate:.2f} videos/s, {frate:.0f} frames/s)")
+    return 1 if failed else 0
