@@ -1,0 +1,252 @@
+"""`fgvad data split`: remove UCF-Crime test videos from a training JSON, or report them.
+
+The users' training file holds 140 official test videos (see ../shared/datasets/README.md),
+so any test number of a model trained on it is meaningless. ``split`` writes the file
+without them; ``--check`` only reports and exits 1 on overlap, for use in scripts and CI.
+
+Kept entries are copied byte for byte: the top-level list is scanned for each entry's
+span in the original text and the kept spans are joined with the file's own separator,
+so indentation, key order, number spelling and escapes stay exactly as the user had them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fgvad.data.annotations import (
+    KEYFRAME_BASE_DEFAULT,
+    label_from_path,
+    load_video_list,
+    parse_entry,
+    video_key,
+)
+from fgvad.errors import AnnotationError, UsageError
+
+DESCRIPTION = """\
+Remove the UCF-Crime test videos from a training annotation JSON (or only report them).
+
+Test membership is by canonical video name, so Normal_Videos_924_x264 (official spelling)
+and Normal_Videos924_x264 (common in annotation files) are the same video. Kept entries
+are copied byte for byte. The official 290-video test list ships with fgvad; --test-list
+takes any other list (one path per line; the first column of a temporal annotation works).
+"""
+
+EXAMPLES = """\
+examples:
+  fgvad data split ucf_fgclip_train_with_timestamps_en.json --out train_no_test.json
+  fgvad data split ucf_fgclip_train_with_timestamps_en.json --check   # exit 1 on overlap
+  fgvad data split train.json --test-list my_test_videos.txt --out train_clean.json
+"""
+
+
+# --------------------------------------------------------------------------- byte-preserving list I/O
+
+
+@dataclass
+class JsonListText:
+    """A JSON list file's text with the span of every top-level element."""
+
+    text: str  # without a UTF-8 BOM
+    spans: list[tuple[int, int]]
+    values: list[object]
+    bom: bool = False
+
+    def separator(self) -> str:
+        """The text between the first two elements (e.g. ``",\\n  "``), or a sane default."""
+        if len(self.spans) >= 2:
+            return self.text[self.spans[0][1]:self.spans[1][0]]
+        return ",\n  "
+
+    def render(self, keep: list[int]) -> str:
+        """The file with only the elements at ``keep`` (in order); everything else unchanged."""
+        if not self.spans:
+            return ("\ufeff" if self.bom else "") + self.text
+        head = self.text[:self.spans[0][0]]
+        tail = self.text[self.spans[-1][1]:]
+        if not keep:
+            # "[\n  " + "\n]" would leave odd whitespace; an empty list keeps the framing chars only.
+            head, tail = head.rstrip(), tail.lstrip()
+        body = self.separator().join(self.text[slice(*self.spans[i])] for i in keep)
+        return ("\ufeff" if self.bom else "") + head + body + tail
+
+
+def read_json_list_text(path: str | Path) -> JsonListText:
+    """Parse a JSON list file and locate each element's text; one-line errors on bad input."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise AnnotationError(f"{p}: file not found") from None
+    except OSError as err:
+        raise AnnotationError(f"{p}: cannot read ({err.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise AnnotationError(f"{p}: not UTF-8 text (byte {err.start})") from None
+    bom = text.startswith("\ufeff")
+    if bom:
+        text = text[1:]
+    decoder = json.JSONDecoder()
+    ws = " \t\r\n"
+    pos = len(text) - len(text.lstrip(ws))
+    if not text[pos:pos + 1] == "[":
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as err:
+            raise AnnotationError(f"{p}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+        raise AnnotationError(f"{p}: top level must be a list of entries")
+    spans: list[tuple[int, int]] = []
+    values: list[object] = []
+    pos += 1
+    try:
+        while True:
+            while pos < len(text) and text[pos] in ws:
+                pos += 1
+            if text[pos:pos + 1] == "]" and not spans:
+                pos += 1
+                break
+            value, end = decoder.raw_decode(text, pos)
+            spans.append((pos, end))
+            values.append(value)
+            pos = end
+            while pos < len(text) and text[pos] in ws:
+                pos += 1
+            if text[pos:pos + 1] == ",":
+                pos += 1
+                continue
+            if text[pos:pos + 1] == "]":
+                pos += 1
+                break
+            raise json.JSONDecodeError("expected ',' or ']'", text, pos)
+        if text[pos:].strip(ws):
+            raise json.JSONDecodeError("extra data after the list", text, pos)
+    except json.JSONDecodeError as err:
+        raise AnnotationError(f"{p}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+    except RecursionError:
+        raise AnnotationError(f"{p}: JSON nested too deeply") from None
+    return JsonListText(text, spans, values, bom)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write via a temporary file and rename, so a crash never leaves half a file."""
+    p = Path(path)
+    if p.parent and not p.parent.exists():
+        raise UsageError(f"{p}: output folder {p.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------- test membership
+
+
+def load_test_keys(test_list: str | Path = "ucf-crime-test") -> set[str]:
+    """Canonical keys of the test videos: a path list, or the first column of a temporal annotation."""
+    if str(test_list) == "ucf-crime-test":
+        lines = load_video_list("ucf-crime-test")
+    else:
+        try:
+            text = Path(test_list).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise AnnotationError(f"{test_list}: test list not found") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise AnnotationError(f"{test_list}: cannot read ({err})") from None
+        lines = [ln.split()[0] for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    keys = {video_key(line) for line in lines}
+    if not keys:
+        raise AnnotationError(f"{test_list}: no test videos listed")
+    return keys
+
+
+@dataclass
+class SplitResult:
+    kept: list[int] = field(default_factory=list)  # element indices, file order
+    removed: list[int] = field(default_factory=list)
+    removed_videos: dict[str, str] = field(default_factory=dict)  # key -> class, first-seen order
+    removed_entries_by_class: Counter = field(default_factory=Counter)
+    kept_videos: set[str] = field(default_factory=set)
+
+    def removed_videos_by_class(self) -> Counter:
+        return Counter(self.removed_videos.values())
+
+
+def split_entries(values: list[object], test_keys: set[str],
+                  keyframe_base: int = KEYFRAME_BASE_DEFAULT) -> SplitResult:
+    """Partition entries into kept and test ones. Every entry is parsed, so a malformed file fails here."""
+    result = SplitResult()
+    for index, raw in enumerate(values):
+        entry = parse_entry(index, raw, keyframe_base)
+        if not entry.is_image and entry.key in test_keys:
+            result.removed.append(index)
+            label = entry.label or label_from_path(entry.video)
+            result.removed_videos.setdefault(entry.key, label)
+            result.removed_entries_by_class[label] += 1
+        else:
+            result.kept.append(index)
+            if not entry.is_image:
+                result.kept_videos.add(entry.key)
+    return result
+
+
+def _by_class(counter: Counter) -> str:
+    return ", ".join(f"{cls} {n}" for cls, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def summary_lines(path: str | Path, result: SplitResult, n_test: int) -> list[str]:
+    total = len(result.kept) + len(result.removed)
+    n_videos = len(result.kept_videos) + len(result.removed_videos)
+    lines = [f"{path}: {total} entries, {n_videos} videos; test list has {n_test} videos"]
+    if result.removed:
+        lines.append(f"  test videos found: {len(result.removed_videos)} videos, {len(result.removed)} entries")
+        lines.append(f"    videos per class:  {_by_class(result.removed_videos_by_class())}")
+        lines.append(f"    entries per class: {_by_class(result.removed_entries_by_class)}")
+        lines.append("    " + ", ".join(result.removed_videos))
+    else:
+        lines.append("  no test videos found")
+    lines.append(f"  kept: {len(result.kept)} entries, {len(result.kept_videos)} videos")
+    return lines
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="training annotation JSON (a list of entries)")
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--out", help="write the file without test videos here")
+    mode.add_argument("--check", action="store_true",
+                      help="only report; exit status 1 when the file contains test videos")
+    parser.add_argument("--test-list", default="ucf-crime-test",
+                        help="test videos, one path per line (default: the official UCF-Crime test split)")
+    parser.add_argument("--keyframe-base", type=int, choices=(0, 1), default=KEYFRAME_BASE_DEFAULT,
+                        help="number of the first frame in box_infos (default 1, as Label Studio writes; "
+                             "see docs/data.md 'Keyframe numbering'); used only to validate entries")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.out and Path(args.out).resolve() == Path(args.file).resolve():
+        raise UsageError(f"--out {args.out}: refusing to overwrite the input; choose another file")
+    test_keys = load_test_keys(args.test_list)
+    listing = read_json_list_text(args.file)
+    result = split_entries(listing.values, test_keys, args.keyframe_base)
+    for line in summary_lines(args.file, result, len(test_keys)):
+        print(line)
+    if args.check:
+        if result.removed:
+            print(f"  leakage: remove them with `fgvad data split {args.file} --out FILE`")
+            return 1
+        return 0
+    write_text_atomic(args.out, listing.render(result.kept))
+    print(f"  wrote {args.out} ({len(result.kept)} entries; removed {len(result.removed)})")
+    return 0
