@@ -1,0 +1,376 @@
+"""`fgvad data translate`: find non-English captions and translate only those.
+
+CLIP text encoders barely read Chinese, and the users' files mix Chinese captions (and
+strings such as "a man in a baseball帽") into English data. This command
+
+- detects non-English captions by script (:func:`is_non_english`),
+- applies the users' ``{source: translation}`` cache first, exactly,
+- translates the rest with a local transformers seq2seq model (e.g. a MarianMT zh->en
+  folder), batched and greedy, and extends the cache atomically,
+- writes a file that is the input byte for byte except for the translated string
+  literals: the JSON text is scanned for string tokens and only those tokens are
+  replaced, so indentation, blank lines, key order, number spelling and escapes survive
+  even in hand-edited files that no ``json.dumps`` setting reproduces.
+
+Only strings under caption fields are touched (``global_caption``, ``region_captions``,
+``caption``/``Caption``, ``hard_negatives``, ...); video paths and keys never change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import unicodedata
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterable
+
+from fgvad.errors import AnnotationError, CheckpointError, UsageError
+
+DESCRIPTION = """\
+Translate the non-English captions of an annotation JSON (either schema) with a local
+translation model and a {source: translation} cache, leaving everything else byte for byte.
+
+A caption counts as non-English when it contains any letter outside the Latin script
+(CJK, kana, Hangul, Cyrillic, Arabic, ...); accented Latin is fine. Cached strings are
+applied first; the rest go through --model (a transformers seq2seq folder, e.g. a MarianMT
+zh->en model you downloaded). Without --model, cached strings are applied, the rest are
+listed, and the exit status is 1.
+"""
+
+EXAMPLES = """\
+examples:
+  fgvad data translate normal_train.json --dry-run --cache translation_cache.json
+  fgvad data translate normal_train.json --out normal_train_en.json \\
+      --model models/opus-mt-zh-en --cache translation_cache.json
+  fgvad data translate ucf_fgclip_train_with_timestamps_en.json --out train_en.json --cache translation_cache.json
+"""
+
+# Object keys whose string values (or list items) are captions; other strings (paths, names) are never touched.
+CAPTION_FIELDS = frozenset({
+    "global_caption", "region_captions", "caption", "captions", "short_caption", "long_caption",
+    "short_expr", "long_expr", "hard_negatives", "text",
+})
+
+
+@lru_cache(maxsize=65536)
+def _foreign_letter(ch: str) -> bool:
+    # Unicode names every Latin letter "LATIN ..." (incl. accented and fullwidth forms);
+    # any other letter belongs to a script an English CLIP tokenizer does not read.
+    return unicodedata.category(ch).startswith("L") and not unicodedata.name(ch, "").startswith("LATIN")
+
+
+def is_non_english(text: str) -> bool:
+    """True when ``text`` holds a letter of a non-Latin script (CJK, kana, Hangul, Cyrillic, Arabic, ...)."""
+    if text.isascii():
+        return False
+    return any(_foreign_letter(ch) for ch in text if not ch.isascii())
+
+
+def is_caption_field(name: str | None) -> bool:
+    if name is None:
+        return False
+    low = name.lower()
+    return low in CAPTION_FIELDS or low.endswith("caption") or low.endswith("captions")
+
+
+# --------------------------------------------------------------------------- JSON string tokens
+
+_TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]', re.DOTALL)
+
+
+@dataclass(frozen=True)
+class StringToken:
+    start: int  # span of the literal in the text, quotes included
+    end: int
+    value: str
+    field: str | None  # the object key this value sits under (for list items: the list's key)
+    is_key: bool
+
+
+def scan_strings(text: str) -> list[StringToken]:
+    """Every string literal of a valid JSON text, with the field it belongs to. Text must be valid JSON."""
+    tokens: list[StringToken] = []
+    # Frames: [kind, field, expecting_key, current_key]
+    stack: list[list] = []
+    for m in _TOKEN_RE.finditer(text):
+        tok = m.group(0)
+        if tok[0] == '"':
+            value = tok[1:-1] if "\\" not in tok else json.loads(tok)
+            top = stack[-1] if stack else None
+            if top is not None and top[0] == "{" and top[2]:
+                top[3] = value
+                tokens.append(StringToken(m.start(), m.end(), value, None, True))
+            else:
+                fld = None if top is None else (top[3] if top[0] == "{" else top[1])
+                tokens.append(StringToken(m.start(), m.end(), value, fld, False))
+        elif tok == "{":
+            stack.append(["{", None, True, None])
+        elif tok == "[":
+            top = stack[-1] if stack else None
+            fld = None if top is None else (top[3] if top[0] == "{" else top[1])
+            stack.append(["[", fld, False, None])
+        elif tok in "}]":
+            stack.pop()
+        elif tok == ",":
+            if stack and stack[-1][0] == "{":
+                stack[-1][2] = True
+        elif tok == ":":
+            stack[-1][2] = False
+    return tokens
+
+
+def _encode_like(original_token: str, value: str, new: str) -> str:
+    # A file written with \\u escapes (json.dumps default) stays ASCII; a UTF-8 file stays UTF-8.
+    escaped = original_token.isascii() and not value.isascii()
+    return json.dumps(new, ensure_ascii=escaped)
+
+
+def replace_strings(text: str, tokens: Iterable[StringToken], mapping: dict[str, str]) -> tuple[str, int]:
+    """``text`` with each token whose value is in ``mapping`` replaced; returns (new text, replacements)."""
+    pieces: list[str] = []
+    pos = n = 0
+    for tok in tokens:
+        new = mapping.get(tok.value)
+        if new is None or new == tok.value:
+            continue
+        pieces.append(text[pos:tok.start])
+        pieces.append(_encode_like(text[tok.start:tok.end], tok.value, new))
+        pos = tok.end
+        n += 1
+    pieces.append(text[pos:])
+    return "".join(pieces), n
+
+
+# --------------------------------------------------------------------------- cache and model
+
+
+def load_cache(path: str | Path | None) -> dict[str, str]:
+    """The users' ``{source: translation}`` JSON; a missing file is an empty cache (it will be created)."""
+    if path is None:
+        return {}
+    p = Path(path)
+    if not p.exists():
+        return {}
+    try:
+        data = json.loads(p.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise AnnotationError(f"{p}: cannot read translation cache ({err})") from None
+    except json.JSONDecodeError as err:
+        raise AnnotationError(f"{p}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+    if not isinstance(data, dict):
+        raise AnnotationError(f"{p}: a translation cache must be an object {{source: translation}}")
+    bad = next((k for k, v in data.items() if not isinstance(v, str)), None)
+    if bad is not None:
+        raise AnnotationError(f"{p}: cache entry {bad[:40]!r}: translation must be a string")
+    return data
+
+
+def save_cache(path: str | Path, cache: dict[str, str]) -> None:
+    from fgvad.data.split import write_text_atomic
+
+    try:
+        write_text_atomic(path, json.dumps(cache, indent=2, ensure_ascii=False))
+    except OSError as err:
+        raise UsageError(f"--cache {path}: cannot write ({err.strerror or err})") from None
+
+
+@dataclass
+class ModelTranslator:
+    """A local transformers seq2seq model (MarianMT, NLLB, ...), greedy and batched."""
+
+    model_dir: str | Path
+    device: str | None = None
+    batch_size: int = 16
+    max_new_tokens: int = 256
+    _model: object = field(default=None, repr=False)
+    _tokenizer: object = field(default=None, repr=False)
+
+    def load(self) -> "ModelTranslator":
+        d = Path(self.model_dir)
+        if not (d / "config.json").is_file():
+            raise CheckpointError(f"--model {d}: not a model folder (no config.json)")
+        import torch
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        try:
+            with warnings.catch_warnings():
+                # MarianTokenizer recommends sacremoses for punctuation normalisation; it is optional.
+                warnings.filterwarnings("ignore", message=".*sacremoses")
+                self._tokenizer = AutoTokenizer.from_pretrained(str(d), local_files_only=True)
+            self._model = AutoModelForSeq2SeqLM.from_pretrained(str(d), local_files_only=True)
+        except (OSError, ValueError, KeyError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise CheckpointError(f"--model {d}: cannot load a translation model ({first})") from None
+        self.device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self._model.to(self.device).eval()
+        return self
+
+    def translate(self, texts: list[str], progress: bool = True) -> list[str]:
+        import torch
+        from tqdm.auto import tqdm
+
+        if self._model is None:
+            self.load()
+        out: list[str | None] = [None] * len(texts)
+        # Length-sorted batches pad less; results go back to the caller's order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        with torch.inference_mode(), tqdm(total=len(texts), desc="translate", unit="str",
+                                          file=sys.stderr, disable=not progress) as bar:
+            for batch in batches:
+                enc = self._tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
+                                      truncation=True).to(self.device)
+                ids = self._model.generate(**enc, num_beams=1, do_sample=False, max_new_tokens=self.max_new_tokens)
+                for i, text in zip(batch, self._tokenizer.batch_decode(ids, skip_special_tokens=True)):
+                    out[i] = text.strip()
+                bar.update(len(batch))
+        return [t or "" for t in out]
+
+
+# --------------------------------------------------------------------------- the whole job
+
+
+@dataclass
+class TranslationPlan:
+    tokens: list[StringToken]
+    foreign: list[str]  # distinct non-English caption strings, file order
+    n_foreign_occurrences: int
+    cached: dict[str, str]  # source -> cached translation
+    pending: list[str]  # not in the cache
+    foreign_elsewhere: int  # non-English strings outside caption fields (left alone)
+
+
+def plan_translation(text: str, cache: dict[str, str]) -> TranslationPlan:
+    tokens = scan_strings(text)
+    seen: dict[str, None] = {}
+    occurrences = elsewhere = 0
+    for tok in tokens:
+        if not is_non_english(tok.value):
+            continue
+        if tok.is_key or not is_caption_field(tok.field):
+            elsewhere += 1
+            continue
+        occurrences += 1
+        seen.setdefault(tok.value, None)
+    foreign = list(seen)
+    cached = {s: cache[s] for s in foreign if s in cache}
+    pending = [s for s in foreign if s not in cache]
+    return TranslationPlan(tokens, foreign, occurrences, cached, pending, elsewhere)
+
+
+def apply_translations(text: str, plan: TranslationPlan, mapping: dict[str, str]) -> tuple[str, int]:
+    """Rewrite the caption tokens in ``mapping`` and prove the result is the input plus those changes."""
+    caption_tokens = [t for t in plan.tokens if not t.is_key and is_caption_field(t.field)]
+    new_text, n = replace_strings(text, caption_tokens, mapping)
+    json.loads(new_text)  # a bug here must never write a broken file
+    after = [t.value for t in scan_strings(new_text)]
+    wanted = [mapping.get(t.value, t.value) if (not t.is_key and is_caption_field(t.field)) else t.value
+              for t in plan.tokens]
+    if after != wanted:
+        raise AssertionError("translate: rewritten text does not match the planned replacements")
+    return new_text, n
+
+
+def read_json_text(path: str | Path) -> tuple[str, str]:
+    """(BOM or "", text) of a JSON file, validated."""
+    p = Path(path)
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise AnnotationError(f"{p}: file not found") from None
+    except OSError as err:
+        raise AnnotationError(f"{p}: cannot read ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise AnnotationError(f"{p}: not UTF-8 text (byte {err.start})") from None
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    text = text[len(bom):]
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as err:
+        raise AnnotationError(f"{p}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+    except RecursionError:
+        raise AnnotationError(f"{p}: JSON nested too deeply") from None
+    return bom, text
+
+
+def translate_file(src: str | Path, out: str | Path | None, *, cache_path: str | Path | None = None,
+                   translator: Callable[[list[str]], list[str]] | None = None, dry_run: bool = False,
+                   echo: Callable[[str], None] = print) -> int:
+    """Run the command's job; returns the exit status (1 when strings were left untranslated)."""
+    bom, text = read_json_text(src)
+    cache = load_cache(cache_path)
+    plan = plan_translation(text, cache)
+    echo(f"{src}: {plan.n_foreign_occurrences} non-English caption strings ({len(plan.foreign)} distinct); "
+         f"{len(plan.cached)} distinct in the cache, {len(plan.pending)} not")
+    if plan.foreign_elsewhere:
+        echo(f"  {plan.foreign_elsewhere} non-English strings outside caption fields (paths, keys) left as they are")
+    if dry_run:
+        for s in plan.foreign:
+            echo(f"  {'cache' if s in plan.cached else 'model'}: {s}")
+        echo("  dry run: nothing written")
+        return 0
+    mapping = dict(plan.cached)
+    left: list[str] = []
+    still_foreign = 0
+    if plan.pending and translator is not None:
+        results = translator(plan.pending)
+        for source, result in zip(plan.pending, results):
+            if not result.strip():
+                left.append(source)
+                continue
+            mapping[source] = result
+            cache[source] = result
+            still_foreign += is_non_english(result)
+        if cache_path is not None and len(plan.pending) > len(left):
+            save_cache(cache_path, cache)
+            echo(f"  cache {cache_path}: added {len(plan.pending) - len(left)} translations ({len(cache)} in all)")
+    else:
+        left = list(plan.pending)
+    new_text, n = apply_translations(text, plan, mapping)
+    from fgvad.data.split import write_text_atomic
+
+    write_text_atomic(out, bom + new_text)
+    echo(f"  replaced {n} strings: {len(plan.cached)} distinct from the cache, "
+         f"{len(mapping) - len(plan.cached)} by the model; wrote {out}")
+    if still_foreign:
+        echo(f"  warning: {still_foreign} model outputs are still not English (is --model a to-English model?)")
+    if left:
+        why = "no --model given" if translator is None else "the model returned nothing"
+        echo(f"  {len(left)} distinct strings left untranslated ({why}):")
+        for s in left:
+            echo(f"    {s}")
+        return 1
+    return 0
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="annotation JSON (training list or the per-video normal-caption schema)")
+    parser.add_argument("--out", help="write the translated file here (required unless --dry-run)")
+    parser.add_argument("--model", help="local transformers translation model folder (e.g. MarianMT zh->en)")
+    parser.add_argument("--cache", help="JSON {source: translation}; applied first and extended with new translations")
+    parser.add_argument("--dry-run", action="store_true", help="list what would be translated; write nothing")
+    parser.add_argument("--batch-size", type=int, default=16, help="strings per model call (default 16)")
+    parser.add_argument("--max-new-tokens", type=int, default=256, help="longest translation in tokens (default 256)")
+    parser.add_argument("--device", default=None, help="torch device for the model (default: cuda if available)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.dry_run and not args.out:
+        raise UsageError("--out is required (or use --dry-run)")
+    if args.out and Path(args.out).resolve() == Path(args.file).resolve():
+        raise UsageError(f"--out {args.out}: refusing to overwrite the input; choose another file")
+    if args.batch_size < 1 or args.max_new_tokens < 1:
+        raise UsageError("--batch-size and --max-new-tokens must be positive")
+    translator = None
+    if args.model and not args.dry_run:
+        model = ModelTranslator(args.model, args.device, args.batch_size, args.max_new_tokens)
+        translator = lambda texts: model.translate(texts)  # noqa: E731 - loads the model only when needed
+    return translate_file(args.file, args.out, cache_path=args.cache, translator=translator, dry_run=args.dry_run)
