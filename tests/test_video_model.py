@@ -1,0 +1,189 @@
+"""Video model: identity at init, any length by windows, heads, checkpointing, bf16, save/load."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from fgvad.errors import CheckpointError, ConfigError
+from fgvad.models.fgclip import FGCLIPModel, tiny_fgclip_config
+from fgvad.models.video import (
+    CLIP_MEAN,
+    CLIP_STD,
+    TemporalModule,
+    VideoFGCLIP,
+    VideoHeadConfig,
+    frames_to_pixels,
+    read_trained_on,
+)
+
+IMAGE = 16
+
+
+def make_model(window: int = 4, dropout: float = 0.0, **head) -> VideoFGCLIP:
+    torch.manual_seed(0)
+    clip = FGCLIPModel.from_config(tiny_fgclip_config(image_size=IMAGE, patch=8, vision_width=32, text_width=32,
+                                                      projection_dim=32, heads=2))
+    config = VideoHeadConfig(window=window, heads=4, dropout=dropout, mil_dropout=dropout, mil_hidden=16,
+                             frame_chunk=3, **head)
+    return VideoFGCLIP(clip, config)
+
+
+def random_frames(batch: int, length: int, size: int = IMAGE) -> torch.Tensor:
+    return torch.randint(0, 256, (batch, length, size, size, 3), dtype=torch.uint8)
+
+
+@pytest.mark.parametrize("length", [1, 3, 4, 7, 8, 10])
+def test_identity_at_init_and_shapes_for_any_length(length):
+    model = make_model(window=4)
+    with torch.no_grad():
+        out = model(random_frames(2, length))
+    assert out.frame_embeds.shape == (2, length, 32)
+    assert out.per_frame_embeds.shape == (2, length, 32)
+    assert out.video_embeds.shape == (2, 32)
+    assert out.anomaly_logits.shape == (2, length)
+    torch.testing.assert_close(out.frame_embeds, out.per_frame_embeds, atol=0, rtol=0)
+    torch.testing.assert_close(out.video_embeds, out.per_frame_embeds.mean(1), atol=1e-6, rtol=1e-5)
+
+
+def test_windows_cover_every_frame_once_with_training_length():
+    assert TemporalModule.window_starts(3, 4) == [0]
+    assert TemporalModule.window_starts(8, 4) == [0, 4]
+    assert TemporalModule.window_starts(10, 4) == [0, 4, 6]  # last window ends at T, overlapping
+    model = make_model(window=4)
+    with torch.no_grad():
+        model.temporal.gate.fill_(1.0)
+        embeds = torch.randn(1, 10, 32)
+        changed = embeds.clone()
+        changed[:, 9] += 1.0  # lies only in the last window [6, 10)
+        a, b = model.contextualize(embeds), model.contextualize(changed)
+    assert not torch.allclose(a, embeds)
+    torch.testing.assert_close(a[:, :8], b[:, :8], atol=0, rtol=0)  # frames 0-7 come from earlier windows
+    assert not torch.allclose(a[:, 8:], b[:, 8:])
+
+
+def test_encode_frames_chunking_matches_one_pass():
+    model = make_model()
+    pixels = frames_to_pixels(random_frames(2, 5), IMAGE)
+    with torch.no_grad():
+        chunked = model.encode_frames(pixels)  # frame_chunk=3 -> 4 calls
+        whole = model.clip.get_image_features(pixels.flatten(0, 1)).view(2, 5, -1)
+    torch.testing.assert_close(chunked, whole, atol=1e-6, rtol=1e-5)
+
+
+def test_frames_to_pixels_normalises_and_resizes():
+    mean_colour = torch.tensor([round(m * 255) for m in CLIP_MEAN], dtype=torch.uint8)
+    frames = mean_colour.expand(2, 3, 24, 24, 3).contiguous()
+    pixels = frames_to_pixels(frames, IMAGE)
+    assert pixels.shape == (2, 3, 3, IMAGE, IMAGE) and pixels.dtype == torch.float32
+    assert pixels.abs().max() < 0.5 / 255 / min(CLIP_STD) + 1e-5
+    white = frames_to_pixels(torch.full((IMAGE, IMAGE, 3), 255, dtype=torch.uint8), IMAGE)
+    torch.testing.assert_close(white[:, 0, 0], torch.tensor([(1 - m) / s for m, s in zip(CLIP_MEAN, CLIP_STD)]))
+    with pytest.raises(ValueError, match="uint8"):
+        frames_to_pixels(torch.zeros(2, 4, 4, 3), IMAGE)
+
+
+def test_prompt_scores():
+    model = make_model()
+    frames = torch.randn(2, 6, 32)
+    prompts = torch.randn(3, 32)
+    scores = model.prompt_scores(frames, prompts, normal_index=0)
+    assert scores.shape == (2, 6) and scores.dtype == torch.float32
+    assert ((scores >= 0) & (scores <= 1)).all()
+    # A frame equal to the "normal" prompt scores lower than one equal to an anomaly prompt.
+    pair = model.prompt_scores(torch.stack([prompts[0], prompts[1]])[None] * 5, prompts)
+    assert pair[0, 0] < pair[0, 1]
+    scale = model.clip.logit_scale.exp()
+    cos = torch.nn.functional.normalize(frames, dim=-1) @ torch.nn.functional.normalize(prompts, dim=-1).T
+    torch.testing.assert_close(scores, 1 - (scale * cos).softmax(-1)[..., 0])
+
+
+def _loss_and_grads(model: VideoFGCLIP, pixels, ids):
+    model.zero_grad()
+    out = model(pixels)
+    text = model.encode_text(ids, long=True)
+    loss = out.anomaly_logits.square().mean() + (out.video_embeds @ text.T).mean() + out.frame_embeds.pow(2).mean()
+    boxes = model.box_features(pixels[0, :2], [torch.tensor([[0.1, 0.2, 0.8, 0.9]]), torch.tensor([[0.0, 0.0, 1.0, 1.0]])])
+    loss = loss + boxes.mean()
+    loss.backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    return loss.detach(), grads
+
+
+def test_gradient_checkpointing_gives_same_loss_and_grads():
+    model = make_model(window=3).train()
+    with torch.no_grad():
+        model.temporal.gate.fill_(0.5)  # so that the temporal blocks receive gradients
+    pixels = frames_to_pixels(random_frames(2, 5), IMAGE)
+    ids = torch.full((2, 40), 49407)
+    ids[:, 0], ids[:, 1:25] = 49406, torch.randint(1, 1000, (2, 24))
+    loss_plain, grads_plain = _loss_and_grads(model, pixels, ids)
+    model.gradient_checkpointing_enable()
+    assert model.clip.is_gradient_checkpointing and model.temporal.gradient_checkpointing
+    loss_ckpt, grads_ckpt = _loss_and_grads(model, pixels, ids)
+    torch.testing.assert_close(loss_ckpt, loss_plain, atol=0, rtol=0)
+    assert grads_plain.keys() == grads_ckpt.keys()
+    assert any(n.startswith("temporal.blocks") for n in grads_plain)
+    assert any(n.startswith("clip.text_model.encoder") for n in grads_plain)
+    for name in grads_plain:
+        torch.testing.assert_close(grads_ckpt[name], grads_plain[name], atol=1e-6, rtol=1e-5, msg=name)
+
+
+def test_bf16_forward_on_cpu_is_finite():
+    model = make_model(window=4).to(torch.bfloat16)
+    with torch.no_grad():
+        model.temporal.gate.fill_(0.5)
+        out = model(random_frames(2, 6))
+        scores = model.prompt_scores(out.frame_embeds, torch.randn(3, 32, dtype=torch.bfloat16))
+    assert out.frame_embeds.dtype == torch.bfloat16
+    for tensor in (out.frame_embeds, out.video_embeds, out.anomaly_logits, scores):
+        assert torch.isfinite(tensor.float()).all()
+
+
+def test_save_and_load_video_checkpoint(tmp_path):
+    model = make_model(window=4, pooling="attention")
+    with torch.no_grad():
+        for parameter in model.temporal.parameters():
+            parameter.add_(0.01)
+        model.pool_score.weight.normal_()
+    model.save_pretrained(tmp_path, trained_on=["Abuse/Abuse001_x264", "Arson/Arson002_x264"])
+    assert {p.name for p in tmp_path.iterdir()} >= {"config.json", "model.safetensors", "video_heads.safetensors",
+                                                    "fgvad_video.json"}
+    assert read_trained_on(tmp_path) == ["Abuse/Abuse001_x264", "Arson/Arson002_x264"]
+    reloaded = VideoFGCLIP.from_pretrained(tmp_path)
+    assert reloaded.config == model.config
+    frames = random_frames(1, 6)
+    with torch.no_grad():
+        a, b = model(frames), reloaded(frames)
+    for name in ("frame_embeds", "video_embeds", "anomaly_logits"):
+        torch.testing.assert_close(getattr(a, name), getattr(b, name), atol=0, rtol=0)
+
+    # An FG-CLIP folder without heads loads with fresh (identity) heads.
+    clip_only = tmp_path / "clip_only"
+    model.clip.save_pretrained(clip_only)
+    fresh = VideoFGCLIP.from_pretrained(clip_only, VideoHeadConfig(window=8, heads=2))
+    assert fresh.config.window == 8 and read_trained_on(clip_only) == []
+    with torch.no_grad():
+        out = fresh(frames)
+    torch.testing.assert_close(out.frame_embeds, out.per_frame_embeds, atol=0, rtol=0)
+
+
+def test_bad_head_config_and_files(tmp_path):
+    with pytest.raises(ConfigError, match="pooling"):
+        VideoHeadConfig(pooling="max")
+    with pytest.raises(ConfigError, match="heads=5 does not divide"):
+        make_model(window=4).__class__(make_model().clip, VideoHeadConfig(heads=5))
+    model = make_model()
+    model.save_pretrained(tmp_path)
+    meta = json.loads((tmp_path / "fgvad_video.json").read_text())
+    meta["head_config"]["windw"] = 3
+    (tmp_path / "fgvad_video.json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError, match="unknown video head option 'windw'"):
+        VideoFGCLIP.from_pretrained(tmp_path)
+    meta["head_config"].pop("windw")
+    meta["head_config"]["mil_hidden"] = 7
+    (tmp_path / "fgvad_video.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="mil_head.1.weight has shape"):
+        VideoFGCLIP.from_pretrained(tmp_path)
