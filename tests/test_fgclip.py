@@ -17,6 +17,7 @@ from fgvad.models.fgclip import (
     EXTRA_KEYS,
     FGCLIPModel,
     clip_config_from_dict,
+    load_clip_config,
     stretch_position_table,
     tiny_fgclip_config,
 )
@@ -225,7 +226,8 @@ def test_bad_checkpoints_give_one_line_errors(fixture_dir, tmp_path):
 def test_released_base_config_builds_vit_b16(shared_dir):
     raw = json.loads((shared_dir / "fixtures" / "released_configs" / "fg-clip-base.config.json").read_text())
     assert raw["vision_config_dict"] == {"patch_size": 16}  # the trap is really there
-    config = clip_config_from_dict(raw)
+    config = load_clip_config(shared_dir / "fixtures" / "released_configs" / "fg-clip-base.config.json")
+    assert config.to_dict() == clip_config_from_dict(raw).to_dict()
     model = FGCLIPModel.from_config(config, device="meta")
     vision, text = model.vision_model.config, model.text_model.config
     assert (vision.hidden_size, vision.num_hidden_layers, vision.num_attention_heads) == (768, 12, 12)

@@ -262,8 +262,15 @@ def resolve_checkpoint_folder(path: str | Path) -> Path:
     return path
 
 
-def read_checkpoint_config(folder: Path) -> CLIPConfig:
-    config_file = folder / CONFIG_NAME
+def load_clip_config(path: str | Path) -> CLIPConfig:
+    """The CLIP config of a checkpoint folder or of a ``config.json`` file (e.g. a released
+    config without weights, to build a random-weight model of the real size for benchmarks)."""
+    path = Path(path)
+    return read_checkpoint_config(path.parent if path.is_file() else path, config_file=path if path.is_file() else None)
+
+
+def read_checkpoint_config(folder: Path, config_file: Path | None = None) -> CLIPConfig:
+    config_file = config_file or folder / CONFIG_NAME
     if not config_file.is_file():
         raise CheckpointError(f"{folder}: no {CONFIG_NAME}")
     try:
@@ -599,5 +606,5 @@ def _set_layer_checkpointing(model: Any, enable: bool, func: Any) -> None:
 __all__ = [
     "BOS_TOKEN_ID", "EOS_TOKEN_ID", "SHORT_TEXT_LENGTH", "LONG_TEXT_LENGTH", "EXTRA_KEYS",
     "FGCLIPModel", "clip_config_from_dict", "tiny_fgclip_config", "stretch_position_table",
-    "read_checkpoint_config", "resolve_checkpoint_folder",
+    "load_clip_config", "read_checkpoint_config", "resolve_checkpoint_folder",
 ]

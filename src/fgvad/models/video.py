@@ -190,6 +190,8 @@ class TemporalModule(nn.Module):
 class VideoFGCLIP(nn.Module):
     """FG-CLIP plus a temporal module, video pooling and anomaly heads (see the module docstring)."""
 
+    supports_gradient_checkpointing = True
+
     def __init__(self, clip: FGCLIPModel, config: VideoHeadConfig | None = None):
         super().__init__()
         self.config = config or VideoHeadConfig()
@@ -304,6 +306,10 @@ class VideoFGCLIP(nn.Module):
     def gradient_checkpointing_disable(self) -> None:
         self.clip.gradient_checkpointing_disable()
         self.temporal.gradient_checkpointing = False
+
+    @property
+    def is_gradient_checkpointing(self) -> bool:
+        return self.clip.is_gradient_checkpointing and self.temporal.gradient_checkpointing
 
     # ------------------------------------------------------------ saving / loading
 
