@@ -433,10 +433,23 @@ class FGCLIPModel(nn.Module):
 
     # ------------------------------------------------------------ checkpointing
 
-    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None) -> None:
-        """Activation checkpointing of every encoder layer of both towers (train mode only)."""
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None,
+                                      every: int = 1) -> None:
+        """Activation checkpointing of encoder layers (train mode only).
+
+        ``every=k`` checkpoints only every k-th vision layer (layers 0, k, 2k, ...): the
+        vision tower holds nearly all activation memory of a video batch, so a k between 1
+        (all layers, least memory) and the layer count trades recompute for memory in
+        steps of 1/k. Text layers are always all checkpointed (their activations are
+        small, their recompute cheap). The computed values do not depend on ``every``.
+        """
+        if every < 1:
+            raise ConfigError(f"gradient checkpointing: every must be >= 1, got {every}")
         kwargs = {"use_reentrant": False, **(gradient_checkpointing_kwargs or {})}
-        _set_layer_checkpointing(self, True, partial(torch.utils.checkpoint.checkpoint, **kwargs))
+        func = partial(torch.utils.checkpoint.checkpoint, **kwargs)
+        _set_layer_checkpointing(self, True, func)
+        for index, layer in enumerate(self.vision_model.encoder.layers):
+            layer.gradient_checkpointing = index % every == 0
 
     activation_checkpointing_enable = gradient_checkpointing_enable
 
@@ -447,6 +460,18 @@ class FGCLIPModel(nn.Module):
     def is_gradient_checkpointing(self) -> bool:
         return any(getattr(m, "gradient_checkpointing", False) for m in self.modules()
                    if isinstance(m, GradientCheckpointingLayer))
+
+    def compile_layers(self, **compile_kwargs: Any) -> None:
+        """``torch.compile`` each encoder layer of both towers in place (regional compilation).
+
+        Every layer of a tower has the same code and shapes, so one compiled graph serves
+        them all: compile time stays that of one layer, activation checkpointing keeps
+        working (it wraps ``forward``, compiled inside), and the dense path that re-uses
+        the last layer's submodules is untouched. Numerics are those of the eager layers up
+        to kernel fusion rounding.
+        """
+        for layer in (*self.vision_model.encoder.layers, *self.text_model.encoder.layers):
+            layer.compile(**compile_kwargs)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -511,25 +536,37 @@ class FGCLIPModel(nn.Module):
         patch = int(self.vision_model.config.patch_size)
         return pixel_values.shape[-2] // patch, pixel_values.shape[-1] // patch
 
-    def get_box_features(self, pixel_values: torch.Tensor, boxes: list[torch.Tensor],
-                         dense: torch.Tensor | None = None) -> torch.Tensor:
-        """RoI features (K, D), float32, rows image-major.
+    def get_box_features(self, pixel_values: torch.Tensor, boxes: list[torch.Tensor] | torch.Tensor,
+                         dense: torch.Tensor | None = None, box_image: torch.Tensor | None = None
+                         ) -> torch.Tensor:
+        """RoI features (K, D), float32.
 
-        ``boxes``: one (n_i, 4) tensor per image, normalised xyxy. They are scaled by the
-        patch grid and pooled with torchvision ``roi_align`` (1x1, aligned, adaptive
-        sampling) on the dense map, as upstream training does. ``dense`` may pass the
-        precomputed :meth:`get_dense_features` output.
+        ``boxes``: one (n_i, 4) tensor per image, normalised xyxy (rows image-major); or one
+        (K, 4) tensor with ``box_image`` (K,) naming each box's image (rows in the given
+        order). The tensor form needs no host synchronisation (no per-image counts), which
+        keeps a GPU training step free of stalls. Boxes are scaled by the patch grid and
+        pooled with torchvision ``roi_align`` (1x1, aligned, adaptive sampling) on the
+        dense map, as upstream training does. ``dense`` may pass the precomputed
+        :meth:`get_dense_features` output.
         """
         from torchvision.ops import roi_align
 
-        if len(boxes) != pixel_values.shape[0]:
-            raise ValueError(f"got {len(boxes)} box tensors for {pixel_values.shape[0]} images")
         rows, cols = self.patch_grid(pixel_values)
+        if isinstance(boxes, torch.Tensor):
+            if box_image is None or box_image.shape[0] != boxes.shape[0]:
+                raise ValueError("a (K, 4) boxes tensor needs box_image (K,) naming each box's image")
+        elif len(boxes) != pixel_values.shape[0]:
+            raise ValueError(f"got {len(boxes)} box tensors for {pixel_values.shape[0]} images")
         if dense is None:
             dense = self.get_dense_features(pixel_values)
         feature_map = dense.reshape(dense.shape[0], rows, cols, -1).permute(0, 3, 1, 2).float()
         scale = torch.tensor([cols, rows, cols, rows], dtype=torch.float32, device=feature_map.device)
-        scaled = [b.to(device=feature_map.device, dtype=torch.float32).reshape(-1, 4) * scale for b in boxes]
+        if isinstance(boxes, torch.Tensor):
+            image = box_image.to(device=feature_map.device, dtype=torch.float32).reshape(-1, 1)
+            scaled = torch.cat([image, boxes.to(device=feature_map.device, dtype=torch.float32).reshape(-1, 4) * scale],
+                               dim=1)
+        else:
+            scaled = [b.to(device=feature_map.device, dtype=torch.float32).reshape(-1, 4) * scale for b in boxes]
         pooled = roi_align(feature_map, scaled, output_size=(1, 1), spatial_scale=1.0,
                            sampling_ratio=-1, aligned=True)
         return pooled.flatten(1)

@@ -246,8 +246,13 @@ class VideoFGCLIP(nn.Module):
     def encode_text(self, input_ids: torch.Tensor, long: bool = False) -> torch.Tensor:
         return self.clip.get_text_features(input_ids, long=long)
 
-    def box_features(self, pixels: torch.Tensor, boxes: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Keyframe pixels (K, 3, H, W) and one (n_k, 4) normalised xyxy tensor per keyframe -> (R, D)."""
+    def box_features(self, pixels: torch.Tensor, boxes: Sequence[torch.Tensor] | torch.Tensor,
+                     box_image: torch.Tensor | None = None) -> torch.Tensor:
+        """Keyframe pixels (K, 3, H, W) and one (n_k, 4) normalised xyxy tensor per keyframe -> (R, D);
+        or boxes (R, 4) with ``box_image`` (R,) (their keyframe) -> (R, D) in the given order,
+        without a host synchronisation."""
+        if isinstance(boxes, torch.Tensor):
+            return self.clip.get_box_features(pixels, boxes, box_image=box_image)
         return self.clip.get_box_features(pixels, list(boxes))
 
     def contextualize(self, frame_embeds: torch.Tensor) -> torch.Tensor:
@@ -296,9 +301,11 @@ class VideoFGCLIP(nn.Module):
 
     # ------------------------------------------------------------ checkpointing
 
-    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None) -> None:
-        """Activation checkpointing of both FG-CLIP towers and the temporal blocks."""
-        self.clip.gradient_checkpointing_enable(gradient_checkpointing_kwargs)
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None,
+                                      every: int = 1) -> None:
+        """Activation checkpointing of both FG-CLIP towers and the temporal blocks
+        (``every=k``: only every k-th vision layer, see :meth:`FGCLIPModel.gradient_checkpointing_enable`)."""
+        self.clip.gradient_checkpointing_enable(gradient_checkpointing_kwargs, every=every)
         self.temporal.gradient_checkpointing = True
 
     activation_checkpointing_enable = gradient_checkpointing_enable
@@ -310,6 +317,18 @@ class VideoFGCLIP(nn.Module):
     @property
     def is_gradient_checkpointing(self) -> bool:
         return self.clip.is_gradient_checkpointing and self.temporal.gradient_checkpointing
+
+    def compile_towers(self, **compile_kwargs: Any) -> None:
+        """``torch.compile`` the FG-CLIP encoder layers and the temporal blocks in place.
+
+        Regional compilation (one graph per repeated block) compiles in seconds, keeps
+        activation checkpointing and the Python-level chunking/windowing logic, and changes
+        nothing that is computed. Off by default: compiling costs time up front and
+        only pays back on a GPU.
+        """
+        self.clip.compile_layers(**compile_kwargs)
+        for block in self.temporal.blocks:
+            block.compile(**compile_kwargs)
 
     # ------------------------------------------------------------ saving / loading
 
