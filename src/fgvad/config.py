@@ -1,0 +1,433 @@
+"""Training options: fgvad's dataclasses plus HF ``TrainingArguments``, from YAML and the command line.
+
+A run is described by a YAML preset (``configs/*.yaml``) whose keys are option names;
+any of them can be overridden with ``--key value`` after the preset. Precedence, lowest
+first: fgvad's defaults for ``TrainingArguments`` (cosine schedule, warmup, grad clip,
+TensorBoard), the YAML file, the command line. Unknown options are an error naming the
+closest valid option.
+
+Values are coerced to the declared type of the option, for YAML too: PyYAML reads
+``1e-5`` as a string, which would otherwise reach the optimizer as text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import enum
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from fgvad.errors import ConfigError
+
+REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+@dataclass
+class ModelArguments:
+    _argument_group_name = "fgvad model options"
+
+    model_name_or_path: str = field(default="tiny", metadata={
+        "help": "FG-CLIP or CLIP checkpoint folder, or 'tiny' to build a small model from scratch "
+                "(sizes from the tiny_* options)"})
+    tokenizer_path: str | None = field(default=None, metadata={
+        "help": "tokenizer folder; default: the checkpoint folder, or for 'tiny' an offline "
+                "tokenizer built from the training captions"})
+    tiny_vision_width: int = field(default=64, metadata={"help": "tiny model: vision hidden size"})
+    tiny_vision_layers: int = field(default=2, metadata={"help": "tiny model: vision layers"})
+    tiny_vision_heads: int = field(default=4, metadata={"help": "tiny model: vision attention heads"})
+    tiny_patch_size: int = field(default=8, metadata={"help": "tiny model: patch size (image_size is a data option)"})
+    tiny_text_width: int = field(default=64, metadata={"help": "tiny model: text hidden size"})
+    tiny_text_layers: int = field(default=2, metadata={"help": "tiny model: text layers"})
+    tiny_text_heads: int = field(default=4, metadata={"help": "tiny model: text attention heads"})
+    tiny_projection_dim: int = field(default=64, metadata={"help": "tiny model: joint embedding size"})
+    tiny_vocab_size: int | None = field(default=None, metadata={
+        "help": "tiny model: vocabulary size (default: the tokenizer's)"})
+    temporal_layers: int = field(default=1, metadata={"help": "transformer layers of the temporal module"})
+    temporal_window: int | None = field(default=None, metadata={
+        "help": "temporal attention window in frames (default: num_frames)"})
+    temporal_heads: int = field(default=8, metadata={"help": "attention heads of the temporal module"})
+    temporal_dropout: float = field(default=0.1, metadata={"help": "dropout of the temporal module"})
+    mil_hidden: int = field(default=256, metadata={"help": "hidden width of the MIL head"})
+    mil_dropout: float = field(default=0.1, metadata={"help": "dropout of the MIL head"})
+    video_pooling: str = field(default="attention", metadata={"help": "video embedding pooling: attention or mean"})
+    frame_chunk: int = field(default=64, metadata={"help": "frames per vision-tower call (memory bound)"})
+    freeze_vision_layers: int = field(default=0, metadata={
+        "help": "freeze the patch embedding and the first N vision layers (0 = train all)"})
+    freeze_text: bool = field(default=False, metadata={"help": "freeze the whole text tower"})
+    class_prompt_template: str = field(default="a surveillance video of {}", metadata={
+        "help": "text of the class prompts used as extra negatives and by prompt scores"})
+
+
+@dataclass
+class DataArguments:
+    _argument_group_name = "fgvad data options"
+
+    data_path: str | None = field(default=None, metadata={"help": "training annotation JSON (the users' format)"})
+    video_root: str | None = field(default=None, metadata={
+        "help": "folder the 'video' paths are relative to (default: the JSON's folder)"})
+    cache_dir: str | None = field(default=None, metadata={
+        "help": "frame cache built by `fgvad data cache` (default: decode on the fly)"})
+    num_frames: int = field(default=32, metadata={"help": "frames sampled uniformly per video"})
+    image_size: int = field(default=224, metadata={"help": "square frame size fed to the model"})
+    max_keyframes: int = field(default=4, metadata={"help": "annotated keyframes per video used by the region loss"})
+    keyframe_base: int = field(default=1, metadata={
+        "help": "number of the first frame in box_infos (1 = Label Studio, the real files)"})
+    max_videos: int | None = field(default=None, metadata={"help": "train on the first N entries only (debug)"})
+    memory_cache_mb: int = field(default=2048, metadata={
+        "help": "keep decoded items in RAM when the whole dataset fits in this many MB (0 = never)"})
+    skip_bad: bool = field(default=False, metadata={
+        "help": "skip entries whose video is missing or unreadable instead of stopping"})
+
+
+@dataclass
+class LossArguments:
+    _argument_group_name = "fgvad loss options"
+
+    global_loss_weight: float = field(default=1.0, metadata={"help": "video<->global caption contrastive"})
+    region_loss_weight: float = field(default=1.0, metadata={"help": "box<->region caption contrastive"})
+    hard_negative_loss_weight: float = field(default=0.0, metadata={
+        "help": "box caption vs its hard negatives (entries need 'hard_negatives')"})
+    mil_loss_weight: float = field(default=1.0, metadata={"help": "MIL loss on video labels"})
+    mil_topk_fraction: float = field(default=0.125, metadata={"help": "fraction of frames averaged as the video score"})
+    mil_smoothness_weight: float = field(default=0.0, metadata={"help": "temporal smoothness of frame scores"})
+    mil_sparsity_weight: float = field(default=0.0, metadata={"help": "sparsity of scores on anomalous videos"})
+    use_class_prompts: bool = field(default=True, metadata={
+        "help": "add class prompts as negatives of the global loss"})
+
+
+@dataclass
+class OptimizationArguments:
+    _argument_group_name = "fgvad optimisation options"
+
+    text_lr: float | None = field(default=None, metadata={"help": "learning rate of the text tower (default learning_rate)"})
+    vision_lr: float | None = field(default=None, metadata={"help": "learning rate of the vision tower (default learning_rate)"})
+    head_lr: float | None = field(default=None, metadata={
+        "help": "learning rate of the new temporal module and heads (default learning_rate x head_lr_multiplier)"})
+    head_lr_multiplier: float = field(default=1.0, metadata={"help": "see head_lr"})
+    max_nan_steps: int = field(default=5, metadata={
+        "help": "stop after this many consecutive steps with a NaN/Inf loss (each one is skipped)"})
+
+
+FGVAD_ARGUMENT_CLASSES: tuple[type, ...] = (ModelArguments, DataArguments, LossArguments, OptimizationArguments)
+
+# fgvad's defaults for HF options: the users' run diverged without warmup/decay and clipping.
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "output_dir": "checkpoints/fgvad",
+    "lr_scheduler_type": "cosine",
+    "warmup_steps": 0.05,
+    "max_grad_norm": 1.0,
+    "weight_decay": 0.05,
+    "learning_rate": 1e-5,
+    "logging_steps": 10,
+    "save_strategy": "steps",
+    "save_steps": 500,
+    "save_total_limit": 3,
+    "report_to": ["tensorboard"],
+    "remove_unused_columns": False,  # our batches are dicts the model signature does not describe
+    "dataloader_num_workers": 2,
+}
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs, already validated."""
+
+    model: ModelArguments
+    data: DataArguments
+    loss: LossArguments
+    optim: OptimizationArguments
+    training: Any  # transformers.TrainingArguments (imported lazily; heavy)
+    source: dict[str, Any] = field(default_factory=dict)  # merged options as given, for the record
+
+
+# --------------------------------------------------------------------------- option tables
+
+
+def _training_arguments_class() -> type:
+    from transformers import TrainingArguments
+
+    return TrainingArguments
+
+
+def _fields(cls: type) -> dict[str, tuple[dataclasses.Field, Any]]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: (f, hints[f.name]) for f in dataclasses.fields(cls) if f.init}
+
+
+def option_table() -> dict[str, tuple[type, dataclasses.Field, Any]]:
+    """Every accepted option name -> (owning dataclass, field, resolved type)."""
+    table: dict[str, tuple[type, dataclasses.Field, Any]] = {}
+    for cls in (*FGVAD_ARGUMENT_CLASSES, _training_arguments_class()):
+        for name, (f, hint) in _fields(cls).items():
+            table.setdefault(name, (cls, f, hint))
+    return table
+
+
+def unknown_option_error(name: str, valid: Sequence[str]) -> ConfigError:
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+    hint = f" (did you mean --{close[0]}?)" if close else " (see fgvad train --help)"
+    return ConfigError(f"unknown option --{name}{hint}")
+
+
+# --------------------------------------------------------------------------- coercion
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+def _union_args(hint: Any) -> tuple[Any, ...] | None:
+    origin = typing.get_origin(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        return typing.get_args(hint)
+    return None
+
+
+def coerce_value(name: str, value: Any, hint: Any) -> Any:
+    """Convert ``value`` (from YAML or a command-line string) to the type ``hint`` of option ``name``."""
+    args = _union_args(hint)
+    if args is not None:
+        non_none = [a for a in args if a is not type(None)]
+        if str in non_none and isinstance(value, (str, list, dict)) and len(non_none) > 1:
+            return value  # e.g. `str | list[str]`, `dict | str`: HF parses these itself ("none" included)
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", "~")):
+            if type(None) in args:
+                return None
+        if len(non_none) == 1:
+            return coerce_value(name, value, non_none[0])
+        for candidate in non_none:  # first type that accepts it
+            try:
+                return coerce_value(name, value, candidate)
+            except ConfigError:
+                continue
+        return value
+    origin = typing.get_origin(hint)
+    try:
+        if hint is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, (int, float)) and value in (0, 1):
+                return bool(value)
+            text = str(value).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError
+        if hint is int:
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, float):
+                if not value.is_integer():
+                    raise ValueError
+                return int(value)
+            return int(str(value).strip())
+        if hint is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if hint is str:
+            if isinstance(value, (dict, list)):
+                raise ValueError
+            return str(value)
+        if origin is list or hint is list:
+            (item,) = typing.get_args(hint) or (str,)
+            items = value if isinstance(value, list) else [v for v in str(value).split(",") if v.strip()]
+            return [coerce_value(name, v.strip() if isinstance(v, str) else v, item) for v in items]
+        if origin is dict or hint is dict:
+            if isinstance(value, dict):
+                return value
+            raise ValueError
+        if isinstance(hint, type) and issubclass(hint, enum.Enum):
+            return value.value if isinstance(value, enum.Enum) else str(value)
+    except (ValueError, TypeError):
+        kind = getattr(hint, "__name__", str(hint))
+        raise ConfigError(f"option --{name}: expected {kind}, got {str(value)[:60]!r}") from None
+    return value
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_overrides(argv: Sequence[str], table: Mapping[str, tuple[type, dataclasses.Field, Any]]) -> dict[str, Any]:
+    """Turn ``--key value``, ``--key=value``, ``--flag``, ``--no_flag`` and ``--key v1 v2`` into a dict."""
+    out: dict[str, Any] = {}
+    i = 0
+    argv = list(argv)
+    while i < len(argv):
+        token = argv[i]
+        if not token.startswith("--") or token == "--":
+            raise ConfigError(f"unexpected argument {token!r} (options look like --key value)")
+        key, eq, inline = token[2:].partition("=")
+        key = key.replace("-", "_")
+        negated = False
+        if key not in table and key.startswith("no_") and key[3:] in table:
+            key, negated = key[3:], True
+        if key not in table:
+            raise unknown_option_error(key, list(table))
+        values: list[str] = []
+        if eq:
+            values = [inline]
+        else:
+            j = i + 1
+            while j < len(argv) and not (argv[j].startswith("--")):
+                values.append(argv[j])
+                j += 1
+            i = j - 1
+        i += 1
+        hint = table[key][2]
+        is_bool = hint is bool or (_union_args(hint) is not None and bool in _union_args(hint))
+        if negated:
+            if values or not is_bool:
+                raise ConfigError(f"option --no_{key} takes no value")
+            out[key] = False
+        elif not values:
+            if not is_bool:
+                raise ConfigError(f"option --{key} needs a value")
+            out[key] = True
+        else:
+            out[key] = values[0] if len(values) == 1 else values
+    return out
+
+
+def resolve_config_path(config: str | Path) -> Path:
+    """A YAML path, or the name of a preset in configs/ (``demo``, ``ucf_debug``, ...)."""
+    p = Path(config)
+    if p.is_file():
+        return p
+    preset = REPO_CONFIGS / f"{config}.yaml"
+    if p.suffix == "" and preset.is_file():
+        return preset
+    presets = sorted(q.stem for q in REPO_CONFIGS.glob("*.yaml")) if REPO_CONFIGS.is_dir() else []
+    known = f" (presets: {', '.join(presets)})" if presets else ""
+    raise ConfigError(f"{config}: config file not found{known}")
+
+
+def load_yaml_options(path: str | Path) -> dict[str, Any]:
+    import yaml
+
+    p = resolve_config_path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{p}: invalid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: top level must be a mapping of option: value")
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def build_config(
+    config: str | Path | Mapping[str, Any] | None = None,
+    overrides: Sequence[str] | Mapping[str, Any] | None = None,
+) -> TrainConfig:
+    """Merge defaults, a YAML preset (path, preset name or dict) and overrides into a :class:`TrainConfig`."""
+    table = option_table()
+    merged: dict[str, Any] = dict(TRAINING_DEFAULTS)
+    base_dir: Path | None = None
+    if config is not None:
+        if isinstance(config, Mapping):
+            given = {str(k).replace("-", "_"): v for k, v in config.items()}
+        else:
+            base_dir = resolve_config_path(config).parent
+            given = load_yaml_options(config)
+        for key in given:
+            if key not in table:
+                raise unknown_option_error(key, list(table))
+        merged.update(given)
+    if overrides:
+        if isinstance(overrides, Mapping):
+            extra = {str(k).replace("-", "_"): v for k, v in overrides.items()}
+            for key in extra:
+                if key not in table:
+                    raise unknown_option_error(key, list(table))
+        else:
+            extra = parse_overrides(overrides, table)
+        merged.update(extra)
+    del base_dir  # paths in presets are relative to the working directory, like every CLI path
+
+    per_class: dict[type, dict[str, Any]] = {}
+    for key, value in merged.items():
+        cls, _f, hint = table[key]
+        per_class.setdefault(cls, {})[key] = coerce_value(key, value, hint)
+    # `resume_from_checkpoint: true` means "the latest checkpoint in output_dir".
+    resume = per_class.get(_training_arguments_class(), {}).get("resume_from_checkpoint")
+    if isinstance(resume, bool) or (isinstance(resume, str) and resume.lower() in ("true", "false")):
+        value = str(resume).lower() == "true"
+        per_class[_training_arguments_class()]["resume_from_checkpoint"] = "latest" if value else None
+
+    built: dict[type, Any] = {}
+    for cls in (*FGVAD_ARGUMENT_CLASSES, _training_arguments_class()):
+        try:
+            built[cls] = cls(**per_class.get(cls, {}))
+        except (ValueError, TypeError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ConfigError(f"invalid training options: {first}") from None
+    cfg = TrainConfig(
+        model=built[ModelArguments], data=built[DataArguments], loss=built[LossArguments],
+        optim=built[OptimizationArguments], training=built[_training_arguments_class()], source=merged,
+    )
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: TrainConfig) -> None:
+    d, loss, o = cfg.data, cfg.loss, cfg.optim
+    if d.num_frames < 1:
+        raise ConfigError(f"option --num_frames: must be at least 1, got {d.num_frames}")
+    if d.image_size < 8:
+        raise ConfigError(f"option --image_size: must be at least 8, got {d.image_size}")
+    if d.keyframe_base not in (0, 1):
+        raise ConfigError(f"option --keyframe_base: must be 0 or 1, got {d.keyframe_base}")
+    if d.max_videos is not None and d.max_videos < 1:
+        raise ConfigError(f"option --max_videos: must be at least 1, got {d.max_videos}")
+    if d.max_keyframes < 0:
+        raise ConfigError(f"option --max_keyframes: must be >= 0, got {d.max_keyframes}")
+    if not 0 < loss.mil_topk_fraction <= 1:
+        raise ConfigError(f"option --mil_topk_fraction: must be in (0, 1], got {loss.mil_topk_fraction}")
+    for name in ("global_loss_weight", "region_loss_weight", "hard_negative_loss_weight", "mil_loss_weight",
+                 "mil_smoothness_weight", "mil_sparsity_weight"):
+        if getattr(loss, name) < 0:
+            raise ConfigError(f"option --{name}: must be >= 0, got {getattr(loss, name)}")
+    for name in ("text_lr", "vision_lr", "head_lr"):
+        value = getattr(o, name)
+        if value is not None and value < 0:
+            raise ConfigError(f"option --{name}: must be >= 0, got {value}")
+    if o.max_nan_steps < 1:
+        raise ConfigError(f"option --max_nan_steps: must be at least 1, got {o.max_nan_steps}")
+    m = cfg.model
+    if m.freeze_vision_layers < 0:
+        raise ConfigError(f"option --freeze_vision_layers: must be >= 0, got {m.freeze_vision_layers}")
+    if m.model_name_or_path == "tiny" and d.image_size % m.tiny_patch_size:
+        raise ConfigError(f"option --image_size: {d.image_size} is not a multiple of tiny_patch_size "
+                          f"{m.tiny_patch_size}")
+
+
+def help_parser(prog: str = "fgvad train", description: str | None = None, epilog: str | None = None):
+    """An argparse parser used for ``--help`` only: fgvad's groups first, then HF TrainingArguments."""
+    import argparse
+
+    from transformers import HfArgumentParser
+
+    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=epilog,
+                                     usage=f"{prog} CONFIG.yaml [--option value ...]",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, add_help=True)
+    parser.add_argument("config", nargs="?", help="YAML preset (path, or a name in configs/: demo, ucf_debug, "
+                                                  "ucf_full, ucf_24gb); every key can be overridden below")
+    for cls in (*FGVAD_ARGUMENT_CLASSES, _training_arguments_class()):
+        title = getattr(cls, "_argument_group_name", None) or (
+            "HF TrainingArguments (all accepted; see transformers.TrainingArguments)")
+        group = parser.add_argument_group(title)
+        for name, (f, hint) in _fields(cls).items():
+            f.type = hint
+            try:
+                HfArgumentParser._parse_dataclass_field(group, f)
+            except (ValueError, RuntimeError, argparse.ArgumentError):
+                group.add_argument(f"--{name}", help=f.metadata.get("help"))
+    return parser

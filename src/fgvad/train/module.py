@@ -1,0 +1,117 @@
+"""The module the Trainer trains: a VideoFGCLIP plus its losses in one ``forward``.
+
+Everything that touches parameters runs inside this ``forward`` so that DDP (which hooks
+``forward``) sees one call per micro-batch, whatever mix of video, text and box
+features the batch needs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from fgvad import losses
+from fgvad.config import LossArguments
+from fgvad.models.video import VideoFGCLIP, frames_to_pixels
+
+COMPONENTS = ("global", "region", "hard_negative", "mil")
+
+
+class VideoTrainingModule(nn.Module):
+    def __init__(self, video_model: VideoFGCLIP, loss_args: LossArguments, prompt_ids: torch.Tensor | None):
+        super().__init__()
+        self.video_model = video_model
+        self.loss_args = loss_args
+        # Tokenised class prompts (C, 248); a buffer so it follows the module to the device,
+        # not persistent so checkpoints stay the model's own files.
+        self.register_buffer("prompt_ids", prompt_ids if prompt_ids is not None else torch.zeros(0, 248,
+                                                                                                   dtype=torch.long),
+                             persistent=False)
+
+    # HF Trainer asks the model for these when activation checkpointing is on.
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None, **_: Any) -> None:
+        self.video_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs)
+
+    def activation_checkpointing_enable(self, activation_checkpointing_kwargs: dict | None = None, **_: Any) -> None:
+        self.video_model.gradient_checkpointing_enable(activation_checkpointing_kwargs)
+
+    def forward(self, **batch: Any) -> dict[str, torch.Tensor]:
+        video = self.video_model
+        clip = video.clip
+        w = self.loss_args
+        dtype = video.dtype
+        pixels = frames_to_pixels(batch["frames"], video.image_size, dtype=dtype)
+        out = video(pixels)
+        zero = out.video_embeds.float().sum() * 0.0
+        parts: dict[str, torch.Tensor] = {}
+
+        if w.global_loss_weight > 0:
+            captions = video.encode_text(batch["global_ids"], long=True)
+            prompts = None
+            if w.use_class_prompts and self.prompt_ids.shape[0] > 0:
+                prompts = video.encode_text(self.prompt_ids, long=True)
+            parts["global"] = losses.global_contrastive_loss(
+                out.video_embeds, captions, clip.logit_scale, caption_ids=batch["global_text_ids"],
+                prompt_embeds=prompts, video_labels=batch["labels"])
+
+        need_boxes = w.region_loss_weight > 0 or w.hard_negative_loss_weight > 0
+        box_embeds = region_region = None
+        if need_boxes:
+            boxes, box_keyframe = batch["boxes"], batch["box_keyframe"]
+            if boxes.shape[0] > 0:
+                # get_box_features takes boxes grouped per keyframe and returns rows keyframe-major;
+                # a stable sort keeps each box traceable to its region.
+                order = torch.sort(box_keyframe, stable=True).indices
+                n_key = batch["keyframes"].shape[0]
+                counts = torch.bincount(box_keyframe, minlength=n_key).tolist()
+                grouped = list(torch.split(boxes[order].to(torch.float32), counts))
+                key_pixels = frames_to_pixels(batch["keyframes"], video.image_size, dtype=dtype)
+                box_embeds = video.box_features(key_pixels, grouped)
+                region_region = batch["box_region"][order]
+            else:
+                box_embeds = out.video_embeds.new_zeros((0, out.video_embeds.shape[-1]))
+                region_region = batch["box_region"].new_zeros((0,))
+
+        if w.region_loss_weight > 0:
+            region_ids = batch["region_ids"]
+            region_texts = (video.encode_text(region_ids, long=False) if region_ids.shape[0] > 0
+                            else box_embeds.new_zeros((0, box_embeds.shape[-1])))
+            parts["region"] = losses.region_contrastive_loss(
+                box_embeds, region_texts, region_region, clip.logit_scale_finegraind,
+                region_ids=batch["region_text_ids"])
+
+        if w.hard_negative_loss_weight > 0:
+            owner = batch["hard_negative_owner"]
+            if owner.numel() > 0 and box_embeds is not None and box_embeds.shape[0] > 0:
+                # owner indexes boxes in dataset order; map to the sorted rows of box_embeds.
+                order = torch.sort(batch["box_keyframe"], stable=True).indices
+                position = torch.empty_like(order)
+                position[order] = torch.arange(order.numel(), device=order.device)
+                region_ids = batch["region_ids"][region_region]
+                pos_texts = video.encode_text(region_ids, long=False)
+                neg_texts = video.encode_text(batch["hard_negative_ids"][batch["hard_negative_text"]], long=False)
+                parts["hard_negative"] = losses.hard_negative_loss(
+                    box_embeds, pos_texts, neg_texts, position[owner], clip.logit_scale_hardneg)
+            else:
+                parts["hard_negative"] = losses.hard_negative_loss(
+                    box_embeds if box_embeds is not None else out.video_embeds[:0],
+                    out.video_embeds[:0], out.video_embeds[:0], batch["hard_negative_owner"][:0],
+                    clip.logit_scale_hardneg)
+
+        if w.mil_loss_weight > 0:
+            parts["mil"] = losses.mil_loss(
+                out.anomaly_logits, batch["is_anomaly"], topk_fraction=w.mil_topk_fraction,
+                smoothness_weight=w.mil_smoothness_weight, sparsity_weight=w.mil_sparsity_weight)
+
+        weights = {"global": w.global_loss_weight, "region": w.region_loss_weight,
+                   "hard_negative": w.hard_negative_loss_weight, "mil": w.mil_loss_weight}
+        total = zero
+        for name, value in parts.items():
+            total = total + weights[name] * value
+        result = {"loss": total}
+        result.update({f"loss_{name}": value.detach() for name, value in parts.items()})
+        result["logit_scale"] = losses.scale_from_logit(clip.logit_scale).detach()
+        result["logit_scale_region"] = losses.scale_from_logit(clip.logit_scale_finegraind).detach()
+        return result

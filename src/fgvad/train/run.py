@@ -1,0 +1,249 @@
+"""``run_training``: options -> data, tokenizer, model -> VideoTrainer -> checkpoints.
+
+Used by ``fgvad train`` and, without a subprocess, by ``fgvad demo``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from fgvad.config import TrainConfig, build_config
+from fgvad.errors import CheckpointError, ConfigError, FgvadError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    log_history: list[dict[str, Any]]
+    final_checkpoint: Path | None  # None when training stopped on repeated NaN losses
+    global_step: int = 0
+    skipped_entries: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def class_prompts(class_names: Sequence[str], template: str) -> list[str]:
+    def words(name: str) -> str:
+        # "RoadAccidents" -> "road accidents"
+        out = "".join(" " + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
+        return out.strip()
+
+    return [template.format(words(n) if n != "Normal" else "normal activity") for n in class_names]
+
+
+def load_entries(cfg: TrainConfig, output_dir: Path, is_main: bool) -> tuple[list[Any], list[str]]:
+    from fgvad.data.annotations import load_annotations
+
+    d = cfg.data
+    if not d.data_path:
+        raise ConfigError("option --data_path is required (the training annotation JSON)")
+    entries = [e for e in load_annotations(d.data_path, keyframe_base=d.keyframe_base) if not e.is_image]
+    if d.max_videos is not None:
+        entries = entries[: d.max_videos]
+    skipped: list[str] = []
+    if d.skip_bad and d.cache_dir is None:
+        root = Path(d.video_root) if d.video_root else Path(d.data_path).parent
+        kept = []
+        for e in entries:
+            if (root / e.video).is_file():
+                kept.append(e)
+            else:
+                skipped.append(f"entry {e.index} ({e.video}): video not found")
+        entries = kept
+        if skipped and is_main:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            (output_dir / "skipped_entries.txt").write_text("\n".join(skipped) + "\n")
+    if not entries:
+        raise ConfigError(f"{d.data_path}: no video entries to train on")
+    return entries, skipped
+
+
+def load_or_build_tokenizer(cfg: TrainConfig, entries: Sequence[Any], prompts: Sequence[str]) -> Any:
+    from fgvad.models.tokenizer import build_offline_tokenizer, has_tokenizer, load_tokenizer
+
+    m = cfg.model
+    if m.tokenizer_path:
+        return load_tokenizer(m.tokenizer_path)
+    if m.model_name_or_path != "tiny":
+        if has_tokenizer(m.model_name_or_path):
+            return load_tokenizer(m.model_name_or_path)
+        raise ConfigError(f"{m.model_name_or_path}: no tokenizer files there; give --tokenizer_path")
+    # A tiny model from scratch: a word-level tokenizer of the training texts (deterministic,
+    # so every DDP rank builds the same one without sharing files).
+    texts: list[str] = list(prompts)
+    for e in entries:
+        texts.append(e.global_caption)
+        for r in e.regions:
+            texts.append(r.caption)
+            texts.extend(r.hard_negatives)
+    return build_offline_tokenizer(texts)
+
+
+def build_model(cfg: TrainConfig) -> Any:
+    from fgvad.models.fgclip import FGCLIPModel, clip_config_from_dict
+    from fgvad.models.video import VideoFGCLIP, VideoHeadConfig
+    from fgvad.models.video import _read_video_meta  # noqa: PLC2701 (same package family)
+
+    m, d = cfg.model, cfg.data
+    head = VideoHeadConfig(
+        temporal_layers=m.temporal_layers, heads=m.temporal_heads,
+        window=m.temporal_window or d.num_frames, dropout=m.temporal_dropout, pooling=m.video_pooling,
+        mil_hidden=m.mil_hidden, mil_dropout=m.mil_dropout, frame_chunk=m.frame_chunk,
+    )
+    if m.model_name_or_path == "tiny":
+        clip_config = clip_config_from_dict({
+            "projection_dim": m.tiny_projection_dim,
+            "text_config": {
+                "vocab_size": m.tiny_vocab_size or 49408, "hidden_size": m.tiny_text_width,
+                "intermediate_size": m.tiny_text_width * 2, "num_hidden_layers": m.tiny_text_layers,
+                "num_attention_heads": m.tiny_text_heads, "projection_dim": m.tiny_projection_dim,
+            },
+            "vision_config": {
+                "hidden_size": m.tiny_vision_width, "intermediate_size": m.tiny_vision_width * 2,
+                "num_hidden_layers": m.tiny_vision_layers, "num_attention_heads": m.tiny_vision_heads,
+                "image_size": d.image_size, "patch_size": m.tiny_patch_size,
+                "projection_dim": m.tiny_projection_dim,
+            },
+        }, source="tiny model options")
+        model = VideoFGCLIP(FGCLIPModel.from_config(clip_config), head)
+    else:
+        folder = Path(m.model_name_or_path)
+        if not folder.is_dir():
+            raise CheckpointError(f"{folder}: checkpoint folder not found (use 'tiny' for a model from scratch)")
+        if _read_video_meta(folder) is not None:
+            model = VideoFGCLIP.from_pretrained(folder)  # continue training a video checkpoint
+        else:
+            model = VideoFGCLIP.from_pretrained(folder, head_config=head)
+        if model.image_size != d.image_size:
+            log.info("frames are resized from %d to the model's %d px", d.image_size, model.image_size)
+    apply_freezing(model, cfg)
+    return model.train()
+
+
+def apply_freezing(model: Any, cfg: TrainConfig) -> None:
+    m = cfg.model
+    vision = model.clip.vision_model
+    if m.freeze_vision_layers:
+        layers = vision.vision_model.encoder.layers if hasattr(vision, "vision_model") else vision.encoder.layers
+        if m.freeze_vision_layers > len(layers):
+            raise ConfigError(f"option --freeze_vision_layers: {m.freeze_vision_layers} exceeds the "
+                              f"{len(layers)} vision layers")
+        embeddings = vision.vision_model.embeddings if hasattr(vision, "vision_model") else vision.embeddings
+        for p in embeddings.parameters():
+            p.requires_grad_(False)
+        for layer in layers[: m.freeze_vision_layers]:
+            for p in layer.parameters():
+                p.requires_grad_(False)
+    if m.freeze_text:
+        for mod in (model.clip.text_model, model.clip.text_projection, model.clip.text_filip_projection):
+            for p in mod.parameters():
+                p.requires_grad_(False)
+
+
+def _resolve_resume(value: str | None, output_dir: Path) -> str | None:
+    if value is None:
+        return None
+    if value == "latest":
+        from transformers.trainer_utils import get_last_checkpoint
+
+        last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+        if last is None:
+            raise CheckpointError(f"{output_dir}: no checkpoint-* folder to resume from")
+        return last
+    if not Path(value, "trainer_state.json").is_file():
+        raise CheckpointError(f"{value}: not a training checkpoint (no trainer_state.json)")
+    return value
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def run_training(config: str | Path | Mapping[str, Any] | None = None,
+                 overrides: Sequence[str] | Mapping[str, Any] | None = None,
+                 *, callbacks: Sequence[Any] = ()) -> TrainResult:
+    """Train from a YAML preset (or dict) plus overrides; returns where the results are.
+
+    Raises :class:`FgvadError` subclasses for user mistakes and
+    :class:`~fgvad.train.trainer.TrainingDivergedError` when the loss stays NaN/Inf.
+    """
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    cfg = build_config(config, overrides)
+    return train_with_config(cfg, callbacks=callbacks)
+
+
+def train_with_config(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainResult:
+    import torch
+    from transformers import set_seed
+    from transformers.utils import logging as hf_logging
+
+    from fgvad.data.dataset import VideoTextDataset, default_class_names
+    from fgvad.models.tokenizer import tokenize
+    from fgvad.train.callbacks import TrainerLogCallback
+    from fgvad.train.collator import TrainCollator
+    from fgvad.train.data import maybe_cache_in_memory
+    from fgvad.train.module import VideoTrainingModule
+    from fgvad.train.trainer import NanGuardCallback, TrainingDivergedError, VideoTrainer
+
+    hf_logging.set_verbosity_warning()
+    args = cfg.training
+    output_dir = Path(args.output_dir)
+    is_main = args.process_index == 0
+    entries, skipped = load_entries(cfg, output_dir, is_main)
+    class_names = default_class_names(entries)
+    prompts = class_prompts(class_names, cfg.model.class_prompt_template)
+    tokenizer = load_or_build_tokenizer(cfg, entries, prompts)
+
+    set_seed(args.seed)  # same initial weights on every rank and in every rerun
+    video_model = build_model(cfg)
+    prompt_ids = tokenize(tokenizer, prompts, long=True) if cfg.loss.use_class_prompts else None
+    module = VideoTrainingModule(video_model, cfg.loss, prompt_ids)
+
+    d = cfg.data
+    video_root = d.video_root or str(Path(d.data_path).parent)
+    dataset = VideoTextDataset(entries, video_root=video_root, cache=d.cache_dir, num_frames=d.num_frames,
+                               size=d.image_size, max_keyframes=d.max_keyframes, class_names=class_names)
+    train_dataset = maybe_cache_in_memory(dataset, num_frames=d.num_frames, size=d.image_size,
+                                          max_keyframes=d.max_keyframes, budget_mb=d.memory_cache_mb)
+
+    # Activation checkpointing is switched on here: our model's signature differs from HF's.
+    if args.activation_checkpointing or args.gradient_checkpointing:
+        video_model.gradient_checkpointing_enable()
+        args.activation_checkpointing = False
+        args.gradient_checkpointing = False
+    if args.ddp_find_unused_parameters is None and args.world_size > 1:
+        # Some parameters (hard-negative scale, short text path) are unused by some batches.
+        args.ddp_find_unused_parameters = True
+
+    nan_guard = NanGuardCallback(cfg.optim.max_nan_steps)
+    trainer = VideoTrainer(
+        model=module, args=args, data_collator=TrainCollator(tokenizer), train_dataset=train_dataset,
+        callbacks=[TrainerLogCallback(d.num_frames), nan_guard, *callbacks],
+        fgvad_config=cfg, trained_on=sorted({e.key for e in entries}), tokenizer=tokenizer,
+    )
+    nan_guard.trainer = trainer
+    resume = _resolve_resume(args.resume_from_checkpoint, output_dir)
+    try:
+        trainer.train(resume_from_checkpoint=resume)
+    except torch.OutOfMemoryError:
+        raise FgvadError(
+            f"out of GPU memory at {d.num_frames} frames x batch {args.per_device_train_batch_size}; "
+            "try --activation_checkpointing true, --bf16 true, a smaller --per_device_train_batch_size "
+            "with more --gradient_accumulation_steps, or the ucf_24gb preset") from None
+    history = list(trainer.state.log_history)
+    if trainer.stopped_for_nan:
+        from transformers.trainer_utils import get_last_checkpoint
+
+        last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+        kept = f"; the last good checkpoint is {last}" if last else ""
+        raise TrainingDivergedError(f"training stopped at step {trainer.state.global_step}: "
+                                    f"{cfg.optim.max_nan_steps} consecutive NaN/Inf losses{kept}")
+    trainer.save_model(str(output_dir))
+    return TrainResult(output_dir=output_dir, log_history=history, final_checkpoint=output_dir,
+                       global_step=trainer.state.global_step, skipped_entries=skipped)
