@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -165,9 +166,68 @@ def read_json_list(path: str | Path) -> list[Any]:
         raise AnnotationError(f"{p}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
     except RecursionError:
         raise AnnotationError(f"{p}: JSON nested too deeply") from None
+    except ValueError as err:  # e.g. an integer literal longer than Python's 4300-digit limit
+        raise AnnotationError(f"{p}: invalid JSON: {str(err).split(';')[0]}") from None
     if not isinstance(data, list):
         raise AnnotationError(f"{p}: top level must be a list of entries, found {type(data).__name__}")
+    if _SURROGATE_ESCAPE_RE.search(text):
+        _reject_lone_surrogates(p, data)
     return data
+
+
+# A "\ud800"-style escape decodes to a lone surrogate, which is not Unicode: every later
+# encode (a file path, a log line, JSON output) would crash on it. Raw UTF-8 bytes cannot
+# produce one, so the (slower) full check only runs when such an escape appears.
+_SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _reject_lone_surrogates(p: Path, data: list[Any]) -> None:
+    for index, raw in enumerate(data):
+        try:
+            json.dumps(raw, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise AnnotationError(f"{p}: entry {index}: text holds an unpaired UTF-16 surrogate "
+                                  "escape (\\ud800-\\udfff), which is not valid Unicode") from None
+        except (RecursionError, ValueError):
+            raise AnnotationError(f"{p}: {_where(index, raw)}: JSON nested too deeply") from None
+
+
+def video_path_problem(root: str | Path, rel: str) -> str | None:
+    """Why ``rel`` may not be read below ``root`` (absolute, ``..``, symlink out, bad bytes), or None.
+
+    Annotation files come from other people: a path must never make fgvad read (or
+    decode) a file outside the folder the user named.
+    """
+    if not isinstance(rel, str) or not rel.strip():
+        return "empty path"
+    if "\x00" in rel:
+        return "path contains a NUL character"
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return "path is not valid Unicode"
+    posix = rel.replace("\\", "/")
+    if PurePosixPath(posix).is_absolute() or re.match(r"^[A-Za-z]:", posix):
+        return "absolute path; must be relative to --video-root"
+    normal = os.path.normpath(posix)
+    if normal == ".." or normal.startswith("../"):
+        return "path escapes --video-root ('..')"
+    root_resolved = Path(root).resolve()
+    try:
+        resolved = (Path(root) / normal).resolve()
+    except (OSError, RuntimeError) as err:  # symlink loop, name too long
+        return f"cannot resolve the path ({type(err).__name__})"
+    if resolved != root_resolved and root_resolved not in resolved.parents:
+        return f"resolves outside --video-root (symlink to {resolved})"
+    return None
+
+
+def resolve_video_path(root: str | Path, rel: str) -> Path:
+    """``root / rel`` (normalised), or AnnotationError when the path would leave ``root``."""
+    problem = video_path_problem(root, rel)
+    if problem is not None:
+        raise AnnotationError(f"video {str(rel)[:200]!r}: {problem}")
+    return Path(root) / os.path.normpath(rel.replace("\\", "/"))
 
 
 def _where(index: int, raw: Any) -> str:
@@ -191,7 +251,12 @@ def _text(index: int, raw: dict, key: str, *, required: bool = True) -> str | No
 
 
 def _finite_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    # Exact type tests (JSON gives plain int/float; bool is excluded) keep this cheap on
+    # files with millions of boxes; a huge integer literal is not finite as a float.
+    kind = type(value)
+    if kind is float:
+        return math.isfinite(value)
+    return kind is int and -1e308 < value < 1e308
 
 
 def _bbox(index: int, raw: dict, fld: str, value: Any) -> tuple[float, float, float, float]:

@@ -23,6 +23,7 @@ from fgvad.data.annotations import (
     parse_image_entry,
     read_json_list,
     video_key,
+    video_path_problem,
     _clip,
     _frame,
     _bbox,
@@ -141,20 +142,11 @@ class _Checker:
 
     def resolve(self, index: int, video: str, rel: str) -> Path | None:
         """The video's path under the root, or None (with an error) when it escapes the root."""
-        posix = rel.replace("\\", "/")
-        if PurePosixPath(posix).is_absolute() or re.match(r"^[A-Za-z]:", posix):
-            self.error(index, video, "video", "absolute path; must be relative to --video-root")
+        problem = video_path_problem(self.root, rel)
+        if problem is not None:
+            self.error(index, video, "video", problem)
             return None
-        normal = os.path.normpath(posix)
-        if normal == ".." or normal.startswith("../"):
-            self.error(index, video, "video", "path escapes --video-root ('..')")
-            return None
-        path = self.root / normal
-        resolved = path.resolve()
-        if resolved != self.root_resolved and self.root_resolved not in resolved.parents:
-            self.error(index, video, "video", f"resolves outside --video-root (symlink to {resolved})")
-            return None
-        return path
+        return self.root / os.path.normpath(rel.replace("\\", "/"))
 
     def check_box(self, index: int, video: str, raw: dict, fld: str, value: Any) -> None:
         try:
@@ -229,8 +221,8 @@ class _Checker:
         if "label" in raw and not isinstance(raw["label"], str):
             self.error(index, video, "label", "expected a class name string")
         if isinstance(rel, str):
-            ident = (video_key(rel), raw.get("timestamps") and json.dumps(raw.get("timestamps")),
-                     json.dumps(raw.get("global_caption")), json.dumps(captions))
+            ident = (video_key(rel), _fingerprint(raw.get("timestamps")),
+                     _fingerprint(raw.get("global_caption")), _fingerprint(captions))
             if ident in self.seen:
                 self.error(index, video, "entry", f"duplicate of entry {self.seen[ident]} (same video, clip and captions)")
             else:
@@ -251,7 +243,7 @@ class _Checker:
         for k, info in enumerate(raw.get("bbox_info", [])):
             self.check_box(index, video, raw, f"bbox_info[{k}].bbox", info.get("bbox"))
         path = self.resolve(index, video, entry.video)
-        if path is not None and not path.is_file():
+        if path is not None and not os.path.isfile(path):  # isfile, unlike Path.is_file, never raises
             self.error(index, video, "f_path", f"file not found: {path}")
 
     def check_videos(self, workers: int = 8) -> None:
@@ -293,6 +285,14 @@ class _Checker:
                     clip_range(info, clip)
                 except FgvadError as err:
                     self.error(index, video, "timestamps", _message(err))
+
+
+def _fingerprint(value: Any) -> str:
+    """A hashable identity of any JSON value (for duplicate detection); never raises."""
+    try:
+        return json.dumps(value, sort_keys=True)
+    except (RecursionError, ValueError, TypeError):
+        return repr(type(value))
 
 
 def _message(err: Exception, strip_path: str | None = None) -> str:
