@@ -39,12 +39,11 @@ class VideoInfo:
 
 
 def _av():
+    # Leave av.logging at its default (None = FFmpeg logs dropped in C). Any other level
+    # installs a Python log callback that FFmpeg's decoder threads call while holding
+    # their locks: with thread_type="AUTO" that deadlocks against the main thread's GIL.
     import av
-    import av.logging
 
-    # FFmpeg prints decoder complaints to stderr on every broken file; we report them
-    # ourselves as one-line VideoErrors instead.
-    av.logging.set_level(av.logging.PANIC)
     return av
 
 
