@@ -217,6 +217,14 @@ def _is_fresh(record: dict[str, Any] | None, job: _Job, out_dir: Path) -> bool:
     )
 
 
+def _crc_matches(record: dict[str, Any], out_dir: Path) -> bool:
+    try:
+        data = np.load(out_dir / record["file"], mmap_mode="r", allow_pickle=False)
+        return zlib.crc32(np.ascontiguousarray(data).data) == record.get("crc32")
+    except (OSError, ValueError):
+        return False
+
+
 @dataclass
 class CacheReport:
     built: int = 0
@@ -236,9 +244,16 @@ def build_cache(
     workers: int | None = None,
     progress: bool = True,
     log=None,
+    verify: bool = False,
 ) -> CacheReport:
-    """Decode every (distinct) sample of ``entries`` into the cache at ``out``."""
+    """Decode every (distinct) sample of ``entries`` into the cache at ``out``.
+
+    Sizes in the index catch partial files on every run; ``verify`` also re-reads each
+    cached file and rebuilds those whose CRC-32 differs (bit rot, a stranger's edit).
+    """
     from tqdm import tqdm
+
+    from fgvad.data.annotations import resolve_video_path, video_path_problem
 
     if num_frames < 1 or size < 1:
         raise UsageError(f"--num-frames and --size must be positive (got {num_frames}, {size})")
@@ -271,9 +286,16 @@ def build_cache(
             report.failed.append((_Job(entry.sample_key, entry.index, entry.video, "", None, (), num_frames, size,
                                        str(out_dir), ""), "image entries are not cached (videos only)"))
             continue
-        job = _Job(entry.sample_key, entry.index, entry.video, str(Path(video_root) / entry.video), entry.clip,
-                   tuple(entry.keyframes), num_frames, size, str(out_dir), sample_file_name(entry.sample_key))
-        if _is_fresh(index["samples"].get(job.sample_key), job, out_dir):
+        unsafe = video_path_problem(video_root, entry.video)
+        if unsafe is not None:  # never decode a file outside --video-root (hostile annotation)
+            report.failed.append((_Job(entry.sample_key, entry.index, entry.video, "", None, (), num_frames, size,
+                                       str(out_dir), ""), unsafe))
+            continue
+        job = _Job(entry.sample_key, entry.index, entry.video, str(resolve_video_path(video_root, entry.video)),
+                   entry.clip, tuple(entry.keyframes), num_frames, size, str(out_dir),
+                   sample_file_name(entry.sample_key))
+        record = index["samples"].get(job.sample_key)
+        if _is_fresh(record, job, out_dir) and (not verify or _crc_matches(record, out_dir)):
             report.skipped += 1
         else:
             jobs.append(job)
@@ -329,6 +351,8 @@ def add_arguments(parser) -> None:
                         help="decoding processes (default: min(4, CPU count))")
     parser.add_argument("--keyframe-base", type=int, choices=(0, 1), default=1,
                         help="first frame number used by the annotation's keyframes (default 1, Label Studio)")
+    parser.add_argument("--verify", action="store_true",
+                        help="re-read already cached files and rebuild those whose checksum differs")
 
 
 def run(args) -> int:
@@ -340,7 +364,7 @@ def run(args) -> int:
         raise UsageError(f"--video-root {args.video_root}: not a folder")
     entries = load_annotations(args.file, keyframe_base=args.keyframe_base)
     report = build_cache(entries, args.video_root, args.out, num_frames=args.num_frames, size=args.size,
-                         workers=args.workers)
+                         workers=args.workers, verify=args.verify)
     rate = report.built / report.seconds if report.seconds > 0 else 0.0
     frate = report.frames / report.seconds if report.seconds > 0 else 0.0
     failed = len(report.failed or [])

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from fgvad.data.annotations import NORMAL, UCF_CLASSES, Entry
+from fgvad.data.annotations import NORMAL, UCF_CLASSES, Entry, resolve_video_path
 from fgvad.data.cache import FrameCache
 from fgvad.data.video import clip_range, decode_frames, probe_video, sample_indices
 from fgvad.errors import AnnotationError, CacheError, ConfigError, VideoError
@@ -121,7 +121,10 @@ class VideoTextDataset(Dataset):
                     else np.zeros((0, self.size, self.size, 3), dtype=np.uint8))
             return np.array(sample.frames), np.array(sample.frame_indices), keys
         assert self.video_root is not None
-        path = self.video_root / entry.video
+        try:
+            path = resolve_video_path(self.video_root, entry.video)
+        except AnnotationError as err:
+            raise AnnotationError(f"entry {entry.index}: {err}") from None
         info = probe_video(path)
         start, end = clip_range(info, entry.clip)
         indices = sample_indices(info.n_frames, self.num_frames, start, end)
