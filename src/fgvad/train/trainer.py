@@ -58,11 +58,13 @@ class VideoTrainer(Trainer):
         self.fgvad_config = fgvad_config
         self.trained_on = list(trained_on)
         self.text_tokenizer = tokenizer
-        self._component_sums: dict[str, float] = defaultdict(float)
+        # Device tensors, summed without a host sync; read once per logging step.
+        self._component_sums: dict[str, Any] = {}
         self._component_counts: dict[str, int] = defaultdict(int)
         self._nan_in_step = False
         self._consecutive_nan_steps = 0
         self._nan_skipped_since_log = 0
+        self._steps_since_log = 0
         self.stopped_for_nan = False
         super().__init__(*args, **kwargs)
 
@@ -126,12 +128,16 @@ class VideoTrainer(Trainer):
             for name in COMPONENTS:
                 key = f"loss_{name}"
                 if key in outputs:
-                    self._component_sums[key] += float(outputs[key])
-                    self._component_counts[key] += 1
+                    self._add_component(key, outputs[key])
             for key in ("logit_scale", "logit_scale_region"):
-                self._component_sums[key] += float(outputs[key])
-                self._component_counts[key] += 1
+                self._add_component(key, outputs[key])
         return (loss, outputs) if return_outputs else loss
+
+    def _add_component(self, key: str, value: torch.Tensor) -> None:
+        value = value.detach().float()
+        previous = self._component_sums.get(key)
+        self._component_sums[key] = value if previous is None else previous + value
+        self._component_counts[key] += 1
 
     def _all_ranks_finite(self, loss: torch.Tensor) -> bool:
         finite = torch.isfinite(loss.detach()).all().to(torch.float32).reshape(1)
@@ -169,12 +175,17 @@ class VideoTrainer(Trainer):
             for key, total in self._component_sums.items():
                 count = self._component_counts.get(key, 0)
                 if count:
-                    logs[key] = total / count
+                    logs[key] = float(total) / count
             self._component_sums.clear()
             self._component_counts.clear()
             if self._nan_skipped_since_log:
                 logs["nan_skipped_steps"] = float(self._nan_skipped_since_log)
+                if self._nan_skipped_since_log >= self._steps_since_log:
+                    # Every step of the window was skipped: say so instead of HF's filtered 0.
+                    logs["loss"] = float("nan")
+                    logs.pop("grad_norm", None)
                 self._nan_skipped_since_log = 0
+            self._steps_since_log = 0
         super().log(logs, start_time)
 
     # ------------------------------------------------------------ checkpoints
@@ -224,6 +235,7 @@ class VideoTrainer(Trainer):
 
     def note_optimizer_step(self) -> None:
         """Called by the NaN callback after each optimizer step (skipped or not)."""
+        self._steps_since_log += 1
         if self._nan_in_step:
             self._consecutive_nan_steps += 1
             self._nan_skipped_since_log += 1
@@ -253,11 +265,13 @@ class NanGuardCallback(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         trainer = self.trainer
-        if trainer is None or trainer.consecutive_nan_steps < self.max_nan_steps:
+        if trainer is None or trainer.consecutive_nan_steps == 0:
+            return
+        control.should_save = False  # the weights after a skipped step may be what broke; keep the last good
+        if trainer.consecutive_nan_steps < self.max_nan_steps:
             return
         trainer.stopped_for_nan = True
         control.should_training_stop = True
-        control.should_save = False  # never checkpoint the broken state; the last good one stays
         if args.should_save:
             append_log_line(args.output_dir, f"ERROR step {state.global_step}: {trainer.consecutive_nan_steps} "
                                              "consecutive NaN/Inf losses, training stopped")
