@@ -101,3 +101,73 @@ def test_eval_wrong_length_or_missing_video_is_an_error_naming_it(tmp_path, subs
     assert f"no scores for 1 of {len(videos)} test videos: {victim}" in capsys.readouterr().err
     assert main(["eval", "--out", str(tmp_path / "o")]) == 2
     assert "exactly one of --checkpoint" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- with a checkpoint
+
+TINY_ANNOTATION = """\
+Abuse028_x264.mp4  Abuse  10  40  -1  -1  
+Explosion001_x264.mp4  Explosion  20  50  -1  -1  
+Normal_Videos_003_x264.mp4  Normal  -1  -1  -1  -1  
+"""
+TINY_FRAMES = {"Abuse028_x264": 50, "Explosion001_x264": 64, "Normal_Videos_003_x264": 45}
+
+
+@pytest.fixture(scope="module")
+def tiny_test_set(tmp_path_factory):
+    from helpers_video import make_indexed_video
+
+    root = tmp_path_factory.mktemp("ucf")
+    ann = root / "annotation.txt"
+    ann.write_text(TINY_ANNOTATION)
+    videos = root / "videos"
+    # Explosion001 sits in an unexpected folder: found by name below the root.
+    for rel, name in [("Abuse", "Abuse028_x264"), ("elsewhere/deeper", "Explosion001_x264"),
+                      ("Testing_Normal_Videos_Anomaly", "Normal_Videos_003_x264")]:
+        (videos / rel).mkdir(parents=True)
+        make_indexed_video(videos / rel / f"{name}.mp4", TINY_FRAMES[name])
+    return ann, videos
+
+
+def test_eval_checkpoint_beside_baseline(tmp_path, tiny_test_set, capsys):
+    from helpers_eval import build_tiny_checkpoints
+
+    ann, videos = tiny_test_set
+    trained, base = build_tiny_checkpoints(tmp_path / "ckpt", trained_on=["Abuse001_x264"])
+    out = tmp_path / "eval"
+    rc = main(["eval", "--checkpoint", str(trained), "--baseline", str(base), "--video-root", str(videos),
+               "--test-annotation", str(ann), "--gt-mode", "floor16", "--num-workers", "1", "--out", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    assert "| metric | checkpoint | baseline (zero-shot) | delta |" in capsys.readouterr().out
+    m = json.loads((out / "metrics.json").read_text())
+    b = json.loads((out / "baseline" / "metrics.json").read_text())
+    assert m["score_kind"] == "mil" and b["score_kind"] == "prompt"
+    assert m["n_videos"] == 3 and m["n_frames"] == 48 + 64 + 32 and m["gt_mode"] == "floor16"
+    assert m["baseline"]["auc"] == b["auc"]
+    gt = load_ground_truth(out / "gt.npz")
+    assert {n: len(v) for n, v in gt.items()} == {"Abuse028_x264": 48, "Explosion001_x264": 64,
+                                                  "Normal_Videos_003_x264": 32}
+    for folder in (out, out / "baseline"):
+        for name, labels in gt.items():
+            assert np.load(folder / "scores" / f"{name}.npy").shape == labels.shape
+    meta = json.loads((out / "eval_meta.json").read_text())
+    assert {v["name"]: v["n_frames"] for v in meta["videos"]} == TINY_FRAMES
+    assert meta["checkpoint"] == str(trained) and meta["stride"] == 16
+    assert meta["paths"]["Explosion001_x264"].endswith("elsewhere/deeper/Explosion001_x264.mp4")
+
+
+def test_eval_refuses_a_checkpoint_trained_on_test_videos(tmp_path, tiny_test_set, capsys):
+    from helpers_eval import build_tiny_checkpoints
+
+    ann, videos = tiny_test_set
+    # the users' spelling of a test normal
+    trained, _ = build_tiny_checkpoints(tmp_path / "ckpt", trained_on=["Normal_Videos003_x264", "Arson001_x264"])
+    argv = ["eval", "--checkpoint", str(trained), "--video-root", str(videos), "--test-annotation", str(ann),
+            "--num-workers", "0", "--out", str(tmp_path / "eval")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "trained on 1 of the 3 test videos" in err and err.rstrip().endswith("Normal_Videos_003_x264")
+    assert not (tmp_path / "eval" / "metrics.json").exists()
+    assert main(argv + ["--allow-leakage"]) == 0
+    meta = json.loads((tmp_path / "eval" / "eval_meta.json").read_text())
+    assert meta["leaked_test_videos"] == ["Normal_Videos_003_x264"]

@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     scoring.add_argument("--stride", type=int, default=16, help="score one frame per STRIDE frames (default 16)")
     scoring.add_argument("--score", choices=("auto", "mil", "prompt", "mix"), default="auto",
                          help="score kind; auto = MIL head for a trained fgvad checkpoint, prompts otherwise")
-    scoring.add_argument("--batch-size", type=int, default=1, help="videos per forward pass (default 1)")
+    scoring.add_argument("--frame-batch", type=int, default=256, help="frames per vision-tower call (default 256)")
     scoring.add_argument("--num-workers", type=int, default=4, help="decoding worker processes (default 4)")
     scoring.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
     parser.add_argument("--allow-leakage", action="store_true",
@@ -145,11 +145,11 @@ def _evaluate_checkpoint(args: argparse.Namespace, videos: list[TestVideo], chec
     if leaked:
         print(f"warning: {checkpoint} was trained on {len(leaked)} test videos; its numbers are not a valid "
               "test result (--allow-leakage)", file=sys.stderr)
-    scorer = load_scorer(checkpoint, kind="prompt" if baseline and args.score == "auto" else args.score,
-                         device=args.device)
+    # The baseline is the untouched model zero-shot, so it is always scored by prompts.
+    scorer = load_scorer(checkpoint, kind="prompt" if baseline else args.score,
+                         device=args.device, frame_batch=max(1, args.frame_batch))
     print(f"scoring {len(paths)} videos with {checkpoint} ({scorer.kind} scores)", file=sys.stderr)
-    full = dict(score_videos(scorer, paths, stride=args.stride, num_workers=args.num_workers,
-                             batch_size=args.batch_size))
+    full = dict(score_videos(scorer, paths, stride=args.stride, num_workers=args.num_workers))
     # Scores cover every real frame, so the decoded length is the video's frame count; the
     # floor16/i3d conventions then evaluate a prefix of those frames, by definition.
     counts = {name: len(s) for name, s in full.items()}
