@@ -73,3 +73,19 @@ def test_annotation_without_counts_needs_a_source(tmp_path, capsys):
     ann.write_text("Abuse028_x264.mp4  Abuse  165  240  -1  -1  \n")
     assert main(["gt", "--annotation", str(ann), "--out", str(tmp_path / "g.npz")]) == 2
     assert "--frame-counts" in capsys.readouterr().err
+
+
+def test_frame_counts_probed_from_videos(tmp_path):
+    from helpers_video import make_indexed_video
+
+    ann = tmp_path / "ann.txt"
+    ann.write_text("Abuse028_x264.mp4  Abuse  5  20  -1  -1  \nNormal_Videos_003_x264.mp4  Normal  -1  -1  -1  -1  \n")
+    make_indexed_video((tmp_path / "v" / "Abuse").mkdir(parents=True) or tmp_path / "v" / "Abuse" / "Abuse028_x264.mp4", 37)
+    # a normal video under another folder and the users' spelling: found by name
+    make_indexed_video((tmp_path / "v" / "x").mkdir() or tmp_path / "v" / "x" / "Normal_Videos003_x264.mp4", 21)
+    out = tmp_path / "gt.npz"
+    assert main(["gt", "--annotation", str(ann), "--video-root", str(tmp_path / "v"), "--mode", "floor16",
+                 "--out", str(out)]) == 0
+    gt = load_ground_truth(out)
+    assert {k: len(v) for k, v in gt.items()} == {"Abuse028_x264": 32, "Normal_Videos_003_x264": 16}
+    assert int(gt["Abuse028_x264"].sum()) == 15
