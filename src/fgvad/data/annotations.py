@@ -147,8 +147,8 @@ def label_from_path(path: str) -> str:
 # --------------------------------------------------------------------------- JSON loading
 
 
-def read_json_list(path: str | Path) -> list[Any]:
-    """Read a JSON file whose top level must be a list; one-line errors for every failure."""
+def read_utf8_text(path: str | Path) -> str:
+    """A file's text (a leading BOM kept), with one-line errors for missing, unreadable or non-UTF-8 files."""
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -157,9 +157,15 @@ def read_json_list(path: str | Path) -> list[Any]:
     except OSError as err:
         raise AnnotationError(f"{p}: cannot read ({err.strerror})") from None
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise AnnotationError(f"{p}: not UTF-8 text (byte {err.start})") from None
+
+
+def read_json_list(path: str | Path) -> list[Any]:
+    """Read a JSON file whose top level must be a list; one-line errors for every failure."""
+    p = Path(path)
+    text = read_utf8_text(p).removeprefix("\ufeff")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:

@@ -24,6 +24,7 @@ from fgvad.data.annotations import (
     label_from_path,
     load_video_list,
     parse_entry,
+    read_utf8_text,
     video_key,
 )
 from fgvad.errors import AnnotationError, UsageError
@@ -79,16 +80,7 @@ class JsonListText:
 def read_json_list_text(path: str | Path) -> JsonListText:
     """Parse a JSON list file and locate each element's text; one-line errors on bad input."""
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise AnnotationError(f"{p}: file not found") from None
-    except OSError as err:
-        raise AnnotationError(f"{p}: cannot read ({err.strerror})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise AnnotationError(f"{p}: not UTF-8 text (byte {err.start})") from None
+    text = read_utf8_text(p)
     bom = text.startswith("\ufeff")
     if bom:
         text = text[1:]
