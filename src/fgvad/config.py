@@ -44,6 +44,7 @@ class ModelArguments:
     tiny_text_layers: int = field(default=2, metadata={"help": "tiny model: text layers"})
     tiny_text_heads: int = field(default=4, metadata={"help": "tiny model: text attention heads"})
     tiny_projection_dim: int = field(default=64, metadata={"help": "tiny model: joint embedding size"})
+    tiny_mlp_ratio: int = field(default=2, metadata={"help": "tiny model: MLP width / hidden size (ViT-B: 4)"})
     tiny_vocab_size: int | None = field(default=None, metadata={
         "help": "tiny model: vocabulary size (default: the tokenizer's)"})
     temporal_layers: int = field(default=1, metadata={"help": "transformer layers of the temporal module"})
@@ -55,6 +56,12 @@ class ModelArguments:
     mil_dropout: float = field(default=0.1, metadata={"help": "dropout of the MIL head"})
     video_pooling: str = field(default="attention", metadata={"help": "video embedding pooling: attention or mean"})
     frame_chunk: int = field(default=64, metadata={"help": "frames per vision-tower call (memory bound)"})
+    compile: bool = field(default=False, metadata={
+        "help": "torch.compile the vision-tower and temporal layers (regional; same results, faster on a GPU "
+                "after a short compile)"})
+    gradient_checkpointing_every: int = field(default=1, metadata={
+        "help": "with activation checkpointing on: checkpoint every k-th vision layer only (1 = all, "
+                "least memory; larger k = faster, more memory; same results)"})
     freeze_vision_layers: int = field(default=0, metadata={
         "help": "freeze the patch embedding and the first N vision layers (0 = train all)"})
     freeze_text: bool = field(default=False, metadata={"help": "freeze the whole text tower"})
@@ -110,6 +117,9 @@ class OptimizationArguments:
     head_lr_multiplier: float = field(default=1.0, metadata={"help": "see head_lr"})
     max_nan_steps: int = field(default=5, metadata={
         "help": "stop after this many consecutive steps with a NaN/Inf loss (each one is skipped)"})
+    auto_fit: bool = field(default=False, metadata={
+        "help": "before training on a GPU: find the largest per-device batch (and, if needed, frame "
+                "count) that fits, keeping the effective batch through gradient accumulation"})
 
 
 FGVAD_ARGUMENT_CLASSES: tuple[type, ...] = (ModelArguments, DataArguments, LossArguments, OptimizationArguments)
@@ -402,6 +412,9 @@ def validate(cfg: TrainConfig) -> None:
     if o.max_nan_steps < 1:
         raise ConfigError(f"option --max_nan_steps: must be at least 1, got {o.max_nan_steps}")
     m = cfg.model
+    if m.gradient_checkpointing_every < 1:
+        raise ConfigError(f"option --gradient_checkpointing_every: must be at least 1, got "
+                          f"{m.gradient_checkpointing_every}")
     if m.freeze_vision_layers < 0:
         raise ConfigError(f"option --freeze_vision_layers: must be >= 0, got {m.freeze_vision_layers}")
     if m.model_name_or_path == "tiny" and d.image_size % m.tiny_patch_size:

@@ -102,11 +102,11 @@ def build_model(cfg: TrainConfig) -> Any:
             "projection_dim": m.tiny_projection_dim,
             "text_config": {
                 "vocab_size": m.tiny_vocab_size or 49408, "hidden_size": m.tiny_text_width,
-                "intermediate_size": m.tiny_text_width * 2, "num_hidden_layers": m.tiny_text_layers,
+                "intermediate_size": m.tiny_text_width * m.tiny_mlp_ratio, "num_hidden_layers": m.tiny_text_layers,
                 "num_attention_heads": m.tiny_text_heads, "projection_dim": m.tiny_projection_dim,
             },
             "vision_config": {
-                "hidden_size": m.tiny_vision_width, "intermediate_size": m.tiny_vision_width * 2,
+                "hidden_size": m.tiny_vision_width, "intermediate_size": m.tiny_vision_width * m.tiny_mlp_ratio,
                 "num_hidden_layers": m.tiny_vision_layers, "num_attention_heads": m.tiny_vision_heads,
                 "image_size": d.image_size, "patch_size": m.tiny_patch_size,
                 "projection_dim": m.tiny_projection_dim,
@@ -162,6 +162,69 @@ def _resolve_resume(value: str | None, output_dir: Path) -> str | None:
     return value
 
 
+def out_of_memory_message(cfg: TrainConfig) -> str:
+    """One line with the concrete options that reduce memory (no traceback)."""
+    args, d = cfg.training, cfg.data
+    batch = args.per_device_train_batch_size
+    options = []
+    if batch > 1:
+        options.append(f"--per_device_train_batch_size {max(1, batch // 2)} --gradient_accumulation_steps "
+                       f"{args.gradient_accumulation_steps * 2} (same effective batch)")
+    if not (args.gradient_checkpointing or args.activation_checkpointing or _checkpointing_was_on(cfg)):
+        options.append("--gradient_checkpointing true")
+    elif cfg.model.gradient_checkpointing_every > 1:
+        options.append("--gradient_checkpointing_every 1")
+    if not (args.bf16 or args.fp16):
+        options.append("--bf16 true")
+    options.append(f"--num_frames {max(1, d.num_frames // 2)}")
+    options.append("--auto_fit true (finds the largest batch that fits)")
+    return (f"out of GPU memory at {d.num_frames} frames x batch {batch}; try " + ", or ".join(options))
+
+
+def _checkpointing_was_on(cfg: TrainConfig) -> bool:
+    # run_training switches the HF flags off after enabling checkpointing on the model itself.
+    return bool(cfg.source.get("gradient_checkpointing") or cfg.source.get("activation_checkpointing"))
+
+
+def _auto_fit(cfg: TrainConfig, module: Any, tokenizer: Any, dataset: Any, train_dataset: Any,
+              is_main: bool) -> tuple[Any, Any]:
+    """Apply ``--auto_fit``: may change the per-device batch, accumulation and frame count."""
+    import torch
+
+    from fgvad.train.collator import TrainCollator
+    from fgvad.train.fit import find_fit, training_try_step
+
+    args, d = cfg.training, cfg.data
+    device = args.device
+    dtype = torch.bfloat16 if args.bf16 else (torch.float16 if args.fp16 else None)
+    module.to(device)
+    on_cuda = getattr(device, "type", str(device)) == "cuda"
+    # On a CPU find_fit only reports that there is nothing to fit: no trial item is needed.
+    try_step = (training_try_step(module, TrainCollator(tokenizer), dataset[0], device, dtype) if on_cuda
+                else (lambda batch, frames: None))
+    # Frames can only shrink when they are decoded on the fly (a cache holds a fixed count).
+    min_frames = d.num_frames if d.cache_dir else max(1, min(8, d.num_frames))
+    choice = find_fit(try_step, per_device_batch=args.per_device_train_batch_size,
+                      accumulation=args.gradient_accumulation_steps, num_frames=d.num_frames, device=device,
+                      min_frames=min_frames)
+    if is_main:
+        print(choice.message, flush=True)
+        log.warning(choice.message)
+    args.per_device_train_batch_size = choice.per_device_batch
+    args.gradient_accumulation_steps = choice.accumulation
+    if choice.num_frames != d.num_frames:
+        from fgvad.data.dataset import VideoTextDataset
+        from fgvad.train.data import maybe_cache_in_memory
+
+        d.num_frames = choice.num_frames
+        dataset = VideoTextDataset(dataset.entries, video_root=dataset.video_root, cache=None,
+                                   num_frames=d.num_frames, size=d.image_size, max_keyframes=d.max_keyframes,
+                                   class_names=dataset.class_names)
+        train_dataset = maybe_cache_in_memory(dataset, num_frames=d.num_frames, size=d.image_size,
+                                              max_keyframes=d.max_keyframes, budget_mb=d.memory_cache_mb)
+    return dataset, train_dataset
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -214,9 +277,13 @@ def train_with_config(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Tra
 
     # Activation checkpointing is switched on here: our model's signature differs from HF's.
     if args.activation_checkpointing or args.gradient_checkpointing:
-        video_model.gradient_checkpointing_enable()
+        video_model.gradient_checkpointing_enable(every=cfg.model.gradient_checkpointing_every)
         args.activation_checkpointing = False
         args.gradient_checkpointing = False
+    if cfg.model.compile:
+        video_model.compile_towers()
+    if cfg.optim.auto_fit:
+        dataset, train_dataset = _auto_fit(cfg, module, tokenizer, dataset, train_dataset, is_main)
     if args.ddp_find_unused_parameters is None and args.world_size > 1:
         # Some parameters (hard-negative scale, short text path) are unused by some batches.
         args.ddp_find_unused_parameters = True
@@ -232,10 +299,7 @@ def train_with_config(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Tra
     try:
         trainer.train(resume_from_checkpoint=resume)
     except torch.OutOfMemoryError:
-        raise FgvadError(
-            f"out of GPU memory at {d.num_frames} frames x batch {args.per_device_train_batch_size}; "
-            "try --activation_checkpointing true, --bf16 true, a smaller --per_device_train_batch_size "
-            "with more --gradient_accumulation_steps, or the ucf_24gb preset") from None
+        raise FgvadError(out_of_memory_message(cfg)) from None
     history = list(trainer.state.log_history)
     if trainer.stopped_for_nan:
         from transformers.trainer_utils import get_last_checkpoint
