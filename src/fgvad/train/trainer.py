@@ -23,6 +23,7 @@ from transformers import Trainer, TrainerCallback
 from fgvad.config import TrainConfig
 from fgvad.errors import FgvadError
 from fgvad.train.callbacks import append_log_line
+from fgvad.train.guards import AtomicCheckpointMixin
 from fgvad.train.module import COMPONENTS, VideoTrainingModule
 
 TRAIN_CONFIG_NAME = "fgvad_train_config.yaml"
@@ -52,7 +53,7 @@ def no_weight_decay(name: str, param: nn.Parameter) -> bool:
             or "class_embedding" in lowered)
 
 
-class VideoTrainer(Trainer):
+class VideoTrainer(AtomicCheckpointMixin, Trainer):
     def __init__(self, *args: Any, fgvad_config: TrainConfig, trained_on: Sequence[str] = (),
                  tokenizer: Any = None, **kwargs: Any):
         self.fgvad_config = fgvad_config
