@@ -68,9 +68,9 @@ class TrainerLogCallback(TrainerCallback):
         done = state.global_step - self._start_step
         per_step = (now - (self._start_time or now)) / done if done > 0 else 0.0
         eta = _dt.timedelta(seconds=int(per_step * max(state.max_steps - state.global_step, 0)))
-        epochs = max(int(math.ceil(args.num_train_epochs)), 1) if state.max_steps <= 0 else None
-        total_epochs = state.num_train_epochs if getattr(state, "num_train_epochs", None) else epochs
-        epoch_now = min(int(math.floor(state.epoch or 0.0)) + 1, int(total_epochs or 1))
+        total_epochs = int(getattr(state, "num_train_epochs", 0) or max(math.ceil(args.num_train_epochs), 1))
+        # the epoch a step belongs to: 0.5 -> 1, 1.0 (its last step) -> 1, 1.25 -> 2
+        epoch_now = min(max(int(math.ceil((state.epoch or 0.0) - 1e-9)), 1), total_epochs)
         parts = [f"Training Epoch {epoch_now}/{int(total_epochs or 1)}",
                  f"step {state.global_step}/{state.max_steps}", f"loss {_fmt(logs['loss'])}"]
         for key, label in _COMPONENT_KEYS:
