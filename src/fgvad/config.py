@@ -88,6 +88,9 @@ class DataArguments:
         "help": "keep decoded items in RAM when the whole dataset fits in this many MB (0 = never)"})
     skip_bad: bool = field(default=False, metadata={
         "help": "skip entries whose video is missing or unreadable instead of stopping"})
+    max_bad_sample_fraction: float = field(default=0.05, metadata={
+        "help": "samples that fail to decode during training are skipped with a warning; stop when more "
+                "than this fraction of the data fails"})
 
 
 @dataclass

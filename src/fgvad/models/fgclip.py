@@ -461,16 +461,20 @@ class FGCLIPModel(nn.Module):
         return any(getattr(m, "gradient_checkpointing", False) for m in self.modules()
                    if isinstance(m, GradientCheckpointingLayer))
 
-    def compile_layers(self, **compile_kwargs: Any) -> None:
-        """``torch.compile`` each encoder layer of both towers in place (regional compilation).
+    def compile_layers(self, text: bool = False, **compile_kwargs: Any) -> None:
+        """``torch.compile`` each vision encoder layer in place (regional compilation).
 
-        Every layer of a tower has the same code and shapes, so one compiled graph serves
-        them all: compile time stays that of one layer, activation checkpointing keeps
-        working (it wraps ``forward``, compiled inside), and the dense path that re-uses
-        the last layer's submodules is untouched. Numerics are those of the eager layers up
-        to kernel fusion rounding.
+        Every layer has the same code and shapes, so one compiled graph serves them all:
+        compile time stays that of one layer, activation checkpointing keeps working (it
+        wraps ``forward``, compiled inside), and the dense path that re-uses the last
+        layer's submodules is untouched. The text layers (a few percent of a video step's
+        FLOPs, with varying lengths that would cost recompiles) only with ``text=True``.
+        Numerics are those of the eager layers up to kernel fusion rounding.
         """
-        for layer in (*self.vision_model.encoder.layers, *self.text_model.encoder.layers):
+        layers = list(self.vision_model.encoder.layers)
+        if text:
+            layers += list(self.text_model.encoder.layers)
+        for layer in layers:
             layer.compile(**compile_kwargs)
 
     @property

@@ -61,15 +61,11 @@ class VideoTrainingModule(nn.Module):
         if need_boxes:
             boxes, box_keyframe = batch["boxes"], batch["box_keyframe"]
             if boxes.shape[0] > 0:
-                # get_box_features takes boxes grouped per keyframe and returns rows keyframe-major;
-                # a stable sort keeps each box traceable to its region.
-                order = torch.sort(box_keyframe, stable=True).indices
-                n_key = batch["keyframes"].shape[0]
-                counts = torch.bincount(box_keyframe, minlength=n_key).tolist()
-                grouped = list(torch.split(boxes[order].to(torch.float32), counts))
+                # Boxes with their keyframe index, rows kept in dataset order: no per-keyframe
+                # counts are read on the host, so a GPU step never waits here.
                 key_pixels = frames_to_pixels(batch["keyframes"], video.image_size, dtype=dtype)
-                box_embeds = video.box_features(key_pixels, grouped)
-                region_region = batch["box_region"][order]
+                box_embeds = video.box_features(key_pixels, boxes.to(torch.float32), box_image=box_keyframe)
+                region_region = batch["box_region"]
             else:
                 box_embeds = out.video_embeds.new_zeros((0, out.video_embeds.shape[-1]))
                 region_region = batch["box_region"].new_zeros((0,))
@@ -85,15 +81,12 @@ class VideoTrainingModule(nn.Module):
         if w.hard_negative_loss_weight > 0:
             owner = batch["hard_negative_owner"]
             if owner.numel() > 0 and box_embeds is not None and box_embeds.shape[0] > 0:
-                # owner indexes boxes in dataset order; map to the sorted rows of box_embeds.
-                order = torch.sort(batch["box_keyframe"], stable=True).indices
-                position = torch.empty_like(order)
-                position[order] = torch.arange(order.numel(), device=order.device)
+                # owner indexes boxes in dataset order, the order of box_embeds' rows.
                 region_ids = batch["region_ids"][region_region]
                 pos_texts = video.encode_text(region_ids, long=False)
                 neg_texts = video.encode_text(batch["hard_negative_ids"][batch["hard_negative_text"]], long=False)
                 parts["hard_negative"] = losses.hard_negative_loss(
-                    box_embeds, pos_texts, neg_texts, position[owner], clip.logit_scale_hardneg)
+                    box_embeds, pos_texts, neg_texts, owner, clip.logit_scale_hardneg)
             else:
                 parts["hard_negative"] = losses.hard_negative_loss(
                     box_embeds if box_embeds is not None else out.video_embeds[:0],

@@ -151,11 +151,11 @@ def _resolve_resume(value: str | None, output_dir: Path) -> str | None:
     if value is None:
         return None
     if value == "latest":
-        from transformers.trainer_utils import get_last_checkpoint
+        from fgvad.train.guards import latest_complete_checkpoint
 
-        last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+        last = latest_complete_checkpoint(output_dir)  # skips half-written ones
         if last is None:
-            raise CheckpointError(f"{output_dir}: no checkpoint-* folder to resume from")
+            raise CheckpointError(f"{output_dir}: no complete checkpoint-* folder to resume from")
         return last
     if not Path(value, "trainer_state.json").is_file():
         raise CheckpointError(f"{value}: not a training checkpoint (no trainer_state.json)")
@@ -252,12 +252,15 @@ def train_with_config(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Tra
     from fgvad.train.collator import TrainCollator
     from fgvad.train.data import maybe_cache_in_memory
     from fgvad.train.module import VideoTrainingModule
+    from fgvad.train.guards import BadSampleGuard, GracefulInterrupt, SkipBadSamples, check_output_writable
     from fgvad.train.trainer import NanGuardCallback, TrainingDivergedError, VideoTrainer
 
     hf_logging.set_verbosity_warning()
     args = cfg.training
     output_dir = Path(args.output_dir)
     is_main = args.process_index == 0
+    if is_main:
+        check_output_writable(output_dir)  # before any slow work
     entries, skipped = load_entries(cfg, output_dir, is_main)
     class_names = default_class_names(entries)
     prompts = class_prompts(class_names, cfg.model.class_prompt_template)
@@ -288,10 +291,13 @@ def train_with_config(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Tra
         # Some parameters (hard-negative scale, short text path) are unused by some batches.
         args.ddp_find_unused_parameters = True
 
+    train_dataset = SkipBadSamples(train_dataset, output_dir)
+    bad_samples = BadSampleGuard(output_dir, len(train_dataset), d.max_bad_sample_fraction)
+    interrupt = GracefulInterrupt()
     nan_guard = NanGuardCallback(cfg.optim.max_nan_steps)
     trainer = VideoTrainer(
         model=module, args=args, data_collator=TrainCollator(tokenizer), train_dataset=train_dataset,
-        callbacks=[TrainerLogCallback(d.num_frames), nan_guard, *callbacks],
+        callbacks=[TrainerLogCallback(d.num_frames), nan_guard, bad_samples, interrupt, *callbacks],
         fgvad_config=cfg, trained_on=sorted({e.key for e in entries}), tokenizer=tokenizer,
     )
     nan_guard.trainer = trainer
@@ -301,6 +307,10 @@ def train_with_config(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Tra
     except torch.OutOfMemoryError:
         raise FgvadError(out_of_memory_message(cfg)) from None
     history = list(trainer.state.log_history)
+    if interrupt.stopped_at is not None:
+        raise interrupt.error(output_dir)
+    if bad_samples.exceeded:
+        raise bad_samples.error()
     if trainer.stopped_for_nan:
         from transformers.trainer_utils import get_last_checkpoint
 
