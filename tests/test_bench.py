@@ -1,0 +1,51 @@
+"""`fgvad bench` runs on a CPU with the tiny size and prints JSON lines with the promised keys."""
+
+from __future__ import annotations
+
+import json
+
+from fgvad.cli import main
+
+COMMON = {"bench", "size", "device", "device_name", "torch", "transformers", "amp", "ceiling_tflops",
+          "gflop_per_frame_fwd"}
+
+
+def run_bench(capsys, *args: str) -> list[dict]:
+    assert main(["bench", "--size", "tiny", "--device", "cpu", *args]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every stdout line is one JSON object
+    for record in records:
+        assert COMMON <= set(record), COMMON - set(record)
+        assert record["device"] == "cpu" and record["size"] == "tiny"
+    return records
+
+
+def test_train_infer_check_baseline_lines(capsys):
+    records = run_bench(capsys, "--frames", "4", "--batch", "2", "--steps", "2", "--warmup", "0",
+                        "--checkpointing-every", "2", "--what", "train", "infer", "check", "baseline")
+    by_kind = {}
+    for r in records:
+        by_kind.setdefault(r["bench"], []).append(r)
+    assert set(by_kind) == {"train", "infer", "check", "baseline_train", "baseline_infer"}
+    train = by_kind["train"][0]
+    for key in ("frames_per_s", "mfu", "peak_mem_gib", "step_ms", "loss", "compile", "checkpointing_every"):
+        assert key in train
+    assert train["frames_per_s"] > 0 and 0 < train["mfu"] and train["compile"] is False
+    assert train["losses"] == ["global", "region", "hard_negative", "mil"]
+    assert by_kind["infer"][0]["frames_per_s"] > 0
+    assert by_kind["check"][0]["ok"] is True
+    assert [r["variant"] for r in by_kind["baseline_train"]] == ["transformers eager"]  # no compile on CPU
+
+
+def test_data_and_e2e_lines(capsys, tmp_path):
+    records = run_bench(capsys, "--frames", "4", "--batch", "2", "--steps", "1", "--what", "data", "e2e",
+                        "--data-videos", "2", "--e2e-videos", "2", "--e2e-size", "64x48", "--e2e-video-frames", "32",
+                        "--workers", "0", "--workdir", str(tmp_path))
+    data, e2e = records
+    assert data["bench"] == "data" and data["frames_per_s"] > 0 and data["videos"] == 2
+    assert e2e["bench"] == "e2e" and e2e["steps"] == 1 and e2e["cache_plus_train_seconds"] > 0
+
+
+def test_bad_size_is_one_line_error(capsys):
+    assert main(["bench", "--size", "tiny", "--frames", "0"]) == 2
+    assert "--frames must be at least 1" in capsys.readouterr().err
