@@ -1,0 +1,148 @@
+"""`fgvad viz` on a real eval folder: tiny real checkpoints, real mp4 files, real `fgvad eval` output."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fgvad.cli import main
+
+ANNOTATION = """\
+Abuse028_x264.mp4  Abuse  16  40  -1  -1  
+Explosion001_x264.mp4  Explosion  20  50  -1  -1  
+Normal_Videos_003_x264.mp4  Normal  -1  -1  -1  -1  
+"""
+FRAMES = {"Abuse028_x264": 50, "Explosion001_x264": 64, "Normal_Videos_003_x264": 45}
+FOLDERS = {"Abuse028_x264": "Abuse", "Explosion001_x264": "Explosion",
+           "Normal_Videos_003_x264": "Testing_Normal_Videos_Anomaly"}
+
+
+def scene(n_frames: int, seed: int, height: int = 48, width: int = 64) -> np.ndarray:
+    """A textured background with a bright square moving across it."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(40, 200, size=(height // 8, width // 8, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
+    frames = np.repeat(base[None], n_frames, axis=0)
+    for t in range(n_frames):
+        x = int(t * (width - 12) / max(n_frames - 1, 1))
+        frames[t, 18:30, x:x + 12] = (250, 120, 20)
+    return frames
+
+
+@pytest.fixture(scope="module")
+def eval_folder(tmp_path_factory):
+    """Checkpoint evaluated beside its baseline, as `fgvad eval` writes it."""
+    from helpers_eval import build_tiny_checkpoints
+
+    from fgvad.data.video import write_video
+
+    root = tmp_path_factory.mktemp("viz")
+    (root / "annotation.txt").write_text(ANNOTATION)
+    for k, (name, n) in enumerate(FRAMES.items()):
+        (root / "videos" / FOLDERS[name]).mkdir(parents=True, exist_ok=True)
+        write_video(root / "videos" / FOLDERS[name] / f"{name}.mp4", scene(n, k))
+    trained, base = build_tiny_checkpoints(root / "ckpt")
+    out = root / "eval"
+    assert main(["eval", "--checkpoint", str(trained), "--baseline", str(base), "--video-root", str(root / "videos"),
+                 "--test-annotation", str(root / "annotation.txt"), "--num-workers", "0", "--out", str(out)]) == 0
+    return out, trained, root
+
+
+def _png_ok(path: Path) -> None:
+    from matplotlib.image import imread
+
+    image = imread(path)
+    assert image.ndim == 3 and image.shape[0] >= 200 and image.shape[1] >= 400, (path, image.shape)
+    assert float(image[..., :3].std()) > 0.05, f"{path} is nearly a single colour"
+
+
+def test_viz_draws_curves_heatmaps_and_an_offline_report(eval_folder, capsys):
+    out, _, _ = eval_folder
+    assert main(["viz", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "wrote 3 score curves and 4 heatmaps" in printed and str(out / "report.html") in printed
+
+    curves = sorted((out / "viz" / "curves").glob("*.png"))
+    assert [p.stem for p in curves] == sorted(FRAMES)
+    heatmaps = sorted((out / "viz" / "heatmaps").glob("*.png"))
+    # top-2 frames of each anomalous video, none of the normal one
+    assert sorted({re.sub(r"_f\d+$", "", p.stem) for p in heatmaps}) == ["Abuse028_x264", "Explosion001_x264"]
+    assert len(heatmaps) == 4
+    for png in curves + heatmaps:
+        _png_ok(png)
+
+    page = (out / "report.html").read_text(encoding="utf-8")
+    linked = re.findall(r"<img src='([^']+)'", page)
+    assert sorted(linked) == sorted(p.relative_to(out).as_posix() for p in curves + heatmaps)
+    assert "http" not in page.replace("http-equiv", "")  # nothing fetched from the network
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert f"{metrics['auc']:.4f}" in page and f"{metrics['baseline']['auc']:.4f}" in page
+    assert "baseline (untouched)" in page and "Anomalous videos (2)" in page and "Normal videos (1)" in page
+    # rerunning replaces the images instead of piling them up
+    assert main(["viz", str(out), "--top-k", "1"]) == 0
+    assert len(list((out / "viz" / "heatmaps").glob("*.png"))) == 2
+
+
+def test_top_scored_frames_are_distinct_snippet_centres():
+    from fgvad.viz.heatmap import top_scored_frames
+
+    scores = np.repeat(np.array([0.1, 0.9, 0.3, 0.9, 0.2], np.float32), 16)[:77]
+    assert top_scored_frames(scores, 2) == [24, 56]  # ties: earlier first; one frame per snippet
+    assert top_scored_frames(scores, 3) == [24, 56, 40]
+    assert top_scored_frames(scores, 10) == [24, 56, 40, 70, 8]
+    assert top_scored_frames(scores, 0) == [] and top_scored_frames(np.zeros(0), 2) == []
+
+
+def test_patch_map_is_the_prompt_score_of_each_patch(eval_folder):
+    """The heatmap applies the scorer's frame-level prompt rule to every dense patch feature."""
+    from fgvad.models.video import frames_to_pixels
+    from fgvad.viz.heatmap import load_heatmap_scorer, patch_anomaly_maps
+
+    _, trained, _ = eval_folder
+    scorer = load_heatmap_scorer(trained)
+    assert scorer.prompt_embeds.shape[0] == 14  # "a normal scene" + 13 UCF classes, as in scoring
+    frames = torch.from_numpy(scene(2, 7, 32, 32))
+    pixels = frames_to_pixels(frames, scorer.image_size)
+    maps = patch_anomaly_maps(scorer.model.clip, pixels, scorer.prompt_embeds)
+    assert maps.shape == (2, 4, 4) and maps.dtype == np.float32
+    assert ((maps >= 0) & (maps <= 1)).all() and maps.std() > 0
+    with torch.no_grad():
+        dense = scorer.model.clip.get_dense_features(pixels)
+        expected = scorer.model.prompt_scores(dense, scorer.prompt_embeds).reshape(2, 4, 4)
+    np.testing.assert_allclose(maps, expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_viz_of_precomputed_scores_draws_curves_and_says_why_no_heatmaps(eval_folder, tmp_path, capsys):
+    out, _, root = eval_folder
+    scores = tmp_path / "method_scores"
+    scores.mkdir()
+    for name, n in FRAMES.items():
+        np.save(scores / f"{name}.npy", np.linspace(0, 1, n, dtype=np.float32))
+    counts = tmp_path / "counts.txt"
+    counts.write_text("".join(f"{FOLDERS[n]}/{n}.mp4 {k} {FOLDERS[n].split('_')[0]} -1 -1 -1 -1\n"
+                              for n, k in FRAMES.items()))
+    pre = tmp_path / "eval_pre"
+    assert main(["eval", "--scores", str(scores), "--frame-counts", str(counts),
+                 "--test-annotation", str(root / "annotation.txt"), "--out", str(pre)]) == 0
+    capsys.readouterr()
+    assert main(["viz", str(pre)]) == 0
+    captured = capsys.readouterr()
+    assert "wrote 3 score curves and 0 heatmaps" in captured.out
+    assert "heatmaps skipped; give --checkpoint" in captured.err
+    # with a checkpoint and the video root given explicitly, heatmaps are drawn
+    _, trained, _ = eval_folder
+    assert main(["viz", str(pre), "--checkpoint", str(trained), "--video-root", str(root / "videos"),
+                 "--top-k", "1"]) == 0
+    assert "wrote 3 score curves and 2 heatmaps" in capsys.readouterr().out
+
+
+def test_viz_of_a_folder_that_is_not_an_eval_folder_is_a_one_line_error(tmp_path, capsys):
+    assert main(["viz", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("fgvad: error:") and "metrics.json: not found" in err and "\n" not in err
+    assert main(["viz", str(tmp_path / "missing")]) == 1
+    assert "eval folder not found" in capsys.readouterr().err
