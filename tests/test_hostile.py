@@ -38,7 +38,7 @@ class _WritesMarker:
 
 def plant_pickle(path: Path, marker: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps({"state": _WritesMarker(marker)}))
+    path.write_bytes(pickle.dumps({"state": _WritesMarker(marker)}, protocol=2))  # torch.load's own protocol
     return path
 
 
@@ -135,3 +135,34 @@ def test_no_trust_remote_code_and_no_unsafe_torch_load_in_fgvad():
         if re.search(r"allow_pickle\s*=\s*True|pickle\.loads?\(", text):
             offenders.append(f"{path}: unpickling")
     assert not offenders, offenders
+
+
+def test_resume_refuses_planted_optimizer_and_rng_pickles(tmp_path):
+    """transformers' Trainer loads optimizer/RNG state with torch.load(weights_only=True); a planted
+    exploit must fail as a one-line CheckpointError and never run."""
+    import shutil
+
+    from fgvad.data.synthetic import generate_dataset
+    from fgvad.train import run_training
+
+    synth = tmp_path / "synth"
+    generate_dataset(synth, train_videos=4, test_videos=2, seed=2, frames=32, progress=False)
+    options = {
+        "model_name_or_path": "tiny", "tiny_vision_width": 32, "tiny_vision_layers": 1, "tiny_vision_heads": 2,
+        "tiny_patch_size": 8, "tiny_text_width": 32, "tiny_text_layers": 1, "tiny_text_heads": 2,
+        "tiny_projection_dim": 32, "temporal_layers": 1, "temporal_heads": 2, "mil_hidden": 16,
+        "num_frames": 4, "image_size": 32, "max_keyframes": 1, "per_device_train_batch_size": 2,
+        "data_path": str(synth / "train.json"), "video_root": str(synth / "videos"), "max_steps": 2,
+        "save_steps": 1, "use_cpu": True, "dataloader_num_workers": 0, "report_to": "none", "disable_tqdm": True,
+    }
+    run_training(dict(options, output_dir=str(tmp_path / "run"), max_steps=1))
+    good = tmp_path / "run" / "checkpoint-1"
+    marker = tmp_path / "marker.txt"
+    for planted in ("optimizer.pt", "rng_state.pth"):
+        checkpoint = tmp_path / f"evil_{planted}" / "checkpoint-1"
+        shutil.copytree(good, checkpoint)
+        plant_pickle(checkpoint / planted, marker)
+        with pytest.raises(CheckpointError, match=r"refused: it holds objects other than tensors") as info:
+            run_training(dict(options, output_dir=str(checkpoint.parent), resume_from_checkpoint=str(checkpoint)))
+        assert "\n" not in str(info.value)
+        assert not marker.exists(), f"the planted {planted} ran"

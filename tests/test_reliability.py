@@ -73,3 +73,141 @@ def test_parallel_cache_of_many_videos_matches_one_worker():
     for run in runs:
         # Each decoding process holds one tiny video at a time: far below this bound.
         assert run["peak_rss_process_mib"] < 1024, run
+
+
+# --------------------------------------------------------------------------- training (items 2 and 4)
+
+TINY_TRAINING = {
+    "model_name_or_path": "tiny", "tiny_vision_width": 32, "tiny_vision_layers": 1, "tiny_vision_heads": 2,
+    "tiny_patch_size": 8, "tiny_text_width": 32, "tiny_text_layers": 1, "tiny_text_heads": 2,
+    "tiny_projection_dim": 32, "temporal_layers": 1, "temporal_heads": 2, "mil_hidden": 16,
+    "num_frames": 4, "image_size": 32, "max_keyframes": 1, "learning_rate": 1e-3,
+    "per_device_train_batch_size": 2, "max_steps": 3, "logging_steps": 1, "save_steps": 1000, "use_cpu": True,
+    "dataloader_num_workers": 0, "report_to": "none", "disable_tqdm": True, "seed": 3,
+}
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # an interrupted download
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)  # an mp4 header, then noise
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _zero_frames(path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("helpers_video", Path(__file__).parent / "helpers_video.py")
+    helpers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helpers)
+    path.unlink()
+    helpers.make_zero_frame_video(path)
+
+
+BAD_VIDEO_KINDS = {"truncated": _truncate, "garbage": _garbage, "empty": _empty, "zero_frames": _zero_frames}
+
+
+@pytest.fixture(scope="module")
+def broken_synth(tmp_path_factory) -> tuple[Path, list[str]]:
+    """8 synthetic training videos, 4 of them broken in 4 different ways."""
+    from fgvad.data.synthetic import generate_dataset
+
+    root = tmp_path_factory.mktemp("broken_synth")
+    generate_dataset(root, train_videos=8, test_videos=2, seed=4, frames=32, progress=False)
+    videos = [e["video"] for e in json.loads((root / "train.json").read_text())]
+    broken = videos[1::2]
+    for rel, damage in zip(broken, BAD_VIDEO_KINDS.values()):
+        damage(root / "videos" / rel)
+    return root, broken
+
+
+def test_bad_videos_are_skipped_once_each_and_counted(broken_synth, tmp_path, capsys):
+    from fgvad.train import run_training
+
+    root, broken = broken_synth
+    out = tmp_path / "run"
+    result = run_training(dict(TINY_TRAINING, data_path=str(root / "train.json"), video_root=str(root / "videos"),
+                               output_dir=str(out), max_bad_sample_fraction=0.6))
+    assert result.global_step == 3
+    listed = (out / "skipped_samples.txt").read_text().splitlines()
+    assert sorted(line.split("\t")[0].split(" (")[1].rstrip(")") for line in listed) == sorted(broken)
+    log = (out / "trainer_log.txt").read_text()
+    for rel in broken:
+        assert log.count(f"WARNING skipped entry") == 4 and rel in log
+    assert "skipped samples 4/8 (50.0%, limit 60.0%)" in log
+    assert capsys.readouterr().err.count("fgvad: warning: skipped entry") == 4
+
+
+def test_too_many_bad_samples_stop_training_with_a_message(broken_synth, tmp_path):
+    """Cache mode: broken videos are missing from the cache and one cached file is truncated."""
+    from fgvad.data.annotations import load_annotations
+    from fgvad.train import run_training
+    from fgvad.train.guards import TooManyBadSamplesError
+
+    root, broken = broken_synth
+    cache_dir = tmp_path / "cache"
+    entries = load_annotations(root / "train.json")
+    report = build_cache(entries, root / "videos", cache_dir, num_frames=4, size=32, workers=1, progress=False)
+    assert report.built == 4 and len(report.failed) == 4
+    cache = FrameCache.open(cache_dir)
+    _truncate(cache_dir / "samples" / cache.samples[entries[0].sample_key]["file"])
+
+    # The wrapper training uses: the truncated file is found by its size and replaced by the next sample.
+    from fgvad.data.dataset import VideoTextDataset
+    from fgvad.train.guards import SkipBadSamples
+
+    wrapped = SkipBadSamples(VideoTextDataset(entries, cache=cache, num_frames=4, size=32), tmp_path / "probe")
+    assert wrapped[0]["index"] == entries[2].index  # 0 is corrupt, 1 was never cached
+    probe_log = (tmp_path / "probe" / "skipped_samples.txt").read_text()
+    assert "partial or corrupt" in probe_log and "is not cached" in probe_log
+
+    out = tmp_path / "run"
+    with pytest.raises(TooManyBadSamplesError, match=r"of 8 training samples failed to load \(more than "
+                                                     r"--max_bad_sample_fraction 0.05\)"):
+        run_training(dict(TINY_TRAINING, data_path=str(root / "train.json"), cache_dir=str(cache_dir),
+                          output_dir=str(out), max_steps=50))
+    assert "failed to load, more than --max_bad_sample_fraction" in (out / "trainer_log.txt").read_text()
+    assert not list(out.glob("checkpoint-*"))
+
+
+def test_unwritable_output_dir_fails_before_training(broken_synth, tmp_path):
+    from fgvad.errors import ConfigError
+    from fgvad.train import run_training
+
+    root, _ = broken_synth
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ConfigError, match=r"--output_dir .*a_file/out: not writable"):
+        run_training(dict(TINY_TRAINING, data_path=str(root / "train.json"), video_root=str(root / "videos"),
+                          output_dir=str(blocker / "out")))
+
+
+def test_failed_save_keeps_the_previous_checkpoint_and_says_why(broken_synth, tmp_path):
+    from transformers import TrainerCallback
+
+    from fgvad.errors import CheckpointError
+    from fgvad.train import run_training
+    from fgvad.train.guards import STAGING_DIR, latest_complete_checkpoint
+
+    class BlockSaving(TrainerCallback):
+        """Before the step-2 save, put a file where the checkpoint must be written (as a full disk would)."""
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 2:
+                (Path(args.output_dir) / STAGING_DIR).write_text("in the way")
+
+    root, _ = broken_synth
+    out = tmp_path / "run"
+    with pytest.raises(CheckpointError, match=r"could not save checkpoint-2 .*the previous checkpoint "
+                                              r".*checkpoint-1 is kept"):
+        run_training(dict(TINY_TRAINING, data_path=str(root / "train.json"), video_root=str(root / "videos"),
+                          output_dir=str(out), save_steps=1, max_bad_sample_fraction=0.6),
+                     callbacks=[BlockSaving()])
+    assert latest_complete_checkpoint(out) == str(out / "checkpoint-1")
+    assert not (out / "checkpoint-2").exists()
+    assert "ERROR could not save checkpoint-2" in (out / "trainer_log.txt").read_text()

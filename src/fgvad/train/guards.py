@@ -140,6 +140,8 @@ class BadSampleGuard(TrainerCallback):
     """Logs the number of skipped samples and stops when too large a fraction of them fails."""
 
     def __init__(self, record_dir: str | Path, total: int, max_fraction: float):
+        if not 0.0 <= max_fraction <= 1.0:
+            raise ConfigError(f"option --max_bad_sample_fraction: {max_fraction:g} is not between 0 and 1")
         self.record_dir = Path(record_dir)
         self.total = max(total, 1)
         self.max_fraction = max_fraction
@@ -160,7 +162,10 @@ class BadSampleGuard(TrainerCallback):
         return changed
 
     def on_train_begin(self, args, state, control, **kwargs):
-        self._refresh()  # samples skipped before a resume count too
+        if state.global_step == 0 and state.is_world_process_zero:
+            # A fresh run: failures listed by an earlier run into this folder are not ours.
+            (self.record_dir / SKIPPED_SAMPLES_NAME).unlink(missing_ok=True)
+        self._refresh()  # after a resume, samples skipped before it count too
 
     def on_step_end(self, args, state, control, **kwargs):
         if not self._refresh():
