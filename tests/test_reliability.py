@@ -4,6 +4,7 @@ and rebuilt, and many workers give the same cache as one, in bounded memory."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,13 +63,13 @@ def test_corrupt_cache_files_are_detected_and_rebuilt(small_videos, tmp_path):
 
 
 def test_parallel_cache_of_many_videos_matches_one_worker():
-    """The 1,000-video load test of bench/bench_cache_load.py, reduced to 60 videos."""
-    result = subprocess.run([sys.executable, str(REPO / "bench" / "bench_cache_load.py"), "--videos", "60",
+    """The 1,000-video load test of bench/bench_cache_load.py, reduced to 40 videos."""
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "bench_cache_load.py"), "--videos", "40",
                              "--workers", "1", "2"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     runs = [r for r in lines if "workers" in r]
-    assert [r["samples"] for r in runs] == [60, 60]
+    assert [r["samples"] for r in runs] == [40, 40]
     assert lines[-1] == {"identical": True, "runs": 2}
     for run in runs:
         # Each decoding process holds one tiny video at a time: far below this bound.
@@ -211,3 +212,35 @@ def test_failed_save_keeps_the_previous_checkpoint_and_says_why(broken_synth, tm
     assert latest_complete_checkpoint(out) == str(out / "checkpoint-1")
     assert not (out / "checkpoint-2").exists()
     assert "ERROR could not save checkpoint-2" in (out / "trainer_log.txt").read_text()
+
+
+def test_full_disk_during_save_keeps_the_previous_checkpoint(broken_synth, tmp_path):
+    """A real process whose file-size limit (RLIMIT_FSIZE) makes every large write fail, as a
+    full disk does: the save fails with one line, and checkpoint-1 from before stays usable."""
+    import resource
+
+    import yaml
+
+    from fgvad.train import run_training
+    from fgvad.train.guards import STAGING_DIR, latest_complete_checkpoint
+
+    root, _ = broken_synth
+    out = tmp_path / "run"
+    options = dict(TINY_TRAINING, data_path=str(root / "train.json"), video_root=str(root / "videos"),
+                   output_dir=str(out), save_steps=1, max_bad_sample_fraction=0.6)
+    run_training(dict(options, max_steps=1))
+    config = tmp_path / "resume.yaml"
+    config.write_text(yaml.safe_dump(dict(options, resume_from_checkpoint=True)))
+
+    def small_files_only() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2**20, 2**20))  # 1 MiB: weights cannot be written
+
+    result = subprocess.run([sys.executable, "-m", "fgvad.cli", "train", str(config)], capture_output=True,
+                            text=True, timeout=120, preexec_fn=small_files_only)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert re.match(r"fgvad: error: could not save checkpoint-2 into .*File too large.*; the previous checkpoint "
+                    r".*checkpoint-1 is kept$", last_line), last_line
+    assert latest_complete_checkpoint(out) == str(out / "checkpoint-1")
+    assert not (out / "checkpoint-2").exists() and not (out / STAGING_DIR).exists()

@@ -326,10 +326,16 @@ def _slow_save_hook(step: int) -> None:
 
 
 def _is_write_failure(err: BaseException) -> bool:
-    if isinstance(err, OSError):
-        return True
-    text = str(err).lower()  # torch.save / safetensors report I/O failures as RuntimeError
-    return isinstance(err, RuntimeError) and any(w in text for w in ("write", "file", "space", "disk"))
+    # torch.save reports a short write as RuntimeError ("unexpected pos ..."), safetensors as
+    # SafetensorError; neither says "disk", so both count as failures of the save itself.
+    return isinstance(err, (OSError, RuntimeError)) or type(err).__name__ == "SafetensorError"
+
+
+def _free_space(folder: str | Path) -> str:
+    try:
+        return f"{shutil.disk_usage(folder).free / 2**20:.0f} MiB free there"
+    except OSError:
+        return "free space unknown"
 
 
 class AtomicCheckpointMixin:
@@ -357,8 +363,13 @@ class AtomicCheckpointMixin:
             if not _is_write_failure(err):
                 raise
             shutil.rmtree(staged, ignore_errors=True)
+            try:
+                os.rmdir(os.path.join(run_dir, STAGING_DIR))
+            except OSError:
+                pass
             kept = latest_complete_checkpoint(run_dir)
-            message = (f"could not save {name} into {run_dir} ({' '.join(str(err).split())[:200]}); "
+            message = (f"could not save {name} into {run_dir} ({' '.join(str(err).split())[:200]}; "
+                       f"{_free_space(run_dir)}); "
                        f"{'the previous checkpoint ' + kept + ' is kept' if kept else 'no earlier checkpoint exists'}")
             _log_line(run_dir, f"ERROR {message}")
             raise CheckpointError(message) from None
