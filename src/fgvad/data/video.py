@@ -39,11 +39,15 @@ class VideoInfo:
 
 
 def _av():
-    # Leave av.logging at its default (None = FFmpeg logs dropped in C). Any other level
-    # installs a Python log callback that FFmpeg's decoder threads call while holding
-    # their locks: with thread_type="AUTO" that deadlocks against the main thread's GIL.
+    # FFmpeg logs must stay dropped in C (av.logging level None). Any other level installs
+    # a Python log callback that FFmpeg's decoder threads call while holding their locks:
+    # with thread_type="AUTO" that deadlocks against the main thread's GIL (seen twice,
+    # in a scoring worker and in the demo). Restore it if anything in the process changed it.
     import av
+    import av.logging
 
+    if av.logging.get_level() is not None:
+        av.logging.set_level(None)
     return av
 
 
