@@ -71,7 +71,12 @@ def test_decoded_frame_counts_equal_the_annotation(synth) -> None:
             assert counts[video.stem] == info.n_frames
 
 
-def _changed(frame: np.ndarray, plate: np.ndarray) -> np.ndarray:
+def _changed(frame: np.ndarray, plate: np.ndarray, luma_only: bool = False) -> np.ndarray:
+    # luma_only: H.264 stores colour at half resolution (yuv420p), so chroma bleeds a pixel
+    # across any sharp colour edge, a parked car's included, whether or not a box is there.
+    if luma_only:
+        luma = np.array([0.299, 0.587, 0.114], np.float32)
+        return np.abs(frame.astype(np.float32) @ luma - plate.astype(np.float32) @ luma) > 40
     return np.abs(frame.astype(np.int16) - plate.astype(np.int16)).max(axis=2) > 40
 
 
@@ -94,7 +99,7 @@ def test_boxes_enclose_what_is_drawn(synth) -> None:
             for track in plan.tracks:  # everything drawn at t, annotated at t or not
                 if (b := track.box(t)) is not None:
                     covered[max(int(b[1]) - 3, 0):int(b[3]) + 4, max(int(b[0]) - 3, 0):int(b[2]) + 4] = True
-            assert changed[~covered].mean() < 0.02, (plan.name, t)
+            assert _changed(frame, plate[t], luma_only=True)[~covered].mean() < 0.02, (plan.name, t)
             for track in entry["box_infos"]:
                 for box in track:
                     if box["frame"] - 1 != t:

@@ -74,6 +74,7 @@ SKIN: tuple[RGB, ...] = ((235, 195, 160), (200, 150, 110), (140, 95, 65), (90, 6
 BAGS: dict[str, RGB] = {"black": (25, 25, 25), "brown": (120, 70, 30), "red": (190, 30, 40), "white": (230, 230, 225)}
 CARS: dict[str, RGB] = {"orange": (240, 125, 25), "red": (195, 35, 35), "white": (225, 225, 225),
                         "blue": (45, 80, 190), "yellow": (230, 200, 40), "silver": (160, 165, 170)}
+EVENT_ACTOR_SCALE = 1.4  # event actors are nearer the camera than passers-by: the event fills more of the frame
 GLOW_COLOUR = np.array([255, 165, 70], np.float32)  # warm lamp light: deliberately close to fire colours
 
 
@@ -278,11 +279,13 @@ def _scale_at(y: float, h: int) -> float:
     return float(np.clip(0.76 + 0.34 * (y / h - 0.62) / 0.33, 0.7, 1.15))
 
 
-def _new_person(rng: np.random.Generator, frames: int, h: int, shirt: str | None = None, role: str = "walker") -> Person:
+def _new_person(rng: np.random.Generator, frames: int, h: int, shirt: str | None = None, role: str = "walker",
+                scale: float = 1.0) -> Person:
+    """``scale`` > 1: an event actor standing nearer the camera, so the action spans more pixels."""
     z = np.zeros(frames, np.float32)
     return Person(
         shirt=shirt or str(rng.choice(list(SHIRTS))), trousers=str(rng.choice(list(TROUSERS))),
-        skin=SKIN[int(rng.integers(len(SKIN)))], height=0.42 * h * rng.uniform(0.9, 1.08),
+        skin=SKIN[int(rng.integers(len(SKIN)))], height=0.42 * h * scale * rng.uniform(0.9, 1.08),
         x=z.copy(), y=z.copy(), angle=z.copy(), punch=z.copy(), kick=z.copy(), bend=z.copy(),
         carry=[None] * frames, blur=np.zeros(frames, bool), image_height=h, role=role,
     )
@@ -424,6 +427,95 @@ class Glow:
         img += (gy * gx)[..., None] * (GLOW_COLOUR * (self.strength * ramp / 255.0))
 
 
+@dataclass
+class Impacts:
+    """Impact marks of a fight or a beating: jagged stars that pop up at new spots every frame.
+
+    They are what makes violence visible at a small model's input resolution: a still frame of
+    two people standing close is ambiguous, a frame full of white-hot eight-pointed stars is not.
+    """
+
+    stars: list[list[tuple[float, float, float, float]]]  # per frame: (x, y, radius, rotation)
+    colour: RGB
+    core: RGB
+
+    def draw(self, img: np.ndarray, t: int) -> None:
+        for x, y, r, rot in self.stars[t]:
+            for k in range(8):
+                reach = r if k % 2 == 0 else 0.55 * r
+                angle = rot + k * math.pi / 4
+                _draw_capsule(img, (x, y), (x + reach * math.cos(angle), y + reach * math.sin(angle)),
+                              max(0.11 * r, 0.8), self.colour)
+            _draw_capsule(img, (x, y), (x, y), 0.32 * r, self.core)
+
+    def box(self, t: int) -> tuple[float, float, float, float] | None:
+        return _union([(x - r - 0.2 * r - 1, y - r - 0.2 * r - 1, x + r + 0.2 * r + 1, y + r + 0.2 * r + 1)
+                       for x, y, r, _ in self.stars[t]])
+
+
+@dataclass
+class Pool:
+    """A dark red pool under a beaten victim, growing while the beating lasts."""
+
+    x: float
+    y: float
+    length: np.ndarray  # per frame half-length, 0 = absent
+    thickness: float
+
+    def draw(self, img: np.ndarray, t: int) -> None:
+        half = float(self.length[t])
+        if half > 0:
+            _draw_capsule(img, (self.x - half, self.y), (self.x + half, self.y), self.thickness, (120, 12, 18))
+
+    def box(self, t: int) -> tuple[float, float, float, float] | None:
+        half = float(self.length[t])
+        return _capsule_box((self.x - half, self.y), (self.x + half, self.y), self.thickness) if half > 0 else None
+
+
+@dataclass
+class Streak:
+    """Motion streak of a runner: a translucent band in the shirt colour and bright speed lines."""
+
+    person: Person
+    active: np.ndarray  # bool per frame
+    direction: int  # +1 running right, -1 left
+    length: float
+
+    def _segments(self, t: int) -> list[tuple[tuple[float, float], tuple[float, float], float, RGB, float]]:
+        if not self.active[t]:
+            return []
+        p = self.person
+        x, y = float(p.x[t]), float(p.y[t])
+        h = p.height * _scale_at(y, p.image_height)
+        back = x - self.direction * self.length
+        segs = [((x - self.direction * 0.1 * h, y - 0.5 * h), (back, y - 0.5 * h), 0.26 * h, SHIRTS[p.shirt], 0.55)]
+        # Speed lines in a saturated yellow, unlike any painted line or shirt edge in the scenes.
+        for k, lift in enumerate((0.15, 0.4, 0.65, 0.9)):
+            tail = back + self.direction * (0.12 * (k % 2) * self.length)
+            segs.append(((x - self.direction * 0.2 * h, y - lift * h), (tail, y - lift * h), max(0.055 * h, 0.7),
+                         (255, 225, 40), 1.0))
+        return segs
+
+    def draw(self, img: np.ndarray, t: int) -> None:
+        for a, b, r, colour, alpha in self._segments(t):
+            _draw_capsule(img, a, b, r, colour, alpha)
+
+    def box(self, t: int) -> tuple[float, float, float, float] | None:
+        return _union([_capsule_box(a, b, r) for a, b, r, _, _ in self._segments(t)])
+
+
+def _impact_stars(rng: np.random.Generator, frames: int, s: int, e: int, centre: Callable[[int], tuple[float, float]],
+                  spread: tuple[float, float], radius: float, per_frame: tuple[int, int]) -> list[list[tuple[float, float, float, float]]]:
+    """Per-frame star lists: inside [s, e) a few stars scattered around ``centre(t)``."""
+    stars: list[list[tuple[float, float, float, float]]] = [[] for _ in range(frames)]
+    for t in range(s, e):
+        cx, cy = centre(t)
+        for _ in range(int(rng.integers(per_frame[0], per_frame[1] + 1))):
+            stars[t].append((cx + rng.uniform(-1, 1) * spread[0], cy + rng.uniform(-1, 1) * spread[1],
+                             radius * rng.uniform(0.8, 1.2), rng.uniform(0, math.pi / 4)))
+    return stars
+
+
 # --------------------------------------------------------------------------- video plans
 
 
@@ -462,6 +554,7 @@ class VideoPlan:
     global_caption: str
     scene_caption: str  # the single region caption of a box-less normal entry
     boxless: bool = False  # normal entry written like the real data: box_infos [[]]
+    effects: list[Impacts | Pool | Streak] = field(default_factory=list)  # drawn over the people
 
     @property
     def relpath(self) -> str:
@@ -538,6 +631,10 @@ def _meeting(rng: np.random.Generator, frames: int, w: int, h: int) -> tuple[Per
     return a, b
 
 
+def _effect_boxes(effects: list[Impacts | Pool | Streak]) -> Callable[[int], list]:
+    return lambda t: [b for fx in effects if (b := fx.box(t)) is not None]
+
+
 def _interval_box(p_list: list[Person], extra: Callable[[int], list] | None = None) -> Callable[[int], tuple | None]:
     def box(t: int) -> tuple | None:
         boxes = [b for p in p_list if (b := _person_box(p, t)) is not None]
@@ -554,12 +651,14 @@ class _EventResult:
     fireballs: list[Fireball]
     tracks: list[Track]
     sentence: str
+    effects: list[Impacts | Pool | Streak] = field(default_factory=list)
 
 
 def _event_fighting(rng, frames, w, h, s, e, xrange, step) -> _EventResult:
     u = h / 96
-    a = _new_person(rng, frames, h, role="fighter")
-    b = _new_person(rng, frames, h, shirt=str(rng.choice([c for c in SHIRTS if c != a.shirt])), role="fighter")
+    a = _new_person(rng, frames, h, role="fighter", scale=EVENT_ACTOR_SCALE)
+    b = _new_person(rng, frames, h, shirt=str(rng.choice([c for c in SHIRTS if c != a.shirt])), role="fighter",
+                    scale=EVENT_ACTOR_SCALE)
     mx, my = rng.uniform(*xrange) * w, rng.uniform(0.7, 0.92) * h
     v = rng.uniform(0.6, 1.0) * u
     gap = 0.11 * a.height
@@ -572,15 +671,20 @@ def _event_fighting(rng, frames, w, h, s, e, xrange, step) -> _EventResult:
         p.angle[s:e] = rng.uniform(-0.3, 0.3, n)
         p.punch[s:e] = np.where(rng.random(n) < 0.6, -side, 0)
         p.kick[s:e] = np.where(rng.random(n) < 0.2, -side, 0)
+    body = a.height * _scale_at(my, h)
+    impacts = Impacts(_impact_stars(rng, frames, s, e, lambda t: ((a.x[t] + b.x[t]) / 2, my - 0.62 * body),
+                                    (0.22 * body, 0.22 * body), 0.22 * h, (2, 4)),
+                      colour=(240, 35, 30), core=(255, 240, 220))
     kf = _keyframes(list(range(s, e)), step)
     tracks = [
         Track(f"{a.phrase} and {trousers_phrase(a)} punching {b.phrase}", [], lambda t, p=a: _person_box(p, t)),
         Track(f"{b.phrase} and {trousers_phrase(b)} fighting back against {a.phrase}", [], lambda t, p=b: _person_box(p, t)),
-        Track(f"two people fighting {_where(mx, w)}, {a.phrase} and {b.phrase} trading punches", kf, _interval_box([a, b])),
+        Track(f"two people fighting {_where(mx, w)}, {a.phrase} and {b.phrase} trading punches", kf,
+              _interval_box([a, b], _effect_boxes([impacts]))),
     ]
     sentence = (f"{a.phrase[0].upper()}{a.phrase[1:]} and {b.phrase} walk up to each other {_where(mx, w)} and start "
                 f"fighting, punching and kicking; then they separate and walk away.")
-    return _EventResult([a, b], [], [], tracks, sentence)
+    return _EventResult([a, b], [], [], tracks, sentence, [impacts])
 
 
 def _event_explosion(rng, frames, w, h, s, e, xrange, step) -> _EventResult:
@@ -603,8 +707,9 @@ def _event_explosion(rng, frames, w, h, s, e, xrange, step) -> _EventResult:
 
 def _event_abuse(rng, frames, w, h, s, e, xrange, step) -> _EventResult:
     u = h / 96
-    victim = _new_person(rng, frames, h, role="victim")
-    attacker = _new_person(rng, frames, h, shirt=str(rng.choice([c for c in SHIRTS if c != victim.shirt])), role="attacker")
+    victim = _new_person(rng, frames, h, role="victim", scale=EVENT_ACTOR_SCALE)
+    attacker = _new_person(rng, frames, h, shirt=str(rng.choice([c for c in SHIRTS if c != victim.shirt])),
+                           role="attacker", scale=EVENT_ACTOR_SCALE)
     side = 1 if rng.random() < 0.5 else -1  # attacker comes from this side
     mx, my = rng.uniform(*xrange) * w, rng.uniform(0.72, 0.93) * h
     v = rng.uniform(0.6, 1.0) * u
@@ -624,22 +729,30 @@ def _event_abuse(rng, frames, w, h, s, e, xrange, step) -> _EventResult:
     attacker.angle[s:e] = -side * rng.uniform(0.0, 0.35, n)
     attacker.kick[s:e] = np.where(rng.random(n) < 0.55, -side, 0)
     attacker.punch[s:e] = np.where(rng.random(n) < 0.35, -side, 0)
+    body = victim.height * _scale_at(my, h)
+    lying_x = mx - side * 0.45 * body  # the victim falls away from the attacker, feet at mx
+    pool_length = np.zeros(frames, np.float32)
+    pool_length[s:e] = 0.55 * body * np.minimum(1.0, 0.4 + np.arange(n) / max(n * 0.5, 1.0))
+    pool = Pool(lying_x, my - 0.03 * body, pool_length, 0.09 * body)
+    impacts = Impacts(_impact_stars(rng, frames, s, e, lambda t: (lying_x, my - 0.14 * body),
+                                    (0.35 * body, 0.08 * body), 0.17 * h, (2, 3)),
+                      colour=(240, 35, 30), core=(255, 240, 220))
     kf = _keyframes(list(range(s, e)), step)
     tracks = [
         Track(f"{attacker.phrase} and {trousers_phrase(attacker)} attacking and kicking another person", [],
               lambda t, p=attacker: _person_box(p, t)),
         Track(f"{victim.phrase} knocked to the ground, lying on the floor", [], lambda t, p=victim: _person_box(p, t)),
         Track(f"{attacker.phrase} kicking {victim.phrase} who lies on the ground {_where(mx, w)}", kf,
-              _interval_box([attacker, victim])),
+              _interval_box([attacker, victim], _effect_boxes([pool, impacts]))),
     ]
     sentence = (f"{attacker.phrase[0].upper()}{attacker.phrase[1:]} walks up to {victim.phrase} {_where(mx, w)}, knocks "
                 f"them to the ground and kicks them while they lie there; the victim gets up afterwards.")
-    return _EventResult([attacker, victim], [], [], tracks, sentence)
+    return _EventResult([attacker, victim], [], [], tracks, sentence, [pool, impacts])
 
 
 def _event_stealing(rng, frames, w, h, s, e, xrange, step) -> _EventResult:
     u = h / 96
-    thief = _new_person(rng, frames, h, role="thief")
+    thief = _new_person(rng, frames, h, role="thief", scale=EVENT_ACTOR_SCALE)
     colour = str(rng.choice(list(BAGS)))
     n = e - s
     pick = max(2, min(4, n // 4))
@@ -664,17 +777,20 @@ def _event_stealing(rng, frames, w, h, s, e, xrange, step) -> _EventResult:
     thief.carry = [None] * bag.until + [colour] * (frames - bag.until)
     thief.blur[s + pick:e] = True
     thief.angle[s + pick:] = away * 0.18  # leaning into the run
+    active = np.zeros(frames, bool)
+    active[s + pick // 2:e] = True  # from the moment the bag is grabbed
+    streak = Streak(thief, active, away, 0.4 * w)
     kf = _keyframes(list(range(s, e)), step)
     tracks = [
         Track(f"{thief.phrase} and {trousers_phrase(thief)} grabbing a {colour} bag and running away", [],
               lambda t, p=thief: _person_box(p, t)),
         Track(f"a {colour} bag left on the ground", [],
               lambda t, b=bag: _capsule_box(*b.parts()[0][:3]) if t < b.until else None),
-        Track(f"{thief.phrase} running away fast with a stolen {colour} bag", kf, lambda t, p=thief: _person_box(p, t)),
+        Track(f"{thief.phrase} running away fast with a stolen {colour} bag", kf, _interval_box([thief], _effect_boxes([streak]))),
     ]
     sentence = (f"{thief.phrase[0].upper()}{thief.phrase[1:]} picks up a {colour} bag left on the ground "
                 f"{_where(bx, w)} and runs away with it.")
-    return _EventResult([thief], [bag], [], tracks, sentence)
+    return _EventResult([thief], [bag], [], tracks, sentence, [streak])
 
 
 def trousers_phrase(p: Person) -> str:
@@ -753,6 +869,7 @@ def plan_video(slot: _Slot, seed: int, frames: int, width: int, height: int, sce
     people: list[Person] = []
     bags: list[Bag] = []
     fireballs: list[Fireball] = []
+    effects: list[Impacts | Pool | Streak] = []
     tracks: list[Track] = []
     sentences: list[str] = []
     intervals: list[tuple[int, int]] = []
@@ -765,6 +882,7 @@ def plan_video(slot: _Slot, seed: int, frames: int, width: int, height: int, sce
             people += ev.people
             bags += ev.bags
             fireballs += ev.fireballs
+            effects += ev.effects
             tracks += ev.tracks
             sentences.append(ev.sentence)
         # bystanders keep the head count of anomalous scenes in the range of the normal ones
@@ -789,8 +907,16 @@ def plan_video(slot: _Slot, seed: int, frames: int, width: int, height: int, sce
                             lambda t, q=p: _person_box(q, t)))
     people += walkers
 
-    # Harmless look-alikes, more often in normal videos: warm lamp light and coloured cars.
+    # Harmless look-alikes, more often in normal videos: warm lamp light, coloured cars and bags
+    # left on the ground (a bag lying there is what a theft starts from, not the theft itself).
     normal = slot.label == "Normal"
+    if normal and rng.random() < 0.35:
+        colour = str(rng.choice(list(BAGS)))
+        left = Bag(colour, rng.uniform(0.1, 0.9) * w, rng.uniform(0.72, 0.93) * h, 0.07 * h, until=frames)
+        bags.append(left)
+        sentences.append(f"A {colour} bag lies on the ground {_where(left.x, w)}.")
+        tracks.append(Track(f"a {colour} bag left on the ground", [],
+                            lambda t, b=left: _capsule_box(*b.parts()[0][:3])))
     cars: list[Car] = []
     if rng.random() < (0.6 if normal else 0.35):
         colour = str(rng.choice(list(CARS), p=[0.35, 0.15, 0.15, 0.15, 0.1, 0.1]))
@@ -828,7 +954,7 @@ def plan_video(slot: _Slot, seed: int, frames: int, width: int, height: int, sce
         frames=frames, width=w, height=h, brightness=slot.brightness, contrast=slot.contrast,
         noise=float(rng.uniform(2.0, 4.0)), seed=(seed, 3, slot.index), intervals=intervals, people=people,
         bags=bags, fireballs=fireballs, cars=cars, glows=glows, tracks=tracks, global_caption=global_caption,
-        scene_caption=scene_caption, boxless=slot.boxless,
+        scene_caption=scene_caption, boxless=slot.boxless, effects=effects,
     )
 
 
@@ -876,8 +1002,14 @@ def render_video(plan: VideoPlan, camera: Camera, with_plate: bool = False) -> R
             if t < bag.until:
                 for a, b, r, colour in bag.parts():
                     _draw_capsule(scene, a, b, r, colour)
+        for effect in plan.effects:  # pools lie on the ground, under the people
+            if isinstance(effect, Pool):
+                effect.draw(scene, t)
         for person in sorted(plan.people, key=lambda p: float(p.y[t])):  # nearer people drawn last
             _draw_person(scene, person, t)
+        for effect in plan.effects:
+            if not isinstance(effect, Pool):
+                effect.draw(scene, t)
         for fireball in plan.fireballs:
             fireball.draw(scene, t, spark_rng)
         # Camera auto-exposure pulls the frame mean towards the video's target with a short lag,
