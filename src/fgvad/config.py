@@ -23,7 +23,9 @@ from typing import Any, Mapping, Sequence
 
 from fgvad.errors import ConfigError
 
-REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+# Presets ship inside the package (the repository's configs/ links here), so an installed
+# fgvad finds `fgvad train demo` as a source checkout does.
+PRESET_DIR = Path(__file__).resolve().parent / "configs"
 
 
 @dataclass
@@ -88,6 +90,9 @@ class DataArguments:
         "help": "keep decoded items in RAM when the whole dataset fits in this many MB (0 = never)"})
     skip_bad: bool = field(default=False, metadata={
         "help": "skip entries whose video is missing or unreadable instead of stopping"})
+    hflip_probability: float = field(default=0.0, metadata={
+        "help": "mirror a training video (frames, keyframes and boxes) left-right with this probability; "
+                "off by default because real captions may say 'left' or 'right'"})
     max_bad_sample_fraction: float = field(default=0.05, metadata={
         "help": "samples that fail to decode during training are skipped with a warning; stop when more "
                 "than this fraction of the data fails"})
@@ -311,10 +316,10 @@ def resolve_config_path(config: str | Path) -> Path:
     p = Path(config)
     if p.is_file():
         return p
-    preset = REPO_CONFIGS / f"{config}.yaml"
+    preset = PRESET_DIR / f"{config}.yaml"
     if p.suffix == "" and preset.is_file():
         return preset
-    presets = sorted(q.stem for q in REPO_CONFIGS.glob("*.yaml")) if REPO_CONFIGS.is_dir() else []
+    presets = sorted(q.stem for q in PRESET_DIR.glob("*.yaml")) if PRESET_DIR.is_dir() else []
     known = f" (presets: {', '.join(presets)})" if presets else ""
     raise ConfigError(f"{config}: config file not found{known}")
 

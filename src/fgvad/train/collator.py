@@ -17,12 +17,32 @@ from fgvad.losses import text_ids
 from fgvad.models.tokenizer import tokenize
 
 
+def mirror_items(items: Sequence[dict[str, Any]], probability: float) -> list[dict[str, Any]]:
+    """Mirror some videos left-right: frames, keyframes and their normalised xyxy boxes together.
+
+    Draws from torch's global generator, which the Trainer seeds and restores on resume,
+    so a resumed run mirrors the same videos.
+    """
+    if probability <= 0:
+        return list(items)
+    out = []
+    for item in items:
+        if float(torch.rand(())) < probability:
+            boxes = item["boxes"].clone()
+            boxes[:, [0, 2]] = 1.0 - item["boxes"][:, [2, 0]]
+            item = {**item, "frames": item["frames"].flip(-2), "keyframes": item["keyframes"].flip(-2),
+                    "boxes": boxes}
+        out.append(item)
+    return out
+
+
 @dataclass
 class TrainCollator:
     tokenizer: Any
+    hflip_probability: float = 0.0
 
     def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        batch = collate_videos(items)
+        batch = collate_videos(mirror_items(items, self.hflip_probability))
         captions: list[str] = batch["global_captions"]
         regions: list[str] = batch["region_captions"]
         out: dict[str, Any] = {

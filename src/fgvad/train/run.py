@@ -296,7 +296,7 @@ def train_with_config(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Tra
     interrupt = GracefulInterrupt()
     nan_guard = NanGuardCallback(cfg.optim.max_nan_steps)
     trainer = VideoTrainer(
-        model=module, args=args, data_collator=TrainCollator(tokenizer), train_dataset=train_dataset,
+        model=module, args=args, data_collator=TrainCollator(tokenizer, d.hflip_probability), train_dataset=train_dataset,
         callbacks=[TrainerLogCallback(d.num_frames), nan_guard, bad_samples, interrupt, *callbacks],
         fgvad_config=cfg, trained_on=sorted({e.key for e in entries}), tokenizer=tokenizer,
     )
