@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fgvad.config import REPO_CONFIGS, build_config, parse_overrides, option_table
+from fgvad.config import PRESET_DIR, build_config, parse_overrides, option_table
 from fgvad.errors import ConfigError
 
 
@@ -82,7 +82,7 @@ def test_presets_carry_the_users_guide_values():
     assert full.training.learning_rate == 1e-5 and full.optim.text_lr == 5e-6
     assert full.training.activation_checkpointing is True
     assert full.training.output_dir.endswith("checkpoints/fgclip_ucf_full")
-    assert (REPO_CONFIGS / "deepspeed_zero2.json").is_file()
+    assert (PRESET_DIR / "deepspeed_zero2.json").is_file()
 
 
 def test_help_lists_fgvad_groups_first():
