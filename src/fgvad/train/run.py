@@ -249,7 +249,7 @@ def train_with_config(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Tra
     from fgvad.data.dataset import VideoTextDataset, default_class_names
     from fgvad.models.tokenizer import tokenize
     from fgvad.train.callbacks import TrainerLogCallback
-    from fgvad.train.collator import TrainCollator
+    from fgvad.train.collator import EpochToCollator, TrainCollator
     from fgvad.train.data import maybe_cache_in_memory
     from fgvad.train.module import VideoTrainingModule
     from fgvad.train.guards import BadSampleGuard, GracefulInterrupt, SkipBadSamples, check_output_writable
@@ -295,9 +295,11 @@ def train_with_config(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Tra
     bad_samples = BadSampleGuard(output_dir, len(train_dataset), d.max_bad_sample_fraction)
     interrupt = GracefulInterrupt()
     nan_guard = NanGuardCallback(cfg.optim.max_nan_steps)
+    collator = TrainCollator(tokenizer, d.hflip_probability, seed=args.seed)
     trainer = VideoTrainer(
-        model=module, args=args, data_collator=TrainCollator(tokenizer, d.hflip_probability), train_dataset=train_dataset,
-        callbacks=[TrainerLogCallback(d.num_frames), nan_guard, bad_samples, interrupt, *callbacks],
+        model=module, args=args, data_collator=collator, train_dataset=train_dataset,
+        callbacks=[TrainerLogCallback(d.num_frames), nan_guard, bad_samples, interrupt, EpochToCollator(collator),
+                   *callbacks],
         fgvad_config=cfg, trained_on=sorted({e.key for e in entries}), tokenizer=tokenizer,
     )
     nan_guard.trainer = trainer
