@@ -22,6 +22,7 @@ from transformers import TrainerCallback
 from fgvad.data.synthetic import generate_dataset
 from fgvad.train import run_training
 from fgvad.train.guards import STAGING_DIR, latest_complete_checkpoint
+from helpers_train import tiny_run_options
 
 REFERENCE_STEPS = 8
 MAX_STEPS = 200  # the lr schedule of every run here; runs are stopped long before
@@ -35,18 +36,7 @@ def synth(tmp_path_factory) -> Path:
 
 
 def _options(synth: Path, out: Path, **extra) -> dict:
-    options = {
-        "model_name_or_path": "tiny", "tiny_vision_width": 32, "tiny_vision_layers": 1, "tiny_vision_heads": 2,
-        "tiny_patch_size": 8, "tiny_text_width": 32, "tiny_text_layers": 1, "tiny_text_heads": 2,
-        "tiny_projection_dim": 32, "temporal_layers": 1, "temporal_heads": 2, "temporal_dropout": 0.0,
-        "mil_hidden": 16, "mil_dropout": 0.0, "num_frames": 4, "image_size": 32, "max_keyframes": 1,
-        "data_path": str(synth / "train.json"), "video_root": str(synth / "videos"),
-        "output_dir": str(out), "learning_rate": 1e-3, "per_device_train_batch_size": 2, "max_steps": MAX_STEPS,
-        "logging_steps": 1, "save_steps": 1000, "use_cpu": True, "dataloader_num_workers": 0,
-        "report_to": "none", "disable_tqdm": True, "seed": 11,
-    }
-    options.update(extra)
-    return options
+    return tiny_run_options(synth, out, **{"max_steps": MAX_STEPS, "save_steps": 1000, "seed": 11, **extra})
 
 
 class StopAt(TrainerCallback):

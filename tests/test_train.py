@@ -14,6 +14,7 @@ from transformers import TrainerCallback
 
 from fgvad.data.synthetic import generate_dataset
 from fgvad.train import run_training
+from helpers_train import tiny_run_options
 
 pytestmark = pytest.mark.slow
 
@@ -27,18 +28,8 @@ def synth(tmp_path_factory) -> Path:
 
 # A very small model so that resume/rotation/NaN tests take seconds.
 def _small(synth: Path, out: Path, **extra) -> dict:
-    options = {
-        "model_name_or_path": "tiny", "tiny_vision_width": 32, "tiny_vision_layers": 1, "tiny_vision_heads": 2,
-        "tiny_patch_size": 8, "tiny_text_width": 32, "tiny_text_layers": 1, "tiny_text_heads": 2,
-        "tiny_projection_dim": 32, "temporal_layers": 1, "temporal_heads": 2, "temporal_dropout": 0.0,
-        "mil_hidden": 16, "mil_dropout": 0.0, "num_frames": 4, "image_size": 32, "max_keyframes": 1,
-        "data_path": str(synth / "train.json"), "video_root": str(synth / "videos"), "max_videos": 8,
-        "output_dir": str(out), "learning_rate": 1e-3, "per_device_train_batch_size": 2, "max_steps": 6,
-        "logging_steps": 1, "save_steps": 3, "save_total_limit": 5, "use_cpu": True,
-        "dataloader_num_workers": 0, "report_to": "none", "disable_tqdm": True, "seed": 7,
-    }
-    options.update(extra)
-    return options
+    return tiny_run_options(synth, out, **{"max_videos": 8, "max_steps": 6, "save_steps": 3, "save_total_limit": 5,
+                                           "seed": 7, **extra})
 
 
 def _losses(history: list[dict]) -> dict[int, float]:
