@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
 
+from fgvad.data.annotations import parse_json_text, read_utf8_text
 from fgvad.errors import AnnotationError, CheckpointError, UsageError
 
 DESCRIPTION = """\
@@ -279,22 +280,10 @@ def apply_translations(text: str, plan: TranslationPlan, mapping: dict[str, str]
 def read_json_text(path: str | Path) -> tuple[str, str]:
     """(BOM or "", text) of a JSON file, validated."""
     p = Path(path)
-    try:
-        text = p.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise AnnotationError(f"{p}: file not found") from None
-    except OSError as err:
-        raise AnnotationError(f"{p}: cannot read ({err.strerror})") from None
-    except UnicodeDecodeError as err:
-        raise AnnotationError(f"{p}: not UTF-8 text (byte {err.start})") from None
+    text = read_utf8_text(p)
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     text = text[len(bom):]
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as err:
-        raise AnnotationError(f"{p}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
-    except RecursionError:
-        raise AnnotationError(f"{p}: JSON nested too deeply") from None
+    parse_json_text(text, p)
     return bom, text
 
 

@@ -162,18 +162,23 @@ def read_utf8_text(path: str | Path) -> str:
         raise AnnotationError(f"{p}: not UTF-8 text (byte {err.start})") from None
 
 
+def parse_json_text(text: str, path: str | Path) -> Any:
+    """``json.loads`` of a file's text (BOM removed first) with one-line errors naming the file."""
+    try:
+        return json.loads(text.removeprefix("\ufeff"))
+    except json.JSONDecodeError as err:
+        raise AnnotationError(f"{path}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+    except RecursionError:
+        raise AnnotationError(f"{path}: JSON nested too deeply") from None
+    except ValueError as err:  # e.g. an integer literal longer than Python's 4300-digit limit
+        raise AnnotationError(f"{path}: invalid JSON: {str(err).split(';')[0]}") from None
+
+
 def read_json_list(path: str | Path) -> list[Any]:
     """Read a JSON file whose top level must be a list; one-line errors for every failure."""
     p = Path(path)
-    text = read_utf8_text(p).removeprefix("\ufeff")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise AnnotationError(f"{p}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
-    except RecursionError:
-        raise AnnotationError(f"{p}: JSON nested too deeply") from None
-    except ValueError as err:  # e.g. an integer literal longer than Python's 4300-digit limit
-        raise AnnotationError(f"{p}: invalid JSON: {str(err).split(';')[0]}") from None
+    text = read_utf8_text(p)
+    data = parse_json_text(text, p)
     if not isinstance(data, list):
         raise AnnotationError(f"{p}: top level must be a list of entries, found {type(data).__name__}")
     if _SURROGATE_ESCAPE_RE.search(text):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from fgvad.data.annotations import load_video_list, video_key
+from fgvad.data.annotations import load_video_list, parse_json_text, read_utf8_text, video_key
 from fgvad.data.split import write_text_atomic
 from fgvad.errors import AnnotationError, UsageError, VideoError
 
@@ -339,14 +339,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out}: refusing to overwrite the input; choose another file")
     if args.video_root is not None and not Path(args.video_root).is_dir():
         raise UsageError(f"--video-root {args.video_root}: not a folder")
-    try:
-        data = json.loads(src.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise AnnotationError(f"{src}: file not found") from None
-    except UnicodeDecodeError as err:
-        raise AnnotationError(f"{src}: not UTF-8 text (byte {err.start})") from None
-    except json.JSONDecodeError as err:
-        raise AnnotationError(f"{src}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+    data = parse_json_text(read_utf8_text(src), src)
     paths = VideoPaths(args.video_prefix, args.video_folder)
     entries, report = convert(data, src, paths=paths, video_root=args.video_root,
                               bad_timestamps=args.bad_timestamps, misfiled=args.misfiled)
