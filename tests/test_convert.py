@@ -10,18 +10,12 @@ from fgvad.cli import main
 from fgvad.data.annotations import load_annotations, load_video_list, video_key
 from fgvad.data.convert import timestamp_problem, video_of_clip
 from fgvad.data.video import write_video
+from helpers_check import check_errors_besides_missing_videos
 
 
 @pytest.fixture(scope="module")
 def real_normal_json(shared_dir):
     return shared_dir / "datasets" / "ucf_fgclip" / "ucf_normal_videos_1_240_finally.json"
-
-
-def _check_errors(path, root, capsys) -> list[dict]:
-    capsys.readouterr()
-    main(["data", "check", str(path), "--video-root", str(root), "--json"])
-    report = json.loads(capsys.readouterr().out)
-    return [p for p in report["errors"] if not (p["field"] == "video" and "not found" in p["message"])]
 
 
 def test_real_normal_caption_file(real_normal_json, tmp_path, capsys):
@@ -53,7 +47,7 @@ def test_real_normal_caption_file(real_normal_json, tmp_path, capsys):
     # `fgvad data check` accepts it apart from the videos, which the tests do not have.
     root = tmp_path / "videos"
     root.mkdir()
-    assert _check_errors(out, root, capsys) == []
+    assert check_errors_besides_missing_videos(out, root, capsys) == []
 
     # --misfiled name refiles by clip name; --bad-timestamps whole-video keeps the placeholders as whole videos.
     out2 = tmp_path / "whole.json"
@@ -65,7 +59,7 @@ def test_real_normal_caption_file(real_normal_json, tmp_path, capsys):
     entries = json.loads(out2.read_text(encoding="utf-8"))
     assert len({video_key(e["video"]) for e in entries}) == 916
     assert [0.0, 18.0] in [e["timestamps"] for e in entries if video_key(e["video"]) == "Normal_Videos157_x264"]
-    assert _check_errors(out2, root, capsys) == []
+    assert check_errors_besides_missing_videos(out2, root, capsys) == []
 
 
 def _write(path, seconds: float, fps: int = 10):

@@ -9,14 +9,7 @@ import pytest
 from fgvad.cli import main
 from fgvad.data.annotations import load_annotations
 from fgvad.data.split import load_test_keys, read_json_list_text, split_entries
-
-
-def _check_errors(path, root, capsys) -> list[dict]:
-    """`fgvad data check` errors other than the videos being absent (no videos ship with the tests)."""
-    capsys.readouterr()
-    main(["data", "check", str(path), "--video-root", str(root), "--json"])
-    report = json.loads(capsys.readouterr().out)
-    return [p for p in report["errors"] if not (p["field"] == "video" and "not found" in p["message"])]
+from helpers_check import check_errors_besides_missing_videos
 
 
 def test_real_training_file_loses_exactly_the_140_test_videos(real_train_json, tmp_path, capsys):
@@ -45,7 +38,7 @@ def test_real_training_file_loses_exactly_the_140_test_videos(real_train_json, t
     root.mkdir()
     def problems(path):  # entry numbers shift when entries are removed
         return {(p["video"], p["field"], re.sub(r"entry \d+", "entry N", p["message"]))
-                for p in _check_errors(path, root, capsys)}
+                for p in check_errors_besides_missing_videos(path, root, capsys)}
     assert problems(out) <= problems(real_train_json)
 
     assert main(["data", "split", str(real_train_json), "--check"]) == 1
