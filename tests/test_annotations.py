@@ -12,7 +12,7 @@ from fgvad.data.annotations import (
     load_test_annotation,
     video_key,
 )
-from fgvad.errors import AnnotationError
+from fgvad.core.errors import AnnotationError
 
 
 def test_real_training_json_loads_unchanged(real_train_json):

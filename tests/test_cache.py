@@ -10,7 +10,7 @@ from fgvad.cli import main as fgvad_main
 from fgvad.data.annotations import load_annotations
 from fgvad.data.cache import FrameCache, build_cache
 from fgvad.data.video import decode_frames, probe_video, sample_indices
-from fgvad.errors import CacheError
+from fgvad.core.errors import CacheError
 from helpers_video import make_indexed_video, read_index
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fgvad.config import PRESET_DIR, build_config, parse_overrides, option_table
-from fgvad.errors import ConfigError
+from fgvad.train.options import PRESET_DIR, build_config, parse_overrides, option_table
+from fgvad.core.errors import ConfigError
 
 
 def test_yaml_then_cli_overrides_with_types(tmp_path: Path):

@@ -8,7 +8,7 @@ import pytest
 
 from fgvad.cli import main
 from fgvad.data.annotations import load_annotations, load_video_list, video_key
-from fgvad.data.convert import timestamp_problem, video_of_clip
+from fgvad.data.tools.convert import timestamp_problem, video_of_clip
 from fgvad.data.video import write_video
 from helpers_check import check_errors_besides_missing_videos
 

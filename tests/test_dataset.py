@@ -9,7 +9,7 @@ import torch
 from fgvad.data.annotations import UCF_CLASSES, Box, Entry, Region, load_annotations
 from fgvad.data.cache import build_cache
 from fgvad.data.dataset import VideoTextDataset, choose_keyframes, collate_videos, default_class_names
-from fgvad.errors import AnnotationError, CacheError
+from fgvad.core.errors import AnnotationError, CacheError
 from helpers_video import make_indexed_video, read_index
 
 

@@ -110,7 +110,7 @@ def test_divisors():
 
 
 def test_out_of_memory_message_names_concrete_options():
-    from fgvad.config import build_config
+    from fgvad.train.options import build_config
     from fgvad.train.run import out_of_memory_message
 
     cfg = build_config("demo", {"per_device_train_batch_size": 4, "num_frames": 64, "output_dir": "/tmp/x"})

@@ -12,7 +12,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from fgvad.errors import CheckpointError
+from fgvad.core.errors import CheckpointError
 from fgvad.models.fgclip import (
     EXTRA_KEYS,
     FGCLIPModel,

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from fgvad.cli import main as cli_main
 from fgvad.data.annotations import load_annotations
-from fgvad.errors import FgvadError
+from fgvad.core.errors import FgvadError
 
 CASE_SECONDS = 20.0  # a generous per-case ceiling: anything slower counts as a hang
 TRIED = {"loader": 0, "check": 0}

@@ -8,7 +8,7 @@ import pytest
 from fgvad.cli import main
 from fgvad.data import annotations
 from fgvad.data.annotations import load_test_annotation
-from fgvad.errors import EvalError
+from fgvad.core.errors import EvalError
 from fgvad.eval.gt import build_ground_truth, frame_labels, gt_length, load_ground_truth, resolve_frame_counts
 
 

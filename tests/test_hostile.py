@@ -21,7 +21,7 @@ from fgvad.data.annotations import load_annotations, resolve_video_path, video_p
 from fgvad.data.cache import FrameCache, build_cache
 from fgvad.data.dataset import VideoTextDataset
 from fgvad.data.video import write_video
-from fgvad.errors import AnnotationError, CheckpointError
+from fgvad.core.errors import AnnotationError, CheckpointError
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "fgvad"
 
@@ -142,7 +142,7 @@ def test_resume_refuses_planted_optimizer_and_rng_pickles(tmp_path):
     exploit must fail as a one-line CheckpointError and never run."""
     import shutil
 
-    from fgvad.data.synthetic import generate_dataset
+    from fgvad.data.tools.synth import generate_dataset
     from fgvad.train import run_training
 
     synth = tmp_path / "synth"

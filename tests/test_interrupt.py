@@ -19,7 +19,7 @@ import pytest
 import yaml
 from transformers import TrainerCallback
 
-from fgvad.data.synthetic import generate_dataset
+from fgvad.data.tools.synth import generate_dataset
 from fgvad.train import run_training
 from fgvad.train.guards import STAGING_DIR, latest_complete_checkpoint
 from helpers_train import tiny_run_options

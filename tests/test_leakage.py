@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fgvad.data.annotations import load_test_annotation, video_key
-from fgvad.errors import LeakageError
+from fgvad.core.errors import LeakageError
 from fgvad.eval.leakage import check_leakage, find_leakage, trained_on_from_annotation
 
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fgvad import losses
+from fgvad.train import losses
 
 
 def _rand(*shape, seed=0):

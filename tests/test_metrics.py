@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_auc_score
 
 from fgvad.data.annotations import load_test_annotation
-from fgvad.errors import EvalError
+from fgvad.core.errors import EvalError
 from fgvad.eval.gt import build_ground_truth, resolve_frame_counts
 from fgvad.eval.metrics import align_scores, compute_metrics, expand_snippet_scores, write_metrics
 

@@ -16,7 +16,7 @@ from fgvad.cli import main as cli_main
 from fgvad.data.annotations import load_annotations
 from fgvad.data.cache import FrameCache, build_cache
 from fgvad.data.video import write_video
-from fgvad.errors import CacheError
+from fgvad.core.errors import CacheError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -116,7 +116,7 @@ BAD_VIDEO_KINDS = {"truncated": _truncate, "garbage": _garbage, "empty": _empty,
 @pytest.fixture(scope="module")
 def broken_synth(tmp_path_factory) -> tuple[Path, list[str]]:
     """8 synthetic training videos, 4 of them broken in 4 different ways."""
-    from fgvad.data.synthetic import generate_dataset
+    from fgvad.data.tools.synth import generate_dataset
 
     root = tmp_path_factory.mktemp("broken_synth")
     generate_dataset(root, train_videos=8, test_videos=2, seed=4, frames=32, progress=False)
@@ -177,7 +177,7 @@ def test_too_many_bad_samples_stop_training_with_a_message(broken_synth, tmp_pat
 
 
 def test_unwritable_output_dir_fails_before_training(broken_synth, tmp_path):
-    from fgvad.errors import ConfigError
+    from fgvad.core.errors import ConfigError
     from fgvad.train import run_training
 
     root, _ = broken_synth
@@ -191,7 +191,7 @@ def test_unwritable_output_dir_fails_before_training(broken_synth, tmp_path):
 def test_failed_save_keeps_the_previous_checkpoint_and_says_why(broken_synth, tmp_path):
     from transformers import TrainerCallback
 
-    from fgvad.errors import CheckpointError
+    from fgvad.core.errors import CheckpointError
     from fgvad.train import run_training
     from fgvad.train.guards import STAGING_DIR, latest_complete_checkpoint
 

@@ -10,7 +10,7 @@ from helpers_video import make_indexed_video, read_index
 
 from fgvad.cli import main
 from fgvad.data.video import decode_frames
-from fgvad.errors import UsageError
+from fgvad.core.errors import UsageError
 from fgvad.eval.score import (SnippetFrames, class_prompt, expand_to_frames, load_scorer, score_video,
                               score_videos, snippet_centres)
 from fgvad.models.video import VideoFGCLIP

@@ -8,7 +8,7 @@ import pytest
 
 from fgvad.cli import main
 from fgvad.data.annotations import load_annotations
-from fgvad.data.split import load_test_keys, read_json_list_text, split_entries
+from fgvad.data.tools.split import load_test_keys, read_json_list_text, split_entries
 from helpers_check import check_errors_besides_missing_videos
 
 

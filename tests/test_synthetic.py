@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from fgvad.cli import main as fgvad_main
 from fgvad.data.annotations import load_annotations, load_frame_counts, load_test_annotation
-from fgvad.data.synthetic import CLASSES, MANIFEST_NAME, generate_dataset, plan_dataset, render_video
+from fgvad.data.tools.synth import CLASSES, MANIFEST_NAME, generate_dataset, plan_dataset, render_video
 from fgvad.data.video import decode_frames, probe_video
 
 # Small but complete: every class in both splits, a two-interval test video, box-less normals.

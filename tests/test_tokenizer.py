@@ -9,7 +9,7 @@ import pytest
 import torch
 from tokenizers import pre_tokenizers
 
-from fgvad.errors import CheckpointError
+from fgvad.core.errors import CheckpointError
 from fgvad.models.fgclip import FGCLIPModel, tiny_fgclip_config
 from fgvad.models.tokenizer import build_offline_tokenizer, has_tokenizer, load_tokenizer, tokenize
 

@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
-from fgvad.data.synthetic import generate_dataset
+from fgvad.data.tools.synth import generate_dataset
 from fgvad.train import run_training
 from helpers_train import tiny_run_options
 

@@ -2,7 +2,7 @@
 
 Each step's global batch is the whole 2-video dataset, so both runs see the same videos
 whatever the sampler order. The losses are gathered across ranks with gradients (see
-fgvad.losses), so the 2-process loss and gradient equal the 1-process ones up to float
+fgvad.train.losses), so the 2-process loss and gradient equal the 1-process ones up to float
 summation order: DDP averages two half-gradients where one process sums in one go. We
 allow 1e-4 relative, far below the per-step changes (>1e-2) the test would miss otherwise.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from fgvad.data.synthetic import generate_dataset
+from fgvad.data.tools.synth import generate_dataset
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ import pytest
 
 import fgvad.data.video as video
 from fgvad.data.video import VideoInfo, clip_range, decode_frames, probe_video, sample_indices, write_video
-from fgvad.errors import VideoError
+from fgvad.core.errors import VideoError
 from helpers_video import (
     indexed_frames,
     make_indexed_video,

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from fgvad.errors import CheckpointError, ConfigError
+from fgvad.core.errors import CheckpointError, ConfigError
 from fgvad.models.fgclip import FGCLIPModel, tiny_fgclip_config
 from fgvad.models.video import (
     CLIP_MEAN,

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from fgvad.errors import UsageError
+from fgvad.core.errors import UsageError
 
 DESCRIPTION = (
     "Time the training step, inference, the fast-path check, the stock transformers baseline,\n"
@@ -161,7 +161,7 @@ def autocast(device: Any, dtype: Any) -> Any:
 
 def apply_preset(options: BenchOptions, name: str) -> None:
     """Take frames, batch, checkpointing, chunking and freezing from a training preset."""
-    from fgvad.config import load_yaml_options
+    from fgvad.train.options import load_yaml_options
 
     raw = load_yaml_options(name)
     options.frames = int(raw.get("num_frames", options.frames))
@@ -326,7 +326,7 @@ def build_training_setup(options: BenchOptions, device: Any, *, fast: bool = Tru
     """
     import torch
 
-    from fgvad.config import LossArguments
+    from fgvad.train.options import LossArguments
     from fgvad.models.fgclip import FGCLIPModel
     from fgvad.models.tokenizer import build_offline_tokenizer, tokenize
     from fgvad.models.video import VideoFGCLIP, VideoHeadConfig
@@ -633,7 +633,7 @@ def bench_baseline(ctx: Context) -> list[dict[str, Any]]:
 
 
 def synthetic_dataset(workdir: Path, videos: int, video_frames: int, size: tuple[int, int], seed: int) -> Any:
-    from fgvad.data.synthetic import generate_dataset
+    from fgvad.data.tools.synth import generate_dataset
 
     # The generator wants at least 2 test videos; they are not used here.
     return generate_dataset(workdir / "synth", train_videos=max(2, videos), test_videos=2, seed=seed,
@@ -756,7 +756,7 @@ def bench_e2e(ctx: Context, workdir: Path) -> dict[str, Any]:
 
 def training_switches(options: BenchOptions, device: Any) -> dict[str, Any]:
     """The fast-path options ``fgvad train`` understands (only those its config declares)."""
-    from fgvad.config import option_table
+    from fgvad.train.options import option_table
 
     table = option_table()
     wanted = {"compile": use_compile(options, device), "gradient_checkpointing_every": options.checkpointing_every,

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fgvad.errors import UsageError
+from fgvad.core.errors import UsageError
 
 DESCRIPTION = """\
 Run the whole pipeline on the embedded synthetic surveillance dataset: write the videos,
@@ -127,7 +127,7 @@ def _step(name: str) -> None:
 
 def run_demo(out: str | Path = DEFAULT_OUT, *, seed: int = 0, quick: bool = False) -> DemoResult:
     """Run every step; returns the metrics, the timings and where the report is."""
-    from fgvad.data.synthetic import generate_dataset
+    from fgvad.data.tools.synth import generate_dataset
     from fgvad.eval import cli as eval_cli
     from fgvad.models.tokenizer import load_tokenizer
     from fgvad.train.run import run_training

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
-from fgvad.errors import AnnotationError
+from fgvad.core.errors import AnnotationError
 
 KEYFRAME_BASE_DEFAULT = 1  # the users' files come from Label Studio, which numbers frames from 1
 NORMAL = "Normal"

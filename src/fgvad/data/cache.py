@@ -28,7 +28,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from fgvad.errors import CacheError, FgvadError, UsageError
+from fgvad.core.errors import CacheError, FgvadError, UsageError
 
 INDEX_NAME = "index.json"
 SAMPLES_DIR = "samples"

@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 from fgvad.data.annotations import NORMAL, UCF_CLASSES, Entry, resolve_video_path
 from fgvad.data.cache import FrameCache
 from fgvad.data.video import clip_range, decode_frames, probe_video, sample_indices
-from fgvad.errors import AnnotationError, CacheError, ConfigError, VideoError
+from fgvad.core.errors import AnnotationError, CacheError, ConfigError, VideoError
 
 
 def default_class_names(entries: Sequence[Entry]) -> list[str]:

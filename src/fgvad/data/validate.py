@@ -28,7 +28,7 @@ from fgvad.data.annotations import (
     _frame,
     _bbox,
 )
-from fgvad.errors import AnnotationError, FgvadError, UsageError
+from fgvad.core.errors import AnnotationError, FgvadError, UsageError
 
 LONG_TEXT_TOKENS = 248  # FG-CLIP's long-text context, start and end tokens included
 

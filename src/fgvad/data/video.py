@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from fgvad.errors import VideoError
+from fgvad.core.errors import VideoError
 
 # Below this first index it is cheaper to decode from the start than to seek; x264's
 # default GOP is 250 frames, so a seek can save at most about one GOP less than this.

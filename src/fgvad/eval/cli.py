@@ -20,7 +20,7 @@ from typing import Mapping
 import numpy as np
 
 from fgvad.data.annotations import TestVideo, load_test_annotation
-from fgvad.errors import EvalError, UsageError
+from fgvad.core.errors import EvalError, UsageError
 
 DESCRIPTION = """\
 Evaluate on the UCF-Crime protocol: frame ROC-AUC, AP (average_precision_score and the

@@ -26,7 +26,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from fgvad.data.annotations import TestVideo, load_frame_counts, load_test_annotation, video_key
-from fgvad.errors import EvalError, UsageError, VideoError
+from fgvad.core.errors import EvalError, UsageError, VideoError
 
 GT_MODES = ("frames", "floor16", "i3d")
 SNIPPET = 16

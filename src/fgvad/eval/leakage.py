@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterable
 
 from fgvad.data.annotations import TestVideo, load_annotations, video_key
-from fgvad.errors import LeakageError
+from fgvad.core.errors import LeakageError
 
 
 def find_leakage(trained_on: Iterable[str], test_videos: Iterable[TestVideo | str]) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Mapping
 import numpy as np
 
 from fgvad.data.annotations import NORMAL, video_key
-from fgvad.errors import EvalError
+from fgvad.core.errors import EvalError
 
 DEFAULT_THRESHOLD = 0.5
 

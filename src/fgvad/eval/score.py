@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from fgvad.data.annotations import UCF_CLASSES
-from fgvad.errors import CheckpointError, FgvadError, UsageError, VideoError
+from fgvad.core.errors import CheckpointError, FgvadError, UsageError, VideoError
 
 if TYPE_CHECKING:
     import torch

@@ -30,13 +30,9 @@ from torch import nn
 from transformers import CLIPConfig, CLIPTextConfig, CLIPTextModel, CLIPVisionConfig, CLIPVisionModel
 from transformers.modeling_layers import GradientCheckpointingLayer
 
-from fgvad.errors import CheckpointError, ConfigError
+from fgvad.core.constants import BOS_TOKEN_ID, EOS_TOKEN_ID, LONG_TEXT_LENGTH, SHORT_TEXT_LENGTH
+from fgvad.core.errors import CheckpointError, ConfigError
 
-# FG-CLIP ignores the token ids in its config: its constructor forces these.
-BOS_TOKEN_ID = 49406
-EOS_TOKEN_ID = 49407
-SHORT_TEXT_LENGTH = 77
-LONG_TEXT_LENGTH = 248
 # Long-text positions below this index use `position_embedding_ori`, the rest `_res`.
 LONG_TEXT_KEEP_POSITIONS = 20
 

@@ -17,7 +17,8 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from fgvad.errors import CheckpointError
+from fgvad.core.constants import BOS_TOKEN_ID, EOS_TOKEN_ID, LONG_TEXT_LENGTH, SHORT_TEXT_LENGTH
+from fgvad.core.errors import CheckpointError
 
 if TYPE_CHECKING:
     import torch
@@ -25,10 +26,6 @@ if TYPE_CHECKING:
 BOS_TOKEN = "<|startoftext|>"
 EOS_TOKEN = "<|endoftext|>"
 UNK_TOKEN = "<|unk|>"
-BOS_TOKEN_ID = 49406
-EOS_TOKEN_ID = 49407
-SHORT_TEXT_LENGTH = 77
-LONG_TEXT_LENGTH = 248
 _TOKENIZER_FILES = ("tokenizer.json", "vocab.json")
 
 

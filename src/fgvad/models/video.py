@@ -29,11 +29,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from fgvad.errors import CheckpointError, ConfigError
+from fgvad.core.constants import CLIP_MEAN, CLIP_STD
+from fgvad.core.errors import CheckpointError, ConfigError
 from fgvad.models.fgclip import FGCLIPModel
 
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 HEADS_WEIGHTS_NAME = "video_heads.safetensors"
 VIDEO_CONFIG_NAME = "fgvad_video.json"
 _FORMAT = "fgvad-video"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
-from fgvad.errors import ConfigError
+from fgvad.core.errors import ConfigError
 
 DESCRIPTION = (
     "Fine-tune an FG-CLIP (or CLIP) checkpoint, or a tiny model from scratch, on surveillance videos "
@@ -36,7 +36,7 @@ save_steps, save_total_limit, logging_steps, deepspeed, fsdp, ...).
 def main(argv: Sequence[str] | None = None, prog: str = "fgvad train") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or "--help" in argv or "-h" in argv:
-        from fgvad.config import help_parser
+        from fgvad.train.options import help_parser
 
         help_parser(prog, DESCRIPTION, EXAMPLES).print_help()
         return 0 if argv else 2

@@ -14,8 +14,9 @@ from typing import Any, Sequence
 import torch
 from transformers import TrainerCallback
 
+from fgvad.core.constants import SHORT_TEXT_LENGTH
 from fgvad.data.dataset import collate_videos
-from fgvad.losses import text_ids
+from fgvad.train.losses import text_ids
 from fgvad.models.tokenizer import tokenize
 
 
@@ -63,7 +64,7 @@ class TrainCollator:
             "global_ids": tokenize(self.tokenizer, captions, long=True),
             "global_text_ids": text_ids(captions),
             "region_ids": (tokenize(self.tokenizer, regions, long=False) if regions
-                           else torch.zeros((0, 77), dtype=torch.long)),
+                           else torch.zeros((0, SHORT_TEXT_LENGTH), dtype=torch.long)),
             "region_text_ids": text_ids(regions),
         }
         # Hard negatives are per region; the loss wants them per box: pair every box with the
@@ -80,7 +81,7 @@ class TrainCollator:
                 owner.append(box)
                 text_index.append(first[region] + j)
         out["hard_negative_ids"] = (tokenize(self.tokenizer, negatives, long=False) if negatives
-                                    else torch.zeros((0, 77), dtype=torch.long))
+                                    else torch.zeros((0, SHORT_TEXT_LENGTH), dtype=torch.long))
         out["hard_negative_owner"] = torch.tensor(owner, dtype=torch.long)
         out["hard_negative_text"] = torch.tensor(text_index, dtype=torch.long)
         out["num_frames_seen"] = torch.tensor(int(batch["frames"].shape[0] * batch["frames"].shape[1]))

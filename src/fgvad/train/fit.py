@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from fgvad.errors import FgvadError
+from fgvad.core.errors import FgvadError
 
 
 class AutoFitError(FgvadError):

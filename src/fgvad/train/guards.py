@@ -32,7 +32,7 @@ from typing import Any
 from torch.utils.data import Dataset
 from transformers import TrainerCallback
 
-from fgvad.errors import CheckpointError, ConfigError, FgvadError
+from fgvad.core.errors import CheckpointError, ConfigError, FgvadError
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from fgvad import losses
-from fgvad.config import LossArguments
+from fgvad.core.constants import LONG_TEXT_LENGTH
+from fgvad.train import losses
+from fgvad.train.options import LossArguments
 from fgvad.models.video import VideoFGCLIP, frames_to_pixels
 
 COMPONENTS = ("global", "region", "hard_negative", "mil")
@@ -26,9 +27,9 @@ class VideoTrainingModule(nn.Module):
         self.loss_args = loss_args
         # Tokenised class prompts (C, 248); a buffer so it follows the module to the device,
         # not persistent so checkpoints stay the model's own files.
-        self.register_buffer("prompt_ids", prompt_ids if prompt_ids is not None else torch.zeros(0, 248,
-                                                                                                   dtype=torch.long),
-                             persistent=False)
+        if prompt_ids is None:
+            prompt_ids = torch.zeros(0, LONG_TEXT_LENGTH, dtype=torch.long)
+        self.register_buffer("prompt_ids", prompt_ids, persistent=False)
 
     # HF Trainer asks the model for these when activation checkpointing is on.
     def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None, **_: Any) -> None:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from fgvad.config import TrainConfig, build_config
-from fgvad.errors import CheckpointError, ConfigError, FgvadError
+from fgvad.train.options import TrainConfig, build_config
+from fgvad.core.errors import CheckpointError, ConfigError, FgvadError
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ import torch
 from torch import nn
 from transformers import Trainer, TrainerCallback
 
-from fgvad.config import TrainConfig
-from fgvad.errors import FgvadError
+from fgvad.train.options import TrainConfig
+from fgvad.core.errors import FgvadError
 from fgvad.train.callbacks import append_log_line
 from fgvad.train.guards import AtomicCheckpointMixin
 from fgvad.train.module import COMPONENTS, VideoTrainingModule
@@ -220,7 +220,7 @@ class VideoTrainer(AtomicCheckpointMixin, Trainer):
         target = self._unwrapped().video_model
         missing, unexpected = target.load_state_dict(loaded.state_dict(), strict=False)
         if missing or unexpected:
-            from fgvad.errors import CheckpointError
+            from fgvad.core.errors import CheckpointError
 
             key = (missing or unexpected)[0]
             raise CheckpointError(f"{folder}: checkpoint does not fit the model (key {key})")

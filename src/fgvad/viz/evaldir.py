@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from fgvad.data.annotations import NORMAL, video_key
-from fgvad.errors import EvalError
+from fgvad.core.errors import EvalError
 
 
 @dataclass

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from fgvad.errors import UsageError
+from fgvad.core.errors import UsageError
 from fgvad.viz.evaldir import EvalFolder, VideoRecord, load_eval_folder
 
 DESCRIPTION = """\

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from fgvad.data.annotations import parse_json_text, read_utf8_text
-from fgvad.errors import AnnotationError, CheckpointError, UsageError
+from fgvad.core.errors import AnnotationError, CheckpointError, UsageError
 
 DESCRIPTION = """\
 Translate the non-English captions of an annotation JSON (either schema) with a local
@@ -172,7 +172,7 @@ def load_cache(path: str | Path | None) -> dict[str, str]:
 
 
 def save_cache(path: str | Path, cache: dict[str, str]) -> None:
-    from fgvad.data.split import write_text_atomic
+    from fgvad.data.tools.split import write_text_atomic
 
     try:
         write_text_atomic(path, json.dumps(cache, indent=2, ensure_ascii=False))
@@ -321,7 +321,7 @@ def translate_file(src: str | Path, out: str | Path | None, *, cache_path: str |
     else:
         left = list(plan.pending)
     new_text, n = apply_translations(text, plan, mapping)
-    from fgvad.data.split import write_text_atomic
+    from fgvad.data.tools.split import write_text_atomic
 
     write_text_atomic(out, bom + new_text)
     echo(f"  replaced {n} strings: {len(plan.cached)} distinct from the cache, "

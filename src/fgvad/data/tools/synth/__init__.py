@@ -35,7 +35,7 @@ from typing import Callable
 
 import numpy as np
 
-from fgvad.errors import FgvadError, UsageError
+from fgvad.core.errors import FgvadError, UsageError
 
 DESCRIPTION = """Write the embedded synthetic surveillance dataset: real H.264 mp4 files of small
 static-camera scenes (people walking, cars, lamps, sensor noise) where anomalous videos

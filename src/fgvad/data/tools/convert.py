@@ -26,8 +26,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from fgvad.data.annotations import load_video_list, parse_json_text, read_utf8_text, video_key
-from fgvad.data.split import write_text_atomic
-from fgvad.errors import AnnotationError, UsageError, VideoError
+from fgvad.data.tools.split import write_text_atomic
+from fgvad.core.errors import AnnotationError, UsageError, VideoError
 
 DESCRIPTION = """\
 Convert the per-video normal-caption schema
@@ -207,7 +207,7 @@ def _probe_duration(path: Path) -> float:
 def convert(data: Any, path: str | Path, *, paths: VideoPaths, video_root: str | Path | None = None,
             bad_timestamps: str = "drop", misfiled: str = "key") -> tuple[list[dict], ConvertReport]:
     """Training entries (file order, grouped by owning video) and a report of every fault."""
-    from fgvad.translate import is_non_english
+    from fgvad.data.tools.translate import is_non_english
 
     clips, n_videos, n_stray = iter_clips(data, path)
     report = ConvertReport(n_video_keys=n_videos, n_stray=n_stray, n_clips=len(clips))

@@ -13,23 +13,23 @@ import importlib
 import sys
 from typing import Sequence
 
-from fgvad.errors import FgvadError
+from fgvad.core.errors import FgvadError
 
 # (command words, module, one-line help). Order is the order of `fgvad --help`.
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
-    (("demo",), "fgvad.demo", "synthetic data -> train -> eval vs. baseline -> report, in minutes on a CPU"),
-    (("data", "synth"), "fgvad.data.synthetic", "write the embedded synthetic surveillance dataset (real mp4 files)"),
-    (("data", "check"), "fgvad.data.validate", "validate an annotation JSON against its videos"),
-    (("data", "cache"), "fgvad.data.cache", "decode videos once into a memory-mapped frame cache"),
-    (("data", "convert"), "fgvad.data.convert", "convert the per-video normal-caption schema to training entries"),
-    (("data", "split"), "fgvad.data.split", "remove (or report) UCF-Crime test videos in a training JSON"),
-    (("data", "translate"), "fgvad.translate", "translate non-English captions with a local model and a cache"),
-    (("train",), "fgvad.train.cli", "fine-tune a (video) FG-CLIP model from a YAML preset"),
-    (("gt",), "fgvad.eval.gt", "build frame-level ground truth (frames, floor16 or i3d convention)"),
-    (("score",), "fgvad.eval.score", "per-frame anomaly scores of any video, with optional plots"),
-    (("eval",), "fgvad.eval.cli", "UCF-Crime-protocol metrics for a checkpoint or precomputed scores"),
-    (("viz",), "fgvad.viz.report", "score curves, spatial heatmaps and an HTML report of an eval folder"),
-    (("bench",), "fgvad.bench", "time training, inference and the data path; prints JSON lines"),
+    (("demo",), "fgvad.cli.demo", "synthetic data -> train -> eval vs. baseline -> report, in minutes on a CPU"),
+    (("data", "synth"), "fgvad.cli.data_synth", "write the embedded synthetic surveillance dataset (real mp4 files)"),
+    (("data", "check"), "fgvad.cli.data_check", "validate an annotation JSON against its videos"),
+    (("data", "cache"), "fgvad.cli.data_cache", "decode videos once into a memory-mapped frame cache"),
+    (("data", "convert"), "fgvad.cli.data_convert", "convert the per-video normal-caption schema to training entries"),
+    (("data", "split"), "fgvad.cli.data_split", "remove (or report) UCF-Crime test videos in a training JSON"),
+    (("data", "translate"), "fgvad.cli.data_translate", "translate non-English captions with a local model and a cache"),
+    (("train",), "fgvad.cli.train", "fine-tune a (video) FG-CLIP model from a YAML preset"),
+    (("gt",), "fgvad.cli.gt", "build frame-level ground truth (frames, floor16 or i3d convention)"),
+    (("score",), "fgvad.cli.score", "per-frame anomaly scores of any video, with optional plots"),
+    (("eval",), "fgvad.cli.eval", "UCF-Crime-protocol metrics for a checkpoint or precomputed scores"),
+    (("viz",), "fgvad.cli.viz", "score curves, spatial heatmaps and an HTML report of an eval folder"),
+    (("bench",), "fgvad.cli.bench", "time training, inference and the data path; prints JSON lines"),
 ]
 
 
@@ -94,6 +94,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("fgvad: interrupted", file=sys.stderr)
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())

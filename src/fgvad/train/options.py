@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from fgvad.errors import ConfigError
+from fgvad.core.errors import ConfigError
 
 # Presets ship inside the package (the repository's configs/ links here), so an installed
 # fgvad finds `fgvad train demo` as a source checkout does.
-PRESET_DIR = Path(__file__).resolve().parent / "configs"
+PRESET_DIR = Path(__file__).resolve().parents[1] / "configs"
 
 
 @dataclass

@@ -27,7 +27,7 @@ from fgvad.data.annotations import (
     read_utf8_text,
     video_key,
 )
-from fgvad.errors import AnnotationError, UsageError
+from fgvad.core.errors import AnnotationError, UsageError
 
 DESCRIPTION = """\
 Remove the UCF-Crime test videos from a training annotation JSON (or only report them).

@@ -1,0 +1,22 @@
+"""Numbers that more than one part of fgvad must agree on: one definition each.
+
+Model-specific geometry (position tables, layer sizes) stays with the model; what lives
+here is what data, training, scoring and reports share.
+"""
+
+from __future__ import annotations
+
+# --- FG-CLIP v1 / CLIP text: upstream forces these ids whatever a config says.
+BOS_TOKEN_ID = 49406
+EOS_TOKEN_ID = 49407  # also the padding value: the model pools at the first EOS
+SHORT_TEXT_LENGTH = 77  # CLIP's position table: region captions, hard negatives, prompts
+LONG_TEXT_LENGTH = 248  # FG-CLIP's long-text path: global captions
+
+# --- CLIP image normalisation (FG-CLIP v1 and CLIP checkpoints).
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+# --- Scoring protocol: one frame per SNIPPET_FRAMES-frame snippet, as the I3D-feature
+# methods (RTFM, UR-DMU, PEL4VAD) whose ground truth conventions fgvad reproduces.
+SNIPPET_FRAMES = 16
+DEFAULT_FRAME_BATCH = 256  # frames per vision-tower call when scoring: bounds activation memory
