@@ -12,7 +12,7 @@ def build_tiny_checkpoints(folder: Path, trained_on: Sequence[str] = ()) -> tupl
     """(trained fgvad video checkpoint, untouched FG-CLIP checkpoint), both with a tokenizer."""
     import torch
 
-    from fgvad.eval.score import default_prompts
+    from fgvad.core.prompts import default_prompts
     from fgvad.models.fgclip import FGCLIPModel, tiny_fgclip_config
     from fgvad.models.tokenizer import build_offline_tokenizer
     from fgvad.models.video import VideoFGCLIP, VideoHeadConfig

@@ -11,7 +11,8 @@ from helpers_video import make_indexed_video, read_index
 from fgvad.cli import main
 from fgvad.data.video import decode_frames
 from fgvad.core.errors import UsageError
-from fgvad.eval.score import (SnippetFrames, class_prompt, expand_to_frames, load_scorer, score_video,
+from fgvad.core.prompts import class_prompts, default_prompts
+from fgvad.eval.score import (SnippetFrames, expand_to_frames, load_scorer, score_video,
                               score_videos, snippet_centres)
 from fgvad.models.video import VideoFGCLIP
 
@@ -30,7 +31,13 @@ def test_snippet_protocol():
     assert snippet_centres(77, 16).tolist() == [8, 24, 40, 56, 70]  # last snippet 64..76 has 13 frames
     assert snippet_centres(32, 16).tolist() == [8, 24]
     assert expand_to_frames(np.array([1, 2, 3]), 35, 16).tolist() == [1] * 16 + [2] * 16 + [3] * 3
-    assert class_prompt("RoadAccidents") == "a video of road accidents"
+
+
+def test_one_prompt_set_for_training_and_scoring():
+    assert class_prompts(["Normal", "RoadAccidents", "People_falling"]) == [
+        "a surveillance video of normal activity", "a surveillance video of road accidents",
+        "a surveillance video of people falling"]
+    assert default_prompts()[0] == "a surveillance video of normal activity" and len(default_prompts()) == 14
 
 
 def test_decoding_worker_reads_the_snippet_centres(video):

@@ -104,7 +104,7 @@ def test_patch_map_is_the_prompt_score_of_each_patch(eval_folder):
 
     _, trained, _ = eval_folder
     scorer = load_heatmap_scorer(trained)
-    assert scorer.prompt_embeds.shape[0] == 14  # "a normal scene" + 13 UCF classes, as in scoring
+    assert scorer.prompt_embeds.shape[0] == 14  # the normal prompt + 13 UCF classes, as in scoring
     frames = torch.from_numpy(scene(2, 7, 32, 32))
     pixels = frames_to_pixels(frames, scorer.image_size)
     maps = patch_anomaly_maps(scorer.model.clip, pixels, scorer.prompt_embeds)

@@ -21,16 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
+from fgvad.core.datasets import NORMAL, UCF_CLASSES
 from fgvad.core.errors import AnnotationError
 
 KEYFRAME_BASE_DEFAULT = 1  # the users' files come from Label Studio, which numbers frames from 1
-NORMAL = "Normal"
-
-# UCF-Crime's 13 anomaly classes (folder names), plus the normal class.
-UCF_CLASSES = (
-    "Abuse", "Arrest", "Arson", "Assault", "Burglary", "Explosion", "Fighting",
-    "RoadAccidents", "Robbery", "Shooting", "Shoplifting", "Stealing", "Vandalism",
-)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from fgvad.data.annotations import NORMAL, UCF_CLASSES, Entry, resolve_video_path
+from fgvad.core.datasets import NORMAL, UCF_CLASSES
+from fgvad.data.annotations import Entry, resolve_video_path
 from fgvad.data.cache import FrameCache
 from fgvad.data.video import clip_range, decode_frames, probe_video, sample_indices
 from fgvad.core.errors import AnnotationError, CacheError, ConfigError, VideoError

@@ -14,7 +14,8 @@ from typing import Mapping
 
 import numpy as np
 
-from fgvad.data.annotations import NORMAL, video_key
+from fgvad.core.datasets import NORMAL
+from fgvad.data.annotations import video_key
 from fgvad.core.errors import EvalError
 
 DEFAULT_THRESHOLD = 0.5

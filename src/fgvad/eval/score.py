@@ -8,8 +8,8 @@ has exactly one score per real frame of the video.
 
 Score kinds:
 - ``mil``: sigmoid of the MIL head's logits (a trained fgvad checkpoint);
-- ``prompt``: 1 - P("a normal scene") among "a normal scene" and one prompt per anomaly
-  class, zero-shot (the untouched FG-CLIP/CLIP baseline);
+- ``prompt``: 1 - P(normal prompt) among the normal prompt and one prompt per anomaly
+  class (``fgvad.core.prompts``), zero-shot (the untouched FG-CLIP/CLIP baseline);
 - ``mix``: the mean of the two.
 ``auto`` picks ``mil`` when the checkpoint has trained video heads, ``prompt`` otherwise.
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,27 +27,15 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from fgvad.data.annotations import UCF_CLASSES
 from fgvad.core.errors import CheckpointError, FgvadError, UsageError, VideoError
+from fgvad.core.prompts import default_prompts
 
 if TYPE_CHECKING:
     import torch
 
 SCORE_KINDS = ("auto", "mil", "prompt", "mix")
-NORMAL_PROMPT = "a normal scene"
 DEFAULT_STRIDE = 16
 DEFAULT_FRAME_BATCH = 256  # frames per vision-tower call: bounds activation memory on long videos
-
-
-def class_prompt(name: str) -> str:
-    """``RoadAccidents`` -> ``a video of road accidents``."""
-    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).replace("_", " ").lower()
-    return f"a video of {words}"
-
-
-def default_prompts(classes: Sequence[str] = UCF_CLASSES) -> list[str]:
-    """The normal prompt first (index 0), then one per anomaly class."""
-    return [NORMAL_PROMPT] + [class_prompt(c) for c in classes]
 
 
 def snippet_centres(n_frames: int, stride: int = DEFAULT_STRIDE) -> np.ndarray:

@@ -29,15 +29,6 @@ class TrainResult:
 # --------------------------------------------------------------------------- pieces
 
 
-def class_prompts(class_names: Sequence[str], template: str) -> list[str]:
-    def words(name: str) -> str:
-        # "RoadAccidents" -> "road accidents"
-        out = "".join(" " + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
-        return out.strip()
-
-    return [template.format(words(n) if n != "Normal" else "normal activity") for n in class_names]
-
-
 def load_entries(cfg: TrainConfig, output_dir: Path, is_main: bool) -> tuple[list[Any], list[str]]:
     from fgvad.data.annotations import load_annotations
 
@@ -246,6 +237,7 @@ def train_with_config(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Tra
     from transformers import set_seed
     from transformers.utils import logging as hf_logging
 
+    from fgvad.core.prompts import class_prompts
     from fgvad.data.dataset import VideoTextDataset, default_class_names
     from fgvad.models.tokenizer import tokenize
     from fgvad.train.callbacks import TrainerLogCallback

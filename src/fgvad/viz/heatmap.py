@@ -5,7 +5,7 @@ the same prompts the zero-shot scorer uses (``fgvad.eval.score.default_prompts``
 "normal" prompt first, then one per anomaly class). The heat of a patch is
 ``1 - softmax(scale * cos(patch, prompts))[normal]`` -- the per-frame prompt score of
 ``VideoFGCLIP.prompt_scores`` applied patch by patch -- so a hot patch is one that looks
-less like "a normal scene" than like any anomaly class.
+less like the normal prompt than like any anomaly class.
 
 Which frames: the top-scored snippet centres of a video (the very frames the scorer saw),
 at most one per snippet, so two heatmaps never show the same moment twice.

@@ -28,7 +28,7 @@ DESCRIPTION = """\
 Draw what `fgvad eval` measured: for each test video a PNG of its per-frame anomaly score
 with the ground-truth anomaly shaded (the baseline's score dashed, when evaluated); for the
 top-scored frames of each anomalous video a spatial heatmap (patch<->prompt similarity of
-the dense features: 1 - P("a normal scene") per patch) over the frame; and EVAL_DIR/report.html,
+the dense features: 1 - P(normal prompt) per patch) over the frame; and EVAL_DIR/report.html,
 one static page with the metrics table and all images, readable offline."""
 
 EXAMPLES = """\
@@ -263,7 +263,7 @@ def render_html(folder: EvalFolder, per_video: dict[str, dict[str, Any]], notes:
         f"<details><summary>definitions</summary><ul>{definitions}</ul></details>",
         "<p class='meta'>Curves: the model's score per frame (solid), the baseline's (dashed), "
         "ground-truth anomalies shaded red, orange ticks at the frames shown as heatmaps. Heatmaps: "
-        "1 − P(\"a normal scene\") per image patch among the normal and class prompts, colours "
+        "1 − P(normal prompt) per image patch among the normal and class prompts, colours "
         "stretched over the frame's own range (the colour bar gives the values).</p>",
     ]
     for title, group in (("Anomalous videos", anomalous), ("Normal videos", normal)):
