@@ -99,3 +99,13 @@ def test_cli_reports_unknown_option_without_traceback():
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1
     assert out.stderr.strip() == "fgvad: error: unknown option --lerning_rate (did you mean --learning_rate?)"
+
+
+def test_old_underscore_flags_still_work_with_a_note(tmp_path, capsys):
+    from fgvad.cli import main
+
+    assert main(["gt", "--annotation", "ucf-crime", "--frame_counts", "ucf-crime", "--mode", "i3d",
+                 "--out", str(tmp_path / "gt.npz")]) == 0
+    err = capsys.readouterr().err
+    assert "--frame_counts is spelled --frame-counts now" in err
+    assert (tmp_path / "gt.npz").is_file()

@@ -13,6 +13,7 @@ import importlib
 import sys
 from typing import Sequence
 
+from fgvad.cli.spelling import SPELLING_RULE, normalise_flag_spelling
 from fgvad.core.errors import FgvadError
 
 # (command words, module, one-line help). Order is the order of `fgvad --help`.
@@ -81,11 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = argparse.ArgumentParser(
             prog=prog,
             description=getattr(module, "DESCRIPTION", help_text),
-            epilog=getattr(module, "EXAMPLES", None),
+            epilog="\n\n".join(filter(None, [getattr(module, "EXAMPLES", None), SPELLING_RULE])),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(parser)
-        args = parser.parse_args(rest)
+        args = parser.parse_args(normalise_flag_spelling(parser, rest))
         return int(module.run(args) or 0)
     except FgvadError as err:
         print(f"fgvad: error: {err}", file=sys.stderr)
