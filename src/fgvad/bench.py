@@ -332,7 +332,7 @@ def build_training_setup(options: BenchOptions, device: Any, *, fast: bool = Tru
     from fgvad.models.video import VideoFGCLIP, VideoHeadConfig
     from fgvad.train.collator import TrainCollator
     from fgvad.train.module import VideoTrainingModule
-    from fgvad.train.run import class_prompts
+    from fgvad.core.prompts import class_prompts
 
     config = model_config(options.size)
     image_size = int(config.vision_config.image_size)
@@ -705,7 +705,8 @@ def bench_e2e(ctx: Context, workdir: Path) -> dict[str, Any]:
     """Synthetic dataset -> cache -> K epochs of the real Trainer (``run_training``), wall-clock."""
     from fgvad.data.annotations import load_annotations
     from fgvad.data.cache import build_cache
-    from fgvad.train.run import class_prompts, run_training
+    from fgvad.core.prompts import class_prompts
+    from fgvad.train.run import run_training
 
     o, device = ctx.options, ctx.device
     config = model_config(o.size)
