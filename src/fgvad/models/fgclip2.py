@@ -26,7 +26,6 @@ its two unused extra scalars dropped.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -37,13 +36,11 @@ from transformers import Siglip2TextModel, Siglip2VisionModel
 from transformers.masking_utils import create_bidirectional_mask
 from transformers.models.siglip2.modeling_siglip2 import Siglip2MultiheadAttentionPoolingHead
 
-from fgvad.core.errors import CheckpointError, ConfigError
-
-# Shared checkpoint plumbing of the FG-CLIP v1 module (safetensors only, pickle refused).
-from fgvad.models.fgclip import (
-    CONFIG_NAME, WEIGHTS_INDEX_NAME, WEIGHTS_NAME, _check_attention, _read_safetensors,
-    _resolve_dtype, _weights_files, resolve_checkpoint_folder,
+from fgvad.core.errors import ConfigError
+from fgvad.models.checkpoint_io import (
+    build_model, load_strictly, read_weights, save_state_safetensors, write_json_object,
 )
+from fgvad.models.fgclip import CONFIG_NAME, WEIGHTS_NAME, _check_attention, resolve_checkpoint_folder
 from fgvad.models.fgclip2_config import (
     MODEL_TYPE, WALK_TYPES, FGCLIP2Config, fgclip2_config_from_dict, read_fgclip2_config, tiny_fgclip2_config,
 )
@@ -129,12 +126,7 @@ class FGCLIP2Model(nn.Module):
     def from_config(cls, config: FGCLIP2Config, *, attn_implementation: str = "sdpa", dtype: Any = None,
                     device: Any = None) -> "FGCLIP2Model":
         """Random weights (SigLIP 2 init, extras derived). ``device="meta"`` builds a skeleton."""
-        resolved = _resolve_dtype(dtype, None)
-        with torch.device(device or "cpu"):
-            model = cls(config, attn_implementation=attn_implementation)
-        if resolved is not None:
-            model = model.to(resolved)
-        return model.eval()
+        return build_model(cls, config, attn_implementation=attn_implementation, dtype=dtype, device=device)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, *, dtype: Any = None, attn_implementation: str = "sdpa",
@@ -146,29 +138,11 @@ class FGCLIP2Model(nn.Module):
         """
         folder = resolve_checkpoint_folder(path)
         config = read_fgclip2_config(folder)
-        resolved = _resolve_dtype(dtype, None)
-        files = _weights_files(folder)
-        with torch.device("meta"):
-            model = cls(config, attn_implementation=attn_implementation)
-        tensors = _read_safetensors(files, resolved)
+        tensors, source = read_weights(folder, dtype)
         for key in _TRAINING_ONLY_KEYS:
             tensors.pop(key, None)
-        tensors = {k: v for k, v in tensors.items() if not k.endswith("position_ids")}
-        source = files[0] if len(files) == 1 else folder / WEIGHTS_INDEX_NAME
-        expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-        for key, shape in expected.items():
-            if key not in tensors:
-                raise CheckpointError(f"{source}: missing key {key} (expected shape {list(shape)})")
-        for key, tensor in tensors.items():
-            if key not in expected:
-                raise CheckpointError(f"{source}: unexpected key {key} (not part of an FG-CLIP 2 model)")
-            if tuple(tensor.shape) != expected[key]:
-                raise CheckpointError(
-                    f"{source}: key {key} has shape {list(tensor.shape)}, the config expects {list(expected[key])}")
-        model.load_state_dict(tensors, strict=True, assign=True)
-        model._materialise_buffers()
-        if device is not None:
-            model = model.to(device)
+        model = build_model(cls, config, attn_implementation=attn_implementation, device="meta")
+        model = load_strictly(model, tensors, source, "an FG-CLIP 2 model", device=device)
         if load_tokenizer:
             from fgvad.models.fgclip2_processing import has_fgclip2_tokenizer, load_fgclip2_tokenizer
 
@@ -176,26 +150,13 @@ class FGCLIP2Model(nn.Module):
                 model.tokenizer = load_fgclip2_tokenizer(folder)
         return model.eval()
 
-    def _materialise_buffers(self) -> None:
-        # After a meta build + `assign` load only the non-persistent `position_ids` range is
-        # still on meta (the walks compute their own positions; it is kept for transformers).
-        for module in self.modules():
-            for name, buffer in list(module._buffers.items()):
-                if buffer is not None and buffer.is_meta:
-                    if name != "position_ids":
-                        raise RuntimeError(f"cannot rebuild buffer {name} of {type(module).__name__}")
-                    module._buffers[name] = torch.arange(buffer.shape[-1], device=self.device).expand(1, -1)
-
     def save_pretrained(self, path: str | Path, tokenizer: Any = None, **_: Any) -> None:
         """Write the released layout: ``config.json`` + ``model.safetensors`` (+ tokenizer files)."""
-        from safetensors.torch import save_file
-
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         config = self.config.to_dict(dtype=self.dtype)
-        (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
-        save_file(state, str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
+        write_json_object(folder / CONFIG_NAME, config)
+        save_state_safetensors(self, folder / WEIGHTS_NAME)
         tokenizer = tokenizer if tokenizer is not None else self.tokenizer
         if tokenizer is not None:
             tokenizer.save_pretrained(str(folder))

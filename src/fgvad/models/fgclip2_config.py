@@ -7,7 +7,6 @@ so any checkpoint's geometry works (nothing assumes the released or the fixture'
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from transformers import Siglip2TextConfig, Siglip2VisionConfig
 
 from fgvad.core.constants import FGCLIP2_LONG_TEXT_LENGTH, FGCLIP2_SHORT_TEXT_LENGTH
 from fgvad.core.errors import CheckpointError
+from fgvad.models.checkpoint_io import read_json_object
 from fgvad.models.fgclip import CONFIG_NAME
 MODEL_TYPE = "fgclip2"
 ARCHITECTURE = "Fgclip2Model"
@@ -156,14 +156,9 @@ def tiny_fgclip2_config(*, width: int = 64, layers: int = 2, heads: int = 4, mlp
 
 
 def read_fgclip2_config(folder: str | Path) -> FGCLIP2Config:
-    config_file = Path(folder) / CONFIG_NAME
-    if not config_file.is_file():
-        raise CheckpointError(f"{folder}: no {CONFIG_NAME}")
-    try:
-        raw = json.loads(config_file.read_text())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{config_file}: invalid JSON ({str(exc).splitlines()[0]})") from None
-    return fgclip2_config_from_dict(raw, source=str(config_file))
+    """The :class:`FGCLIP2Config` of a checkpoint folder's ``config.json``."""
+    raw = read_json_object(folder, CONFIG_NAME)
+    return fgclip2_config_from_dict(raw, source=str(Path(folder) / CONFIG_NAME))
 
 
 __all__ = [

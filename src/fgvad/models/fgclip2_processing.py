@@ -22,7 +22,6 @@ one regime for training and scoring keeps fine-tuned and zero-shot numbers compa
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -33,6 +32,7 @@ from fgvad.core.constants import (
     FGCLIP2_LONG_TEXT_LENGTH, FGCLIP2_SHORT_TEXT_LENGTH, SIGLIP_MEAN, SIGLIP_STD,
 )
 from fgvad.core.errors import CheckpointError, ConfigError
+from fgvad.models.checkpoint_io import read_json_object, write_json_object
 
 PREPROCESSOR_CONFIG_NAME = "preprocessor_config.json"
 IMAGE_PROCESSOR_TYPE = "Fgclip2ImageProcessor"
@@ -89,15 +89,8 @@ class FGCLIP2ImageProcessor:
 
     @classmethod
     def from_pretrained(cls, folder: str | Path) -> "FGCLIP2ImageProcessor":
+        raw = read_json_object(folder, PREPROCESSOR_CONFIG_NAME)
         path = Path(folder) / PREPROCESSOR_CONFIG_NAME
-        if not path.is_file():
-            raise CheckpointError(f"{folder}: no {PREPROCESSOR_CONFIG_NAME}")
-        try:
-            raw = json.loads(path.read_text())
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise CheckpointError(f"{path}: invalid JSON ({str(exc).splitlines()[0]})") from None
-        if not isinstance(raw, dict):
-            raise CheckpointError(f"{path}: expected a JSON object")
         try:
             return cls(**{k: v for k, v in raw.items() if k in _CONFIG_DEFAULTS})
         except (TypeError, ValueError) as exc:
@@ -108,8 +101,7 @@ class FGCLIP2ImageProcessor:
 
     def save_pretrained(self, folder: str | Path) -> None:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
-        (Path(folder) / PREPROCESSOR_CONFIG_NAME).write_text(text)
+        write_json_object(Path(folder) / PREPROCESSOR_CONFIG_NAME, self.to_dict())
 
     def target_size(self, height: int, width: int, max_num_patches: int) -> tuple[int, int]:
         """The (H, W) an image is resized to: both multiples of the patch size, at most
