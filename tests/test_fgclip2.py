@@ -363,20 +363,30 @@ def test_tokenisation_from_the_checkpoint_folder(checkpoint_copy):
 
 
 def test_tiny_model_trains_through_every_path():
-    torch.manual_seed(0)
-    model = FGCLIP2Model.from_config(tiny_fgclip2_config(width=32, heads=2, mlp=64, vocab_size=100)).train()
     processor = FGCLIP2ImageProcessor(max_num_patches=16, dynamic_max_patches=False)
     rng = np.random.default_rng(1)
     batch = processor([rng.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(2)], shared_grid=True)
     inputs = (batch["pixel_values"], batch["pixel_attention_mask"], batch["spatial_shapes"])
-    image, dense = model.get_image_and_dense_features(*inputs)
-    regions = model.get_box_features(*inputs, [torch.tensor([[0.0, 0.0, 0.5, 0.5]])] * 2, dense=dense)
-    ids = torch.randint(4, 100, (2, 196))
-    out = model(ids[:, :64], *inputs)
-    loss = (image.sum() + regions.sum() + model.get_text_features(ids, walk_type="long").sum()
-            + model.get_text_features(ids[:, :64], walk_type="box").sum() + out["logits_per_image"].sum())
-    loss.backward()
+    ids = torch.randint(4, 100, (2, 196), generator=torch.Generator().manual_seed(0))
+
+    def gradients(checkpointing: bool) -> dict[str, torch.Tensor]:
+        torch.manual_seed(0)
+        model = FGCLIP2Model.from_config(tiny_fgclip2_config(width=32, heads=2, mlp=64, vocab_size=100)).train()
+        if checkpointing:
+            model.gradient_checkpointing_enable()
+        image, dense = model.get_image_and_dense_features(*inputs)
+        regions = model.get_box_features(*inputs, [torch.tensor([[0.0, 0.0, 0.5, 0.5]])] * 2, dense=dense)
+        out = model(ids[:, :64], *inputs)
+        loss = (image.sum() + regions.sum() + model.get_text_features(ids, walk_type="long").sum()
+                + model.get_text_features(ids[:, :64], walk_type="box").sum() + out["logits_per_image"].sum())
+        loss.backward()
+        return {name: p.grad for name, p in model.named_parameters()}
+
+    plain = gradients(False)
     for name in ("dense_feature_head.attention.in_proj_weight", "vision_model.head.probe", "boxtext_head.weight",
                  "longtext_head.weight", "text_model.embeddings.position_embedding_res.weight", "logit_bias"):
-        grad = dict(model.named_parameters())[name].grad
-        assert grad is not None and grad.abs().sum() > 0, name
+        assert plain[name] is not None and plain[name].abs().sum() > 0, name
+    # Activation checkpointing recomputes; it must not change a single gradient.
+    for name, grad in gradients(True).items():
+        assert (grad is None) == (plain[name] is None), name
+        assert grad is None or torch.equal(grad, plain[name]), name

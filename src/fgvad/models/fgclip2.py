@@ -161,15 +161,25 @@ class FGCLIP2Model(nn.Module):
         if tokenizer is not None:
             tokenizer.save_pretrained(str(folder))
 
-    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None) -> None:
-        """Activation checkpointing of every encoder layer of both towers (transformers' own)."""
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None, every: int = 1) -> None:
+        """Activation checkpointing (transformers' own, per encoder layer; train mode only).
+
+        ``every=k`` checkpoints every k-th vision layer: the vision tower holds nearly all
+        activation memory of a video batch; text layers are all checkpointed (cheap).
+        """
+        if every < 1:
+            raise ConfigError(f"gradient checkpointing: every must be >= 1, got {every}")
         kwargs = {"use_reentrant": False, **(gradient_checkpointing_kwargs or {})}
-        for tower in (self.vision_model, self.text_model):
-            tower.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+        self.vision_model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs, every_n_layers=every)
+        self.text_model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+
+    activation_checkpointing_enable = gradient_checkpointing_enable
 
     def gradient_checkpointing_disable(self) -> None:
         for tower in (self.vision_model, self.text_model):
-            tower.gradient_checkpointing_disable()
+            tower.activation_checkpointing_disable()
+
+    activation_checkpointing_disable = gradient_checkpointing_disable
 
     @property
     def dtype(self) -> torch.dtype:
@@ -194,9 +204,8 @@ class FGCLIP2Model(nn.Module):
         """Post-LN patch tokens (B, N, D): the vision tower without its pooling head."""
         vision = self.vision_model
         spatial_shapes = spatial_shapes.to(self.device)
+        pixel_attention_mask = _mask_or_default(pixel_attention_mask, spatial_shapes, pixel_values)
         hidden = vision.embeddings(pixel_values.to(self.device), spatial_shapes)
-        if pixel_attention_mask is None:
-            pixel_attention_mask = _mask_from_shapes(spatial_shapes, hidden.shape[1])
         mask = create_bidirectional_mask(config=vision.config, inputs_embeds=hidden,
                                          attention_mask=pixel_attention_mask.to(self.device))
         hidden = vision.encoder(inputs_embeds=hidden, attention_mask=mask).last_hidden_state
@@ -343,16 +352,12 @@ def _check_walk(walk_type: str) -> None:
         raise ConfigError(f"walk_type {walk_type!r} is not one of {', '.join(WALK_TYPES)}")
 
 
-def _mask_from_shapes(spatial_shapes: torch.Tensor, length: int) -> torch.Tensor:
-    # The processor puts an image's h*w patches first and pads after them.
-    valid = spatial_shapes.prod(-1, keepdim=True)
-    return (torch.arange(length, device=spatial_shapes.device)[None] < valid).to(torch.int32)
-
-
 def _mask_or_default(mask: torch.Tensor | None, spatial_shapes: torch.Tensor, pixel_values: torch.Tensor) -> torch.Tensor:
     if mask is not None:
         return mask
-    return _mask_from_shapes(spatial_shapes, pixel_values.shape[1])
+    # The processor puts an image's h*w patches first and pads after them.
+    valid = spatial_shapes.prod(-1, keepdim=True)
+    return (torch.arange(pixel_values.shape[1], device=spatial_shapes.device)[None] < valid).to(torch.int32)
 
 
 __all__ = [
