@@ -20,3 +20,10 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 # methods (RTFM, UR-DMU, PEL4VAD) whose ground truth conventions fgvad reproduces.
 SNIPPET_FRAMES = 16
 DEFAULT_FRAME_BATCH = 256  # frames per vision-tower call when scoring: bounds activation memory
+
+# --- FG-CLIP 2 / SigLIP 2 (Gemma tokenizer). Upstream tokenises with padding="max_length" to
+# these lengths: the model pools at the last position, so the padded length is part of it.
+FGCLIP2_SHORT_TEXT_LENGTH = 64  # short and box walks (the released position table's rows)
+FGCLIP2_LONG_TEXT_LENGTH = 196  # long walk (rows of position_embedding_ori / _res)
+SIGLIP_MEAN = (0.5, 0.5, 0.5)  # SigLIP 2 pixel normalisation: x / 127.5 - 1
+SIGLIP_STD = (0.5, 0.5, 0.5)
