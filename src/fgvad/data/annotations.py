@@ -23,6 +23,7 @@ from typing import Any, Iterable
 
 from fgvad.core.datasets import NORMAL, UCF_CLASSES
 from fgvad.core.errors import AnnotationError
+from fgvad.core.io import parse_json_text, read_utf8_text
 
 KEYFRAME_BASE_DEFAULT = 1  # the users' files come from Label Studio, which numbers frames from 1
 
@@ -139,33 +140,6 @@ def label_from_path(path: str) -> str:
 
 
 # --------------------------------------------------------------------------- JSON loading
-
-
-def read_utf8_text(path: str | Path) -> str:
-    """A file's text (a leading BOM kept), with one-line errors for missing, unreadable or non-UTF-8 files."""
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise AnnotationError(f"{p}: file not found") from None
-    except OSError as err:
-        raise AnnotationError(f"{p}: cannot read ({err.strerror})") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise AnnotationError(f"{p}: not UTF-8 text (byte {err.start})") from None
-
-
-def parse_json_text(text: str, path: str | Path) -> Any:
-    """``json.loads`` of a file's text (BOM removed first) with one-line errors naming the file."""
-    try:
-        return json.loads(text.removeprefix("\ufeff"))
-    except json.JSONDecodeError as err:
-        raise AnnotationError(f"{path}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
-    except RecursionError:
-        raise AnnotationError(f"{path}: JSON nested too deeply") from None
-    except ValueError as err:  # e.g. an integer literal longer than Python's 4300-digit limit
-        raise AnnotationError(f"{path}: invalid JSON: {str(err).split(';')[0]}") from None
 
 
 def read_json_list(path: str | Path) -> list[Any]:
@@ -398,12 +372,7 @@ def load_annotations(path: str | Path, keyframe_base: int = KEYFRAME_BASE_DEFAUL
 
 
 def _open_lines(path: str | Path) -> list[str]:
-    try:
-        return Path(path).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise AnnotationError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise AnnotationError(f"{path}: cannot read ({err})") from None
+    return read_utf8_text(path).splitlines()
 
 
 def _intervals(values: list[str], path: str | Path, lineno: int) -> list[tuple[int, int]]:

@@ -29,6 +29,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from fgvad.core.errors import CacheError, FgvadError, UsageError
+from fgvad.core.io import atomic_path, read_json, write_text_atomic
 
 INDEX_NAME = "index.json"
 SAMPLES_DIR = "samples"
@@ -69,12 +70,6 @@ def _source_stamp(path: Path) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-def _save_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
-
-
 # --------------------------------------------------------------------------- reading
 
 
@@ -84,12 +79,9 @@ class FrameCache:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         index_path = self.root / INDEX_NAME
-        try:
-            index = json.loads(index_path.read_text())
-        except FileNotFoundError:
-            raise CacheError(f"{index_path}: no frame cache here (build one with `fgvad data cache`)") from None
-        except (OSError, ValueError) as err:
-            raise CacheError(f"{index_path}: unreadable cache index ({err})") from None
+        if not index_path.exists():
+            raise CacheError(f"{index_path}: no frame cache here (build one with `fgvad data cache`)")
+        index = read_json(index_path, what="cache index", error=CacheError)
         if not isinstance(index, dict) or index.get("version") != CACHE_VERSION:
             raise CacheError(f"{index_path}: not a version-{CACHE_VERSION} fgvad cache index; rebuild it")
         self.num_frames: int = int(index["num_frames"])
@@ -173,9 +165,8 @@ def _build_one(job: _Job) -> tuple[_Job, dict[str, Any] | None, str | None]:
         wanted = np.concatenate([frame_indices, np.asarray(job.keyframes, dtype=np.int64)])
         array = decode_frames(source, wanted, job.size)
         out = Path(job.out_dir) / job.file
-        tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.npy")
-        np.save(tmp, array, allow_pickle=False)
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            np.save(tmp, array, allow_pickle=False)
         record = {
             "file": job.file,
             "video": job.video,
@@ -264,11 +255,11 @@ def build_cache(
     index: dict[str, Any] = {"version": CACHE_VERSION, "num_frames": num_frames, "size": size, "samples": {}}
     if index_path.exists():
         try:
-            old = json.loads(index_path.read_text())
-            if old.get("version") == CACHE_VERSION:
-                index["samples"] = old.get("samples", {})
-        except (OSError, ValueError):
-            pass  # a broken index only costs a rebuild
+            old = read_json(index_path, what="cache index", error=CacheError)
+        except CacheError:
+            old = None  # a broken index only costs a rebuild
+        if isinstance(old, dict) and old.get("version") == CACHE_VERSION:
+            index["samples"] = old.get("samples", {})
     # One cache folder holds one setting; samples of another setting are dropped.
     for key, rec in list(index["samples"].items()):
         if rec.get("num_frames") != num_frames or rec.get("size") != size:
@@ -326,14 +317,14 @@ def build_cache(
             elapsed = max(time.perf_counter() - start, 1e-9)
             bar.set_postfix_str(f"{report.frames / elapsed:.0f} frames/s", refresh=False)
             if time.perf_counter() - last_save > _INDEX_SAVE_SECONDS:
-                _save_json_atomic(index_path, index)
+                write_text_atomic(index_path, json.dumps(index, indent=1))
                 last_save = time.perf_counter()
     finally:
         bar.close()
         if pool is not None:
             pool.terminate()
             pool.join()
-        _save_json_atomic(index_path, index)
+        write_text_atomic(index_path, json.dumps(index, indent=1))
     report.seconds = time.perf_counter() - start
     return report
 

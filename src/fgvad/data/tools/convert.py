@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from fgvad.data.annotations import load_video_list, parse_json_text, read_utf8_text, video_key
-from fgvad.data.tools.split import write_text_atomic
 from fgvad.core.errors import AnnotationError, UsageError, VideoError
+from fgvad.core.io import read_json, write_text_atomic
+from fgvad.data.annotations import load_video_list, video_key
 
 DESCRIPTION = """\
 Convert the per-video normal-caption schema
@@ -339,7 +339,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out}: refusing to overwrite the input; choose another file")
     if args.video_root is not None and not Path(args.video_root).is_dir():
         raise UsageError(f"--video-root {args.video_root}: not a folder")
-    data = parse_json_text(read_utf8_text(src), src)
+    data = read_json(src)
     paths = VideoPaths(args.video_prefix, args.video_folder)
     entries, report = convert(data, src, paths=paths, video_root=args.video_root,
                               bad_timestamps=args.bad_timestamps, misfiled=args.misfiled)

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +22,10 @@ from fgvad.data.annotations import (
     label_from_path,
     load_video_list,
     parse_entry,
-    read_utf8_text,
     video_key,
 )
 from fgvad.core.errors import AnnotationError, UsageError
+from fgvad.core.io import json_error, parse_json_text, read_utf8_text, write_text_atomic
 
 DESCRIPTION = """\
 Remove the UCF-Crime test videos from a training annotation JSON (or only report them).
@@ -88,10 +86,7 @@ def read_json_list_text(path: str | Path) -> JsonListText:
     ws = " \t\r\n"
     pos = len(text) - len(text.lstrip(ws))
     if not text[pos:pos + 1] == "[":
-        try:
-            json.loads(text)
-        except json.JSONDecodeError as err:
-            raise AnnotationError(f"{p}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+        parse_json_text(text, p)  # names the syntax error, if there is one
         raise AnnotationError(f"{p}: top level must be a list of entries")
     spans: list[tuple[int, int]] = []
     values: list[object] = []
@@ -119,25 +114,10 @@ def read_json_list_text(path: str | Path) -> JsonListText:
         if text[pos:].strip(ws):
             raise json.JSONDecodeError("extra data after the list", text, pos)
     except json.JSONDecodeError as err:
-        raise AnnotationError(f"{p}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+        raise json_error(p, err) from None
     except RecursionError:
         raise AnnotationError(f"{p}: JSON nested too deeply") from None
     return JsonListText(text, spans, values, bom)
-
-
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write via a temporary file and rename, so a crash never leaves half a file."""
-    p = Path(path)
-    if p.parent and not p.parent.exists():
-        raise UsageError(f"{p}: output folder {p.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- test membership
@@ -148,12 +128,7 @@ def load_test_keys(test_list: str | Path = "ucf-crime-test") -> set[str]:
     if str(test_list) == "ucf-crime-test":
         lines = load_video_list("ucf-crime-test")
     else:
-        try:
-            text = Path(test_list).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise AnnotationError(f"{test_list}: test list not found") from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise AnnotationError(f"{test_list}: cannot read ({err})") from None
+        text = read_utf8_text(test_list, what="test list")
         lines = [ln.split()[0] for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     keys = {video_key(line) for line in lines}
     if not keys:

@@ -29,8 +29,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
 
-from fgvad.data.annotations import parse_json_text, read_utf8_text
 from fgvad.core.errors import AnnotationError, CheckpointError, UsageError
+from fgvad.core.io import parse_json_text, read_json, read_utf8_text, write_text_atomic
 
 DESCRIPTION = """\
 Translate the non-English captions of an annotation JSON (either schema) with a local
@@ -157,12 +157,7 @@ def load_cache(path: str | Path | None) -> dict[str, str]:
     p = Path(path)
     if not p.exists():
         return {}
-    try:
-        data = json.loads(p.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise AnnotationError(f"{p}: cannot read translation cache ({err})") from None
-    except json.JSONDecodeError as err:
-        raise AnnotationError(f"{p}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+    data = read_json(p, what="translation cache")
     if not isinstance(data, dict):
         raise AnnotationError(f"{p}: a translation cache must be an object {{source: translation}}")
     bad = next((k for k, v in data.items() if not isinstance(v, str)), None)
@@ -172,8 +167,6 @@ def load_cache(path: str | Path | None) -> dict[str, str]:
 
 
 def save_cache(path: str | Path, cache: dict[str, str]) -> None:
-    from fgvad.data.tools.split import write_text_atomic
-
     try:
         write_text_atomic(path, json.dumps(cache, indent=2, ensure_ascii=False))
     except OSError as err:
@@ -321,8 +314,6 @@ def translate_file(src: str | Path, out: str | Path | None, *, cache_path: str |
     else:
         left = list(plan.pending)
     new_text, n = apply_translations(text, plan, mapping)
-    from fgvad.data.tools.split import write_text_atomic
-
     write_text_atomic(out, bom + new_text)
     echo(f"  replaced {n} strings: {len(plan.cached)} distinct from the cache, "
          f"{len(mapping) - len(plan.cached)} by the model; wrote {out}")

@@ -63,6 +63,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fgvad.core.errors import SynthError
+from fgvad.core.io import write_text_atomic
 
 NORMAL_LABEL = "Normal"
 MANIFEST_NAME = "synth_manifest.json"  # also marks a folder as ours, so regenerating may overwrite it
@@ -242,15 +243,15 @@ def write_dataset(out: str | Path, records: Sequence[VideoRecord], render: Calla
         return json.dumps(entries, indent=2, ensure_ascii=False) + "\n"
 
     test = [r for r in records if r.split == "test"]
-    written.train_json.write_text(dump([annotation_entry(r) for r in records if r.split == "train"]), encoding="utf-8")
-    written.test_json.write_text(dump([annotation_entry(r) for r in test]), encoding="utf-8")
+    write_text_atomic(written.train_json, dump([annotation_entry(r) for r in records if r.split == "train"]))
+    write_text_atomic(written.test_json, dump([annotation_entry(r) for r in test]))
     official = sorted(f"{r.name}.mp4  {r.label}  " + "  ".join(str(v) for v in _interval_fields(r.intervals)) + "  "
                       for r in test)
-    written.temporal_annotation.write_text("\n".join(official) + "\n", encoding="utf-8")
+    write_text_atomic(written.temporal_annotation, "\n".join(official) + "\n")
     counted = [f"{r.relpath} {r.frames} {r.label} " + " ".join(str(v) for v in _interval_fields(r.intervals)) + " "
                for r in test]
-    written.frame_counts.write_text("\n".join(counted) + "\n", encoding="utf-8")
+    write_text_atomic(written.frame_counts, "\n".join(counted) + "\n")
     videos = [{"video": r.relpath, "split": r.split, "label": r.label, **r.facts} for r in records]
-    written.manifest.write_text(json.dumps({**manifest, "videos": videos}, indent=2) + "\n", encoding="utf-8")
-    written.readme.write_text(readme, encoding="utf-8")
+    write_text_atomic(written.manifest, json.dumps({**manifest, "videos": videos}, indent=2) + "\n")
+    write_text_atomic(written.readme, readme)
     return written
