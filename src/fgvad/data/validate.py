@@ -8,16 +8,16 @@ what is wrong. Each distinct video is probed once, in a thread pool.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import sys
-import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from fgvad.core.errors import AnnotationError, FgvadError, UsageError
+from fgvad.core.text import non_latin_letters, script_name
 from fgvad.data.annotations import (
     KEYFRAME_BASE_DEFAULT,
     parse_image_entry,
@@ -28,7 +28,6 @@ from fgvad.data.annotations import (
     _frame,
     _bbox,
 )
-from fgvad.core.errors import AnnotationError, FgvadError, UsageError
 
 LONG_TEXT_TOKENS = 248  # FG-CLIP's long-text context, start and end tokens included
 
@@ -86,24 +85,6 @@ def estimate_tokens(text: str) -> int:
     return len(_PRETOKEN_RE.findall(text.lower())) + 2
 
 
-def non_latin_letters(text: str) -> str:
-    """The letters of ``text`` outside the Latin script (CJK, Hangul, kana, Cyrillic, ...)."""
-    found = []
-    for ch in text:
-        if ch.isascii() or not ch.isalpha():
-            continue
-        if unicodedata.name(ch, "").startswith("LATIN"):
-            continue
-        if ch not in found:
-            found.append(ch)
-    return "".join(found)
-
-
-def _script(ch: str) -> str:
-    name = unicodedata.name(ch, "UNKNOWN")
-    return name.split()[0]
-
-
 # --------------------------------------------------------------------------- entry checks
 
 
@@ -132,7 +113,7 @@ class _Checker:
             return value
         letters = non_latin_letters(value)
         if letters:
-            scripts = sorted({_script(ch) for ch in letters})
+            scripts = sorted({script_name(ch) for ch in letters})
             self.warn(index, video, fld, f"not English: contains {'/'.join(scripts)} letters {letters[:12]!r}")
         tokens = estimate_tokens(value)
         if tokens > LONG_TEXT_TOKENS:

@@ -27,6 +27,7 @@ from typing import Any
 
 from fgvad.core.errors import AnnotationError, UsageError, VideoError
 from fgvad.core.io import read_json, write_text_atomic
+from fgvad.core.text import is_non_english
 from fgvad.data.annotations import load_video_list, video_key
 
 DESCRIPTION = """\
@@ -207,7 +208,6 @@ def _probe_duration(path: Path) -> float:
 def convert(data: Any, path: str | Path, *, paths: VideoPaths, video_root: str | Path | None = None,
             bad_timestamps: str = "drop", misfiled: str = "key") -> tuple[list[dict], ConvertReport]:
     """Training entries (file order, grouped by owning video) and a report of every fault."""
-    from fgvad.data.tools.translate import is_non_english
 
     clips, n_videos, n_stray = iter_clips(data, path)
     report = ConvertReport(n_video_keys=n_videos, n_stray=n_stray, n_clips=len(clips))

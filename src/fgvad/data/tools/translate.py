@@ -22,15 +22,14 @@ import argparse
 import json
 import re
 import sys
-import unicodedata
 import warnings
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
 
 from fgvad.core.errors import AnnotationError, CheckpointError, UsageError
 from fgvad.core.io import parse_json_text, read_json, read_utf8_text, write_text_atomic
+from fgvad.core.text import is_non_english
 
 DESCRIPTION = """\
 Translate the non-English captions of an annotation JSON (either schema) with a local
@@ -56,20 +55,6 @@ CAPTION_FIELDS = frozenset({
     "global_caption", "region_captions", "caption", "captions", "short_caption", "long_caption",
     "short_expr", "long_expr", "hard_negatives", "text",
 })
-
-
-@lru_cache(maxsize=65536)
-def _foreign_letter(ch: str) -> bool:
-    # Unicode names every Latin letter "LATIN ..." (incl. accented and fullwidth forms);
-    # any other letter belongs to a script an English CLIP tokenizer does not read.
-    return unicodedata.category(ch).startswith("L") and not unicodedata.name(ch, "").startswith("LATIN")
-
-
-def is_non_english(text: str) -> bool:
-    """True when ``text`` holds a letter of a non-Latin script (CJK, kana, Hangul, Cyrillic, Arabic, ...)."""
-    if text.isascii():
-        return False
-    return any(_foreign_letter(ch) for ch in text if not ch.isascii())
 
 
 def is_caption_field(name: str | None) -> bool:
