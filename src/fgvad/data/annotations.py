@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
-from fgvad.core.datasets import NORMAL, UCF_CLASSES
+from fgvad.core.datasets import NORMAL, UCF_CLASSES, resolve_shipped
+from fgvad.core.datasets import ucf_crime_video_key as video_key  # the users' data are UCF-Crime's
 from fgvad.core.errors import AnnotationError
 from fgvad.core.io import parse_json_text, read_utf8_text
 
@@ -106,22 +107,6 @@ class TestVideo:
         """Path below a UCF-Crime video root, ``Folder/Name.mp4``."""
         folder = self.folder or ("Testing_Normal_Videos_Anomaly" if not self.is_anomaly else self.label)
         return f"{folder}/{self.name}.mp4"
-
-
-_NORMAL_RE = re.compile(r"^Normal_Videos_?(\d+)(.*)$")
-
-
-def video_key(path: str) -> str:
-    """Canonical identity of a UCF-Crime video, independent of folder, extension and spelling.
-
-    The official test normals are named ``Normal_Videos_924_x264`` while annotation
-    efforts often drop the underscore (``Normal_Videos924_x264``); both map to the same key.
-    """
-    stem = PurePosixPath(str(path).replace("\\", "/")).stem
-    m = _NORMAL_RE.match(stem)
-    if m:
-        return f"Normal_Videos{int(m.group(1)):03d}{m.group(2)}"
-    return stem
 
 
 def label_from_path(path: str) -> str:
@@ -399,10 +384,7 @@ def load_test_annotation(path: str | Path = "ucf-crime") -> list[TestVideo]:
     - ``Folder/Name.mp4 n_frames Class s1 e1 s2 e2`` (with frame counts).
     ``path="ucf-crime"`` reads the official annotation shipped with fgvad.
     """
-    from fgvad.resources import UCF_TEMPORAL_ANNOTATION
-
-    if str(path) == "ucf-crime":
-        path = UCF_TEMPORAL_ANNOTATION
+    path = resolve_shipped(path, "test_annotation")
     videos: list[TestVideo] = []
     for lineno, line in enumerate(_open_lines(path), 1):
         parts = line.split()
@@ -424,7 +406,8 @@ def load_test_annotation(path: str | Path = "ucf-crime") -> list[TestVideo]:
 
 
 def load_frame_counts(path: str | Path) -> dict[str, int]:
-    """Frame counts from a ``Folder/Name.mp4 n ...`` file, keyed by video name without extension."""
+    """Frame counts from a ``Folder/Name.mp4 n ...`` file (or a dataset name: its shipped counts), by video name."""
+    path = resolve_shipped(path, "frame_counts")
     counts = {}
     for tv in load_test_annotation(path):
         if tv.n_frames is None:
@@ -435,7 +418,5 @@ def load_frame_counts(path: str | Path) -> dict[str, int]:
 
 def load_video_list(path: str | Path) -> list[str]:
     """A list of video paths, one per line. ``ucf-crime-test``/``ucf-crime-train`` read the shipped lists."""
-    from fgvad.resources import UCF_TEST_LIST, UCF_TRAIN_LIST
-
-    path = {"ucf-crime-test": UCF_TEST_LIST, "ucf-crime-train": UCF_TRAIN_LIST}.get(str(path), path)
+    path = resolve_shipped(path, "video_list")
     return [ln.strip() for ln in _open_lines(path) if ln.strip()]

@@ -17,15 +17,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fgvad.core.datasets import resolve_shipped
+from fgvad.core.errors import AnnotationError, UsageError
+from fgvad.core.io import json_error, parse_json_text, read_utf8_text, write_text_atomic
 from fgvad.data.annotations import (
     KEYFRAME_BASE_DEFAULT,
     label_from_path,
-    load_video_list,
     parse_entry,
     video_key,
 )
-from fgvad.core.errors import AnnotationError, UsageError
-from fgvad.core.io import json_error, parse_json_text, read_utf8_text, write_text_atomic
 
 DESCRIPTION = """\
 Remove the UCF-Crime test videos from a training annotation JSON (or only report them).
@@ -125,11 +125,8 @@ def read_json_list_text(path: str | Path) -> JsonListText:
 
 def load_test_keys(test_list: str | Path = "ucf-crime-test") -> set[str]:
     """Canonical keys of the test videos: a path list, or the first column of a temporal annotation."""
-    if str(test_list) == "ucf-crime-test":
-        lines = load_video_list("ucf-crime-test")
-    else:
-        text = read_utf8_text(test_list, what="test list")
-        lines = [ln.split()[0] for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    text = read_utf8_text(resolve_shipped(test_list, "video_list"), what="test list")
+    lines = [ln.split()[0] for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     keys = {video_key(line) for line in lines}
     if not keys:
         raise AnnotationError(f"{test_list}: no test videos listed")
