@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
@@ -30,20 +29,6 @@ from fgvad.data.annotations import (
 )
 
 LONG_TEXT_TOKENS = 248  # FG-CLIP's long-text context, start and end tokens included
-
-DESCRIPTION = (
-    "Validate every entry of an annotation JSON and its videos. Prints one line per problem\n"
-    "(entry index, video, field, what is wrong), then a summary. Errors: missing or undecodable\n"
-    "video, bbox outside [0, 1] or inverted, keyframe beyond the video's frames, empty caption,\n"
-    "region_captions/box_infos length mismatch, path outside --video-root, duplicate entry (same\n"
-    "video, clip and captions). Warnings: non-English captions, captions over 248 tokens.\n"
-    "Exit status: 0 no errors, 1 errors, 2 usage error (including a missing JSON file)."
-)
-EXAMPLES = """examples:
-  fgvad data check ucf_fgclip_train_with_timestamps_en.json --video-root /data/UCF_Crimes
-  fgvad data check ucf_fgclip_train_with_timestamps_en.json --video-root /data/UCF_Crimes --json > report.json
-"""
-
 
 @dataclass
 class Problem:
@@ -309,28 +294,3 @@ def format_problem(level: str, prob: Problem) -> str:
 def format_summary(report: CheckReport) -> str:
     return (f"{report.entries} entries, {report.videos} videos, {report.regions} regions, "
             f"{report.keyframes} keyframes: {len(report.errors)} errors, {len(report.warnings)} warnings")
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("file", help="annotation JSON to check")
-    parser.add_argument("--video-root", required=True, help="folder the entries' video paths are relative to")
-    parser.add_argument("--json", action="store_true", help="print a JSON report instead of lines")
-    parser.add_argument("--keyframe-base", type=int, choices=(0, 1), default=KEYFRAME_BASE_DEFAULT,
-                        help="first frame number used by the annotation's keyframes (default 1, Label Studio)")
-
-
-def run(args) -> int:
-    report = check_annotations(args.file, args.video_root, args.keyframe_base)
-    if args.json:
-        json.dump(report.to_json(), sys.stdout, indent=1, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        problems = [("error", p) for p in report.errors] + [("warning", p) for p in report.warnings]
-        problems.sort(key=lambda lp: lp[1].index)  # stable: errors before warnings within an entry
-        for level, prob in problems:
-            print(format_problem(level, prob))
-        print(format_summary(report))
-    return 1 if report.errors else 0
