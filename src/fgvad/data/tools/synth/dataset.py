@@ -17,20 +17,14 @@ from fgvad.data.tools.synth.plan import (CLASSES, DEFAULT_FRAMES, DEFAULT_SEED, 
                                          dataset_slots, plan_dataset, plan_video)
 from fgvad.data.tools.synth.render import render_video
 from fgvad.data.tools.synth.scene import Camera, build_cameras
-from fgvad.data.tools.synth.write import MANIFEST_NAME, RegionRecord, VideoRecord, counts_table, write_dataset
+from fgvad.data.tools.synth.write import (MANIFEST_NAME, RegionRecord, VideoRecord, WrittenDataset, counts_table,
+                                          write_dataset)
 
 
 @dataclass
-class SynthInfo:
-    """Where a generated dataset's files are."""
+class SynthInfo(WrittenDataset):
+    """Where a generated dataset's files are, and what it holds."""
 
-    root: Path
-    video_root: Path
-    train_json: Path
-    test_json: Path
-    temporal_annotation: Path
-    frame_counts: Path
-    readme: Path
     classes: tuple[str, ...]
     n_train: int
     n_test: int
@@ -147,9 +141,5 @@ def generate_dataset(out: str | Path, train_videos: int = DEFAULT_TRAIN_VIDEOS, 
     written = write_dataset(out, records, renderer, manifest=manifest, readme=_readme(records, seed, size, frames),
                             progress=progress, workers=workers)
     n_train = sum(r.split == "train" for r in records)
-    return SynthInfo(
-        root=written.root, video_root=written.video_root, train_json=written.train_json, test_json=written.test_json,
-        temporal_annotation=written.temporal_annotation, frame_counts=written.frame_counts, readme=written.readme,
-        classes=CLASSES, n_train=n_train, n_test=len(records) - n_train, frames=frames, size=tuple(size), fps=FPS,
-        seconds=time.perf_counter() - started,
-    )
+    return SynthInfo(**vars(written), classes=CLASSES, n_train=n_train, n_test=len(records) - n_train, frames=frames,
+                     size=tuple(size), fps=FPS, seconds=time.perf_counter() - started)
