@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -154,44 +153,6 @@ def _reject_lone_surrogates(p: Path, data: list[Any]) -> None:
                                   "escape (\\ud800-\\udfff), which is not valid Unicode") from None
         except (RecursionError, ValueError):
             raise AnnotationError(f"{p}: {_where(index, raw)}: JSON nested too deeply") from None
-
-
-def video_path_problem(root: str | Path, rel: str) -> str | None:
-    """Why ``rel`` may not be read below ``root`` (absolute, ``..``, symlink out, bad bytes), or None.
-
-    Annotation files come from other people: a path must never make fgvad read (or
-    decode) a file outside the folder the user named.
-    """
-    if not isinstance(rel, str) or not rel.strip():
-        return "empty path"
-    if "\x00" in rel:
-        return "path contains a NUL character"
-    try:
-        rel.encode("utf-8")
-    except UnicodeEncodeError:
-        return "path is not valid Unicode"
-    posix = rel.replace("\\", "/")
-    if PurePosixPath(posix).is_absolute() or re.match(r"^[A-Za-z]:", posix):
-        return "absolute path; must be relative to --video-root"
-    normal = os.path.normpath(posix)
-    if normal == ".." or normal.startswith("../"):
-        return "path escapes --video-root ('..')"
-    root_resolved = Path(root).resolve()
-    try:
-        resolved = (Path(root) / normal).resolve()
-    except (OSError, RuntimeError) as err:  # symlink loop, name too long
-        return f"cannot resolve the path ({type(err).__name__})"
-    if resolved != root_resolved and root_resolved not in resolved.parents:
-        return f"resolves outside --video-root (symlink to {resolved})"
-    return None
-
-
-def resolve_video_path(root: str | Path, rel: str) -> Path:
-    """``root / rel`` (normalised), or AnnotationError when the path would leave ``root``."""
-    problem = video_path_problem(root, rel)
-    if problem is not None:
-        raise AnnotationError(f"video {str(rel)[:200]!r}: {problem}")
-    return Path(root) / os.path.normpath(rel.replace("\\", "/"))
 
 
 def _where(index: int, raw: Any) -> str:

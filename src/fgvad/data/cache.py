@@ -232,7 +232,7 @@ def build_cache(
     """
     from tqdm import tqdm
 
-    from fgvad.data.annotations import resolve_video_path, video_path_problem
+    from fgvad.data.paths import resolve_video_path, video_path_problem
 
     if num_frames < 1 or size < 1:
         raise UsageError(f"--num-frames and --size must be positive (got {num_frames}, {size})")

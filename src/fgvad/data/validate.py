@@ -22,11 +22,11 @@ from fgvad.data.annotations import (
     parse_image_entry,
     read_json_list,
     video_key,
-    video_path_problem,
     _clip,
     _frame,
     _bbox,
 )
+from fgvad.data.paths import video_path_problem
 
 LONG_TEXT_TOKENS = 248  # FG-CLIP's long-text context, start and end tokens included
 
