@@ -1,4 +1,4 @@
-"""Shared test set-up: no network, small thread counts, paths to ../shared data."""
+"""Shared test set-up: no network, small thread counts, paths to the test copies of ../shared data."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# Copies of the ../shared files the tests read, in the same layout (see tests/data/PROVENANCE.md),
+# so a clone with nothing beside it passes. test_data_provenance.py checks them against ../shared.
+TEST_DATA = REPO / "tests" / "data"
+SHARED = REPO.parent / "shared"  # the project's originals; only the provenance test looks here
 
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    # The project's real data and fixtures live beside the checkout (CI lays a copy there too).
-    assert SHARED.is_dir(), f"expected the shared data folder at {SHARED}"
-    return SHARED
+    """The folder with ``datasets/...`` and ``fixtures/...`` as in ../shared: tests/data."""
+    return TEST_DATA
 
 
 @pytest.fixture(scope="session")

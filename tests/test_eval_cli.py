@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 from fgvad.cli import main
 from fgvad.data.annotations import load_test_annotation
 from fgvad.eval.gt import build_ground_truth, load_ground_truth, resolve_frame_counts
-from fgvad.resources import UCF_TEMPORAL_ANNOTATION
+from fgvad.core.datasets import UCF_CRIME
 
 # A subset of the official annotation keeps the test fast; the format is the official one.
 SUBSET = 24
@@ -19,7 +19,7 @@ SUBSET = 24
 
 @pytest.fixture(scope="module")
 def subset_annotation(tmp_path_factory):
-    lines = [ln for ln in UCF_TEMPORAL_ANNOTATION.read_text().splitlines() if ln]
+    lines = [ln for ln in UCF_CRIME.test_annotation.read_text().splitlines() if ln]
     anomalous = [ln for ln in lines if not ln.startswith("Normal")]
     chosen = anomalous[::len(anomalous) // (SUBSET - 4)][:SUBSET - 4] + [ln for ln in lines if ln.startswith("Normal")][:4]
     path = tmp_path_factory.mktemp("ann") / "test_annotation.txt"

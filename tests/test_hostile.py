@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from fgvad.cli import main as cli_main
-from fgvad.data.annotations import load_annotations, resolve_video_path, video_path_problem
+from fgvad.data.annotations import load_annotations
+from fgvad.data.paths import resolve_video_path, video_path_problem
 from fgvad.data.cache import FrameCache, build_cache
 from fgvad.data.dataset import VideoTextDataset
 from fgvad.data.video import write_video

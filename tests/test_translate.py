@@ -7,7 +7,8 @@ import shutil
 import pytest
 
 from fgvad.cli import main
-from fgvad.data.tools.translate import is_non_english, scan_strings
+from fgvad.core.text import is_non_english
+from fgvad.data.tools.translate import scan_strings
 
 # Every JSON string literal; re.split with the group keeps them at odd positions.
 STRING_LITERAL = re.compile(r'("(?:[^"\\]|\\.)*")', re.DOTALL)

@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from fgvad.cli import main as fgvad_main
-from fgvad.data.validate import check_annotations, estimate_tokens, non_latin_letters
+from fgvad.core.text import non_latin_letters
+from fgvad.data.validate import check_annotations, estimate_tokens
 from helpers_video import make_indexed_video, make_truncated_video, make_zero_frame_video
 
 

@@ -1,3 +1,44 @@
-"""`fgvad data check` (argument parsing moves here from fgvad.data.validate)."""
+"""`fgvad data check`: validate an annotation JSON against its videos, one line per problem."""
 
-from fgvad.data.validate import DESCRIPTION, EXAMPLES, add_arguments, run  # noqa: F401
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from fgvad.cli.data_options import add_keyframe_base
+from fgvad.data.validate import check_annotations, format_problem, format_summary
+
+DESCRIPTION = (
+    "Validate every entry of an annotation JSON and its videos. Prints one line per problem\n"
+    "(entry index, video, field, what is wrong), then a summary. Errors: missing or undecodable\n"
+    "video, bbox outside [0, 1] or inverted, keyframe beyond the video's frames, empty caption,\n"
+    "region_captions/box_infos length mismatch, path outside --video-root, duplicate entry (same\n"
+    "video, clip and captions). Warnings: non-English captions, captions over 248 tokens.\n"
+    "Exit status: 0 no errors, 1 errors, 2 usage error (including a missing JSON file)."
+)
+EXAMPLES = """examples:
+  fgvad data check ucf_fgclip_train_with_timestamps_en.json --video-root /data/UCF_Crimes
+  fgvad data check ucf_fgclip_train_with_timestamps_en.json --video-root /data/UCF_Crimes --json > report.json
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="annotation JSON to check")
+    parser.add_argument("--video-root", required=True, help="folder the entries' video paths are relative to")
+    parser.add_argument("--json", action="store_true", help="print a JSON report instead of lines")
+    add_keyframe_base(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = check_annotations(args.file, args.video_root, args.keyframe_base)
+    if args.json:
+        json.dump(report.to_json(), sys.stdout, indent=1, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        problems = [("error", p) for p in report.errors] + [("warning", p) for p in report.warnings]
+        problems.sort(key=lambda lp: lp[1].index)  # stable: errors before warnings within an entry
+        for level, prob in problems:
+            print(format_problem(level, prob))
+        print(format_summary(report))
+    return 1 if report.errors else 0

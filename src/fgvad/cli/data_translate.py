@@ -1,3 +1,52 @@
-"""`fgvad data translate` (argument parsing moves here from fgvad.data.tools.translate)."""
+"""`fgvad data translate`: translate non-English captions with a local model and a cache."""
 
-from fgvad.data.tools.translate import DESCRIPTION, EXAMPLES, add_arguments, run  # noqa: F401
+from __future__ import annotations
+
+import argparse
+
+from fgvad.cli.data_options import refuse_overwrite
+from fgvad.core.errors import UsageError
+from fgvad.data.tools.translate import ModelTranslator, translate_file
+
+DESCRIPTION = """\
+Translate the non-English captions of an annotation JSON (either schema) with a local
+translation model and a {source: translation} cache, leaving everything else byte for byte.
+
+A caption counts as non-English when it contains any letter outside the Latin script
+(CJK, kana, Hangul, Cyrillic, Arabic, ...); accented Latin is fine. Cached strings are
+applied first; the rest go through --model (a transformers seq2seq folder, e.g. a MarianMT
+zh->en model you downloaded). Without --model, cached strings are applied, the rest are
+listed, and the exit status is 1.
+"""
+
+EXAMPLES = """\
+examples:
+  fgvad data translate normal_train.json --dry-run --cache translation_cache.json
+  fgvad data translate normal_train.json --out normal_train_en.json \\
+      --model models/opus-mt-zh-en --cache translation_cache.json
+  fgvad data translate ucf_fgclip_train_with_timestamps_en.json --out train_en.json --cache translation_cache.json
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="annotation JSON (training list or the per-video normal-caption schema)")
+    parser.add_argument("--out", help="write the translated file here (required unless --dry-run)")
+    parser.add_argument("--model", help="local transformers translation model folder (e.g. MarianMT zh->en)")
+    parser.add_argument("--cache", help="JSON {source: translation}; applied first and extended with new translations")
+    parser.add_argument("--dry-run", action="store_true", help="list what would be translated; write nothing")
+    parser.add_argument("--batch-size", type=int, default=16, help="strings per model call (default 16)")
+    parser.add_argument("--max-new-tokens", type=int, default=256, help="longest translation in tokens (default 256)")
+    parser.add_argument("--device", default=None, help="torch device for the model (default: cuda if available)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.dry_run and not args.out:
+        raise UsageError("--out is required (or use --dry-run)")
+    refuse_overwrite(args.out, args.file)
+    if args.batch_size < 1 or args.max_new_tokens < 1:
+        raise UsageError("--batch-size and --max-new-tokens must be positive")
+    translator = None
+    if args.model and not args.dry_run:
+        model = ModelTranslator(args.model, args.device, args.batch_size, args.max_new_tokens)
+        translator = lambda texts: model.translate(texts)  # noqa: E731 - loads the model only when needed
+    return translate_file(args.file, args.out, cache_path=args.cache, translator=translator, dry_run=args.dry_run)

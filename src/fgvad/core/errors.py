@@ -48,3 +48,7 @@ class LeakageError(FgvadError):
 
 class EvalError(FgvadError):
     """Scores and ground truth disagree (missing video, wrong length)."""
+
+
+class SynthError(FgvadError):
+    """Bad parameters for the synthetic dataset or an output folder we must not overwrite."""

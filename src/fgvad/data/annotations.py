@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
-from fgvad.core.datasets import NORMAL, UCF_CLASSES
+from fgvad.core.datasets import NORMAL, UCF_CLASSES, resolve_shipped
+from fgvad.core.datasets import ucf_crime_video_key as video_key  # the users' data are UCF-Crime's
 from fgvad.core.errors import AnnotationError
+from fgvad.core.io import parse_json_text, read_utf8_text
 
 KEYFRAME_BASE_DEFAULT = 1  # the users' files come from Label Studio, which numbers frames from 1
 
@@ -107,22 +108,6 @@ class TestVideo:
         return f"{folder}/{self.name}.mp4"
 
 
-_NORMAL_RE = re.compile(r"^Normal_Videos_?(\d+)(.*)$")
-
-
-def video_key(path: str) -> str:
-    """Canonical identity of a UCF-Crime video, independent of folder, extension and spelling.
-
-    The official test normals are named ``Normal_Videos_924_x264`` while annotation
-    efforts often drop the underscore (``Normal_Videos924_x264``); both map to the same key.
-    """
-    stem = PurePosixPath(str(path).replace("\\", "/")).stem
-    m = _NORMAL_RE.match(stem)
-    if m:
-        return f"Normal_Videos{int(m.group(1)):03d}{m.group(2)}"
-    return stem
-
-
 def label_from_path(path: str) -> str:
     """Class name by UCF-Crime convention: folder or name prefix; ``Normal`` for normal videos."""
     parts = PurePosixPath(str(path).replace("\\", "/")).parts
@@ -139,33 +124,6 @@ def label_from_path(path: str) -> str:
 
 
 # --------------------------------------------------------------------------- JSON loading
-
-
-def read_utf8_text(path: str | Path) -> str:
-    """A file's text (a leading BOM kept), with one-line errors for missing, unreadable or non-UTF-8 files."""
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise AnnotationError(f"{p}: file not found") from None
-    except OSError as err:
-        raise AnnotationError(f"{p}: cannot read ({err.strerror})") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise AnnotationError(f"{p}: not UTF-8 text (byte {err.start})") from None
-
-
-def parse_json_text(text: str, path: str | Path) -> Any:
-    """``json.loads`` of a file's text (BOM removed first) with one-line errors naming the file."""
-    try:
-        return json.loads(text.removeprefix("\ufeff"))
-    except json.JSONDecodeError as err:
-        raise AnnotationError(f"{path}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
-    except RecursionError:
-        raise AnnotationError(f"{path}: JSON nested too deeply") from None
-    except ValueError as err:  # e.g. an integer literal longer than Python's 4300-digit limit
-        raise AnnotationError(f"{path}: invalid JSON: {str(err).split(';')[0]}") from None
 
 
 def read_json_list(path: str | Path) -> list[Any]:
@@ -195,44 +153,6 @@ def _reject_lone_surrogates(p: Path, data: list[Any]) -> None:
                                   "escape (\\ud800-\\udfff), which is not valid Unicode") from None
         except (RecursionError, ValueError):
             raise AnnotationError(f"{p}: {_where(index, raw)}: JSON nested too deeply") from None
-
-
-def video_path_problem(root: str | Path, rel: str) -> str | None:
-    """Why ``rel`` may not be read below ``root`` (absolute, ``..``, symlink out, bad bytes), or None.
-
-    Annotation files come from other people: a path must never make fgvad read (or
-    decode) a file outside the folder the user named.
-    """
-    if not isinstance(rel, str) or not rel.strip():
-        return "empty path"
-    if "\x00" in rel:
-        return "path contains a NUL character"
-    try:
-        rel.encode("utf-8")
-    except UnicodeEncodeError:
-        return "path is not valid Unicode"
-    posix = rel.replace("\\", "/")
-    if PurePosixPath(posix).is_absolute() or re.match(r"^[A-Za-z]:", posix):
-        return "absolute path; must be relative to --video-root"
-    normal = os.path.normpath(posix)
-    if normal == ".." or normal.startswith("../"):
-        return "path escapes --video-root ('..')"
-    root_resolved = Path(root).resolve()
-    try:
-        resolved = (Path(root) / normal).resolve()
-    except (OSError, RuntimeError) as err:  # symlink loop, name too long
-        return f"cannot resolve the path ({type(err).__name__})"
-    if resolved != root_resolved and root_resolved not in resolved.parents:
-        return f"resolves outside --video-root (symlink to {resolved})"
-    return None
-
-
-def resolve_video_path(root: str | Path, rel: str) -> Path:
-    """``root / rel`` (normalised), or AnnotationError when the path would leave ``root``."""
-    problem = video_path_problem(root, rel)
-    if problem is not None:
-        raise AnnotationError(f"video {str(rel)[:200]!r}: {problem}")
-    return Path(root) / os.path.normpath(rel.replace("\\", "/"))
 
 
 def _where(index: int, raw: Any) -> str:
@@ -398,12 +318,7 @@ def load_annotations(path: str | Path, keyframe_base: int = KEYFRAME_BASE_DEFAUL
 
 
 def _open_lines(path: str | Path) -> list[str]:
-    try:
-        return Path(path).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise AnnotationError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise AnnotationError(f"{path}: cannot read ({err})") from None
+    return read_utf8_text(path).splitlines()
 
 
 def _intervals(values: list[str], path: str | Path, lineno: int) -> list[tuple[int, int]]:
@@ -430,10 +345,7 @@ def load_test_annotation(path: str | Path = "ucf-crime") -> list[TestVideo]:
     - ``Folder/Name.mp4 n_frames Class s1 e1 s2 e2`` (with frame counts).
     ``path="ucf-crime"`` reads the official annotation shipped with fgvad.
     """
-    from fgvad.resources import UCF_TEMPORAL_ANNOTATION
-
-    if str(path) == "ucf-crime":
-        path = UCF_TEMPORAL_ANNOTATION
+    path = resolve_shipped(path, "test_annotation")
     videos: list[TestVideo] = []
     for lineno, line in enumerate(_open_lines(path), 1):
         parts = line.split()
@@ -455,7 +367,8 @@ def load_test_annotation(path: str | Path = "ucf-crime") -> list[TestVideo]:
 
 
 def load_frame_counts(path: str | Path) -> dict[str, int]:
-    """Frame counts from a ``Folder/Name.mp4 n ...`` file, keyed by video name without extension."""
+    """Frame counts from a ``Folder/Name.mp4 n ...`` file (or a dataset name: its shipped counts), by video name."""
+    path = resolve_shipped(path, "frame_counts")
     counts = {}
     for tv in load_test_annotation(path):
         if tv.n_frames is None:
@@ -466,7 +379,5 @@ def load_frame_counts(path: str | Path) -> dict[str, int]:
 
 def load_video_list(path: str | Path) -> list[str]:
     """A list of video paths, one per line. ``ucf-crime-test``/``ucf-crime-train`` read the shipped lists."""
-    from fgvad.resources import UCF_TEST_LIST, UCF_TRAIN_LIST
-
-    path = {"ucf-crime-test": UCF_TEST_LIST, "ucf-crime-train": UCF_TRAIN_LIST}.get(str(path), path)
+    path = resolve_shipped(path, "video_list")
     return [ln.strip() for ln in _open_lines(path) if ln.strip()]

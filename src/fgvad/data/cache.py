@@ -29,23 +29,12 @@ from typing import Any, Iterable
 import numpy as np
 
 from fgvad.core.errors import CacheError, FgvadError, UsageError
+from fgvad.core.io import atomic_path, read_json, write_text_atomic
 
 INDEX_NAME = "index.json"
 SAMPLES_DIR = "samples"
 CACHE_VERSION = 1
 _INDEX_SAVE_SECONDS = 20.0  # how often a long run persists its progress
-
-DESCRIPTION = (
-    "Decode every entry of an annotation JSON once (in parallel processes) into a\n"
-    "memory-mapped uint8 frame cache: T uniform frames of the video or clip, resized\n"
-    "whole (no crop) to SIZE x SIZE, plus the annotated keyframes. Re-running skips\n"
-    "samples that are already cached with the same source file and settings."
-)
-EXAMPLES = """examples:
-  fgvad data cache ucf_fgclip_train_with_timestamps_en.json \\
-      --video-root /data/UCF_Crimes --out cache/ucf_t32_s224 --num-frames 32 --size 224 --workers 8
-"""
-
 
 @dataclass
 class CachedSample:
@@ -69,12 +58,6 @@ def _source_stamp(path: Path) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-def _save_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
-
-
 # --------------------------------------------------------------------------- reading
 
 
@@ -84,12 +67,9 @@ class FrameCache:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         index_path = self.root / INDEX_NAME
-        try:
-            index = json.loads(index_path.read_text())
-        except FileNotFoundError:
-            raise CacheError(f"{index_path}: no frame cache here (build one with `fgvad data cache`)") from None
-        except (OSError, ValueError) as err:
-            raise CacheError(f"{index_path}: unreadable cache index ({err})") from None
+        if not index_path.exists():
+            raise CacheError(f"{index_path}: no frame cache here (build one with `fgvad data cache`)")
+        index = read_json(index_path, what="cache index", error=CacheError)
         if not isinstance(index, dict) or index.get("version") != CACHE_VERSION:
             raise CacheError(f"{index_path}: not a version-{CACHE_VERSION} fgvad cache index; rebuild it")
         self.num_frames: int = int(index["num_frames"])
@@ -173,9 +153,8 @@ def _build_one(job: _Job) -> tuple[_Job, dict[str, Any] | None, str | None]:
         wanted = np.concatenate([frame_indices, np.asarray(job.keyframes, dtype=np.int64)])
         array = decode_frames(source, wanted, job.size)
         out = Path(job.out_dir) / job.file
-        tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.npy")
-        np.save(tmp, array, allow_pickle=False)
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            np.save(tmp, array, allow_pickle=False)
         record = {
             "file": job.file,
             "video": job.video,
@@ -253,7 +232,7 @@ def build_cache(
     """
     from tqdm import tqdm
 
-    from fgvad.data.annotations import resolve_video_path, video_path_problem
+    from fgvad.data.paths import resolve_video_path, video_path_problem
 
     if num_frames < 1 or size < 1:
         raise UsageError(f"--num-frames and --size must be positive (got {num_frames}, {size})")
@@ -264,11 +243,11 @@ def build_cache(
     index: dict[str, Any] = {"version": CACHE_VERSION, "num_frames": num_frames, "size": size, "samples": {}}
     if index_path.exists():
         try:
-            old = json.loads(index_path.read_text())
-            if old.get("version") == CACHE_VERSION:
-                index["samples"] = old.get("samples", {})
-        except (OSError, ValueError):
-            pass  # a broken index only costs a rebuild
+            old = read_json(index_path, what="cache index", error=CacheError)
+        except CacheError:
+            old = None  # a broken index only costs a rebuild
+        if isinstance(old, dict) and old.get("version") == CACHE_VERSION:
+            index["samples"] = old.get("samples", {})
     # One cache folder holds one setting; samples of another setting are dropped.
     for key, rec in list(index["samples"].items()):
         if rec.get("num_frames") != num_frames or rec.get("size") != size:
@@ -326,48 +305,13 @@ def build_cache(
             elapsed = max(time.perf_counter() - start, 1e-9)
             bar.set_postfix_str(f"{report.frames / elapsed:.0f} frames/s", refresh=False)
             if time.perf_counter() - last_save > _INDEX_SAVE_SECONDS:
-                _save_json_atomic(index_path, index)
+                write_text_atomic(index_path, json.dumps(index, indent=1))
                 last_save = time.perf_counter()
     finally:
         bar.close()
         if pool is not None:
             pool.terminate()
             pool.join()
-        _save_json_atomic(index_path, index)
+        write_text_atomic(index_path, json.dumps(index, indent=1))
     report.seconds = time.perf_counter() - start
     return report
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("file", help="annotation JSON (the users' FG-CLIP VAD format)")
-    parser.add_argument("--video-root", required=True, help="folder the entries' video paths are relative to")
-    parser.add_argument("--out", required=True, help="cache folder (created; re-runs resume)")
-    parser.add_argument("--num-frames", type=int, required=True, help="uniformly sampled frames per video or clip")
-    parser.add_argument("--size", type=int, required=True, help="square frame size in pixels (model resolution)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="decoding processes (default: min(4, CPU count))")
-    parser.add_argument("--keyframe-base", type=int, choices=(0, 1), default=1,
-                        help="first frame number used by the annotation's keyframes (default 1, Label Studio)")
-    parser.add_argument("--verify", action="store_true",
-                        help="re-read already cached files and rebuild those whose checksum differs")
-
-
-def run(args) -> int:
-    from fgvad.data.annotations import load_annotations
-
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be at least 1, not {args.workers}")
-    if not Path(args.video_root).is_dir():
-        raise UsageError(f"--video-root {args.video_root}: not a folder")
-    entries = load_annotations(args.file, keyframe_base=args.keyframe_base)
-    report = build_cache(entries, args.video_root, args.out, num_frames=args.num_frames, size=args.size,
-                         workers=args.workers, verify=args.verify)
-    rate = report.built / report.seconds if report.seconds > 0 else 0.0
-    frate = report.frames / report.seconds if report.seconds > 0 else 0.0
-    failed = len(report.failed or [])
-    print(f"cache {args.out}: {report.built} built, {report.skipped} already cached, {failed} failed "
-          f"in {report.seconds:.1f} s ({rate:.2f} videos/s, {frate:.0f} frames/s)")
-    return 1 if failed else 0

@@ -16,7 +16,8 @@ import torch
 from torch.utils.data import Dataset
 
 from fgvad.core.datasets import NORMAL, UCF_CLASSES
-from fgvad.data.annotations import Entry, resolve_video_path
+from fgvad.data.annotations import Entry
+from fgvad.data.paths import resolve_video_path
 from fgvad.data.cache import FrameCache
 from fgvad.data.video import clip_range, decode_frames, probe_video, sample_indices
 from fgvad.core.errors import AnnotationError, CacheError, ConfigError, VideoError

@@ -8,43 +8,27 @@ what is wrong. Each distinct video is probed once, in a thread pool.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
-import sys
-import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from fgvad.core.errors import AnnotationError, FgvadError, UsageError
+from fgvad.core.text import non_latin_letters, script_name
 from fgvad.data.annotations import (
     KEYFRAME_BASE_DEFAULT,
     parse_image_entry,
     read_json_list,
     video_key,
-    video_path_problem,
     _clip,
     _frame,
     _bbox,
 )
-from fgvad.core.errors import AnnotationError, FgvadError, UsageError
+from fgvad.data.paths import video_path_problem
 
 LONG_TEXT_TOKENS = 248  # FG-CLIP's long-text context, start and end tokens included
-
-DESCRIPTION = (
-    "Validate every entry of an annotation JSON and its videos. Prints one line per problem\n"
-    "(entry index, video, field, what is wrong), then a summary. Errors: missing or undecodable\n"
-    "video, bbox outside [0, 1] or inverted, keyframe beyond the video's frames, empty caption,\n"
-    "region_captions/box_infos length mismatch, path outside --video-root, duplicate entry (same\n"
-    "video, clip and captions). Warnings: non-English captions, captions over 248 tokens.\n"
-    "Exit status: 0 no errors, 1 errors, 2 usage error (including a missing JSON file)."
-)
-EXAMPLES = """examples:
-  fgvad data check ucf_fgclip_train_with_timestamps_en.json --video-root /data/UCF_Crimes
-  fgvad data check ucf_fgclip_train_with_timestamps_en.json --video-root /data/UCF_Crimes --json > report.json
-"""
-
 
 @dataclass
 class Problem:
@@ -86,24 +70,6 @@ def estimate_tokens(text: str) -> int:
     return len(_PRETOKEN_RE.findall(text.lower())) + 2
 
 
-def non_latin_letters(text: str) -> str:
-    """The letters of ``text`` outside the Latin script (CJK, Hangul, kana, Cyrillic, ...)."""
-    found = []
-    for ch in text:
-        if ch.isascii() or not ch.isalpha():
-            continue
-        if unicodedata.name(ch, "").startswith("LATIN"):
-            continue
-        if ch not in found:
-            found.append(ch)
-    return "".join(found)
-
-
-def _script(ch: str) -> str:
-    name = unicodedata.name(ch, "UNKNOWN")
-    return name.split()[0]
-
-
 # --------------------------------------------------------------------------- entry checks
 
 
@@ -132,7 +98,7 @@ class _Checker:
             return value
         letters = non_latin_letters(value)
         if letters:
-            scripts = sorted({_script(ch) for ch in letters})
+            scripts = sorted({script_name(ch) for ch in letters})
             self.warn(index, video, fld, f"not English: contains {'/'.join(scripts)} letters {letters[:12]!r}")
         tokens = estimate_tokens(value)
         if tokens > LONG_TEXT_TOKENS:
@@ -328,28 +294,3 @@ def format_problem(level: str, prob: Problem) -> str:
 def format_summary(report: CheckReport) -> str:
     return (f"{report.entries} entries, {report.videos} videos, {report.regions} regions, "
             f"{report.keyframes} keyframes: {len(report.errors)} errors, {len(report.warnings)} warnings")
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("file", help="annotation JSON to check")
-    parser.add_argument("--video-root", required=True, help="folder the entries' video paths are relative to")
-    parser.add_argument("--json", action="store_true", help="print a JSON report instead of lines")
-    parser.add_argument("--keyframe-base", type=int, choices=(0, 1), default=KEYFRAME_BASE_DEFAULT,
-                        help="first frame number used by the annotation's keyframes (default 1, Label Studio)")
-
-
-def run(args) -> int:
-    report = check_annotations(args.file, args.video_root, args.keyframe_base)
-    if args.json:
-        json.dump(report.to_json(), sys.stdout, indent=1, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        problems = [("error", p) for p in report.errors] + [("warning", p) for p in report.warnings]
-        problems.sort(key=lambda lp: lp[1].index)  # stable: errors before warnings within an entry
-        for level, prob in problems:
-            print(format_problem(level, prob))
-        print(format_summary(report))
-    return 1 if report.errors else 0

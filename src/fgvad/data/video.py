@@ -10,7 +10,6 @@ frames it was asked for.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from fgvad.core.errors import VideoError
+from fgvad.core.io import atomic_path
 
 # Below this first index it is cheaper to decode from the start than to seek; x264's
 # default GOP is 250 frames, so a seek can save at most about one GOP less than this.
@@ -259,10 +259,9 @@ def write_video(path: str | Path, frames: np.ndarray | Iterable[np.ndarray], fps
     av = _av()
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.stem}.{os.getpid()}.tmp{p.suffix or '.mp4'}")
     rate = Fraction(fps).limit_denominator(1001) if not isinstance(fps, int) else fps
     count = 0
-    try:
+    with atomic_path(p) as tmp:
         with av.open(str(tmp), "w", format="mp4") as container:
             stream = None
             for frame in frames:
@@ -286,8 +285,4 @@ def write_video(path: str | Path, frames: np.ndarray | Iterable[np.ndarray], fps
                 raise VideoError(f"{p}: no frames to write")
             for packet in stream.encode():
                 container.mux(packet)
-        os.replace(tmp, p)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return p

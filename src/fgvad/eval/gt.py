@@ -169,7 +169,7 @@ def resolve_frame_counts(videos: list[TestVideo], *, annotation: str, frame_coun
     Priority: --frame-counts, then --video-root (probed), then counts written in the
     annotation itself, then (for the shipped UCF-Crime annotation only) the shipped counts.
     """
-    from fgvad.resources import UCF_FRAME_COUNTS
+    from fgvad.core.datasets import UCF_FRAME_COUNTS
 
     if frame_counts is not None:
         source = UCF_FRAME_COUNTS if frame_counts == "ucf-crime" else frame_counts

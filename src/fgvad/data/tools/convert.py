@@ -16,7 +16,6 @@ video later. The key, not the clip name, is therefore the default owner
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
@@ -25,31 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from fgvad.data.annotations import load_video_list, parse_json_text, read_utf8_text, video_key
-from fgvad.data.tools.split import write_text_atomic
-from fgvad.core.errors import AnnotationError, UsageError, VideoError
-
-DESCRIPTION = """\
-Convert the per-video normal-caption schema
-  {video: {clip: {"timestamps": [[s, e]], "global": {"Caption": ...}, "region": [{"caption": ...}]}}}
-(including top-level stray clips) into training entries
-  {"video", "global_caption", "region_captions", "box_infos": [[]] per region, "timestamps": [s, e]}.
-
-Clips with placeholder [[0.0, 0.0]], reversed, negative or (with --video-root) out-of-range
-timestamps are reported and dropped, or with --bad-timestamps whole-video kept as the whole
-video. Clips filed under another video's key are reported. Video paths use the official
-UCF-Crime folder and spelling (Training_/Testing_Normal_Videos_Anomaly) and --video-prefix.
-"""
-
-EXAMPLES = """\
-examples:
-  fgvad data convert ucf_normal_videos_1_240_finally.json --out normal_train.json \\
-      --video-prefix UCF_Crimes_Videos/UCF_Crimes/Videos/
-  fgvad data convert normals.json --out normals_train.json --video-root /data/UCF_Crimes \\
-      --bad-timestamps whole-video
-then: fgvad data split normal_train.json --out ...   (removes the test normals)
-      fgvad data translate normal_train.json --out ... --model opus-mt-zh-en/
-"""
+from fgvad.core.errors import AnnotationError, VideoError
+from fgvad.core.io import read_json, write_text_atomic
+from fgvad.core.text import is_non_english
+from fgvad.data.annotations import load_video_list, video_key
 
 _CLIP_RE = re.compile(r"^(?P<video>.+?)_(?P<k>\d+)(?:\.[A-Za-z0-9]+)?$")
 DURATION_TOLERANCE_S = 0.5  # the file's end times are rounded to 0.01-1 s; do not drop a clip for that
@@ -207,7 +185,6 @@ def _probe_duration(path: Path) -> float:
 def convert(data: Any, path: str | Path, *, paths: VideoPaths, video_root: str | Path | None = None,
             bad_timestamps: str = "drop", misfiled: str = "key") -> tuple[list[dict], ConvertReport]:
     """Training entries (file order, grouped by owning video) and a report of every fault."""
-    from fgvad.data.tools.translate import is_non_english
 
     clips, n_videos, n_stray = iter_clips(data, path)
     report = ConvertReport(n_video_keys=n_videos, n_stray=n_stray, n_clips=len(clips))
@@ -314,38 +291,14 @@ def summary_lines(path: str | Path, report: ConvertReport, misfiled: str) -> lis
     return lines
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="normal-caption JSON ({video: {clip: {timestamps, global, region}}})")
-    parser.add_argument("--out", required=True, help="training JSON to write (a list of entries)")
-    parser.add_argument("--video-prefix", default="",
-                        help="prepended to every video path, e.g. UCF_Crimes_Videos/UCF_Crimes/Videos/ (default: none)")
-    parser.add_argument("--video-folder", default=None,
-                        help="put every video in this folder instead of Training_/Testing_Normal_Videos_Anomaly "
-                             "chosen by the official UCF-Crime lists")
-    parser.add_argument("--video-root", default=None,
-                        help="folder with the videos; clips beyond a video's duration are then reported too")
-    parser.add_argument("--bad-timestamps", choices=("drop", "whole-video"), default="drop",
-                        help="placeholder/reversed/out-of-range clips: drop them (default) or keep them "
-                             "as the whole video (timestamps null)")
-    parser.add_argument("--misfiled", choices=("key", "name", "drop"), default="key",
-                        help="clips whose name says another video than the key they sit under: keep them under "
-                             "the key (default; in the real file their timestamps continue the key's clips), "
-                             "refile by name, or drop")
+def convert_file(path: str | Path, *, video_prefix: str = "", video_folder: str | None = None,
+                 video_root: str | Path | None = None, bad_timestamps: str = "drop",
+                 misfiled: str = "key") -> tuple[list[dict], ConvertReport]:
+    """Read a normal-caption JSON file and :func:`convert` it (see there for the options)."""
+    return convert(read_json(path), path, paths=VideoPaths(video_prefix, video_folder), video_root=video_root,
+                   bad_timestamps=bad_timestamps, misfiled=misfiled)
 
 
-def run(args: argparse.Namespace) -> int:
-    src = Path(args.file)
-    if Path(args.out).resolve() == src.resolve():
-        raise UsageError(f"--out {args.out}: refusing to overwrite the input; choose another file")
-    if args.video_root is not None and not Path(args.video_root).is_dir():
-        raise UsageError(f"--video-root {args.video_root}: not a folder")
-    data = parse_json_text(read_utf8_text(src), src)
-    paths = VideoPaths(args.video_prefix, args.video_folder)
-    entries, report = convert(data, src, paths=paths, video_root=args.video_root,
-                              bad_timestamps=args.bad_timestamps, misfiled=args.misfiled)
-    for line in summary_lines(src, report, args.misfiled):
-        print(line)
-    # Same layout as the users' training file (indent 2, UTF-8 text, not \\u escapes).
-    write_text_atomic(args.out, json.dumps(entries, indent=2, ensure_ascii=False) + "\n")
-    print(f"  wrote {args.out} ({len(entries)} entries)")
-    return 0
+def write_training_json(path: str | Path, entries: list[dict]) -> None:
+    """Write entries in the same layout as the users' training file (indent 2, UTF-8 text, not \\u escapes)."""
+    write_text_atomic(path, json.dumps(entries, indent=2, ensure_ascii=False) + "\n")

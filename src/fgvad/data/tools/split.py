@@ -11,40 +11,20 @@ so indentation, key order, number spelling and escapes stay exactly as the user 
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fgvad.core.datasets import resolve_shipped
+from fgvad.core.errors import AnnotationError
+from fgvad.core.io import json_error, parse_json_text, read_utf8_text
 from fgvad.data.annotations import (
     KEYFRAME_BASE_DEFAULT,
     label_from_path,
-    load_video_list,
     parse_entry,
-    read_utf8_text,
     video_key,
 )
-from fgvad.core.errors import AnnotationError, UsageError
-
-DESCRIPTION = """\
-Remove the UCF-Crime test videos from a training annotation JSON (or only report them).
-
-Test membership is by canonical video name, so Normal_Videos_924_x264 (official spelling)
-and Normal_Videos924_x264 (common in annotation files) are the same video. Kept entries
-are copied byte for byte. The official 290-video test list ships with fgvad; --test-list
-takes any other list (one path per line; the first column of a temporal annotation works).
-"""
-
-EXAMPLES = """\
-examples:
-  fgvad data split ucf_fgclip_train_with_timestamps_en.json --out train_no_test.json
-  fgvad data split ucf_fgclip_train_with_timestamps_en.json --check   # exit 1 on overlap
-  fgvad data split train.json --test-list my_test_videos.txt --out train_clean.json
-"""
-
 
 # --------------------------------------------------------------------------- byte-preserving list I/O
 
@@ -88,10 +68,7 @@ def read_json_list_text(path: str | Path) -> JsonListText:
     ws = " \t\r\n"
     pos = len(text) - len(text.lstrip(ws))
     if not text[pos:pos + 1] == "[":
-        try:
-            json.loads(text)
-        except json.JSONDecodeError as err:
-            raise AnnotationError(f"{p}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+        parse_json_text(text, p)  # names the syntax error, if there is one
         raise AnnotationError(f"{p}: top level must be a list of entries")
     spans: list[tuple[int, int]] = []
     values: list[object] = []
@@ -119,25 +96,10 @@ def read_json_list_text(path: str | Path) -> JsonListText:
         if text[pos:].strip(ws):
             raise json.JSONDecodeError("extra data after the list", text, pos)
     except json.JSONDecodeError as err:
-        raise AnnotationError(f"{p}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+        raise json_error(p, err) from None
     except RecursionError:
         raise AnnotationError(f"{p}: JSON nested too deeply") from None
     return JsonListText(text, spans, values, bom)
-
-
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write via a temporary file and rename, so a crash never leaves half a file."""
-    p = Path(path)
-    if p.parent and not p.parent.exists():
-        raise UsageError(f"{p}: output folder {p.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- test membership
@@ -145,16 +107,8 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 
 def load_test_keys(test_list: str | Path = "ucf-crime-test") -> set[str]:
     """Canonical keys of the test videos: a path list, or the first column of a temporal annotation."""
-    if str(test_list) == "ucf-crime-test":
-        lines = load_video_list("ucf-crime-test")
-    else:
-        try:
-            text = Path(test_list).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise AnnotationError(f"{test_list}: test list not found") from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise AnnotationError(f"{test_list}: cannot read ({err})") from None
-        lines = [ln.split()[0] for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    text = read_utf8_text(resolve_shipped(test_list, "video_list"), what="test list")
+    lines = [ln.split()[0] for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     keys = {video_key(line) for line in lines}
     if not keys:
         raise AnnotationError(f"{test_list}: no test videos listed")
@@ -208,37 +162,3 @@ def summary_lines(path: str | Path, result: SplitResult, n_test: int) -> list[st
         lines.append("  no test videos found")
     lines.append(f"  kept: {len(result.kept)} entries, {len(result.kept_videos)} videos")
     return lines
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="training annotation JSON (a list of entries)")
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--out", help="write the file without test videos here")
-    mode.add_argument("--check", action="store_true",
-                      help="only report; exit status 1 when the file contains test videos")
-    parser.add_argument("--test-list", default="ucf-crime-test",
-                        help="test videos, one path per line (default: the official UCF-Crime test split)")
-    parser.add_argument("--keyframe-base", type=int, choices=(0, 1), default=KEYFRAME_BASE_DEFAULT,
-                        help="number of the first frame in box_infos (default 1, as Label Studio writes; "
-                             "see docs/data.md 'Keyframe numbering'); used only to validate entries")
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.out and Path(args.out).resolve() == Path(args.file).resolve():
-        raise UsageError(f"--out {args.out}: refusing to overwrite the input; choose another file")
-    test_keys = load_test_keys(args.test_list)
-    listing = read_json_list_text(args.file)
-    result = split_entries(listing.values, test_keys, args.keyframe_base)
-    for line in summary_lines(args.file, result, len(test_keys)):
-        print(line)
-    if args.check:
-        if result.removed:
-            print(f"  leakage: remove them with `fgvad data split {args.file} --out FILE`")
-            return 1
-        return 0
-    write_text_atomic(args.out, listing.render(result.kept))
-    print(f"  wrote {args.out} ({len(result.kept)} entries; removed {len(result.removed)})")
-    return 0

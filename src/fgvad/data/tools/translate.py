@@ -18,58 +18,23 @@ Only strings under caption fields are touched (``global_caption``, ``region_capt
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
-import unicodedata
 import warnings
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
 
-from fgvad.data.annotations import parse_json_text, read_utf8_text
 from fgvad.core.errors import AnnotationError, CheckpointError, UsageError
-
-DESCRIPTION = """\
-Translate the non-English captions of an annotation JSON (either schema) with a local
-translation model and a {source: translation} cache, leaving everything else byte for byte.
-
-A caption counts as non-English when it contains any letter outside the Latin script
-(CJK, kana, Hangul, Cyrillic, Arabic, ...); accented Latin is fine. Cached strings are
-applied first; the rest go through --model (a transformers seq2seq folder, e.g. a MarianMT
-zh->en model you downloaded). Without --model, cached strings are applied, the rest are
-listed, and the exit status is 1.
-"""
-
-EXAMPLES = """\
-examples:
-  fgvad data translate normal_train.json --dry-run --cache translation_cache.json
-  fgvad data translate normal_train.json --out normal_train_en.json \\
-      --model models/opus-mt-zh-en --cache translation_cache.json
-  fgvad data translate ucf_fgclip_train_with_timestamps_en.json --out train_en.json --cache translation_cache.json
-"""
+from fgvad.core.io import parse_json_text, read_json, read_utf8_text, write_text_atomic
+from fgvad.core.text import is_non_english
 
 # Object keys whose string values (or list items) are captions; other strings (paths, names) are never touched.
 CAPTION_FIELDS = frozenset({
     "global_caption", "region_captions", "caption", "captions", "short_caption", "long_caption",
     "short_expr", "long_expr", "hard_negatives", "text",
 })
-
-
-@lru_cache(maxsize=65536)
-def _foreign_letter(ch: str) -> bool:
-    # Unicode names every Latin letter "LATIN ..." (incl. accented and fullwidth forms);
-    # any other letter belongs to a script an English CLIP tokenizer does not read.
-    return unicodedata.category(ch).startswith("L") and not unicodedata.name(ch, "").startswith("LATIN")
-
-
-def is_non_english(text: str) -> bool:
-    """True when ``text`` holds a letter of a non-Latin script (CJK, kana, Hangul, Cyrillic, Arabic, ...)."""
-    if text.isascii():
-        return False
-    return any(_foreign_letter(ch) for ch in text if not ch.isascii())
 
 
 def is_caption_field(name: str | None) -> bool:
@@ -157,12 +122,7 @@ def load_cache(path: str | Path | None) -> dict[str, str]:
     p = Path(path)
     if not p.exists():
         return {}
-    try:
-        data = json.loads(p.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise AnnotationError(f"{p}: cannot read translation cache ({err})") from None
-    except json.JSONDecodeError as err:
-        raise AnnotationError(f"{p}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+    data = read_json(p, what="translation cache")
     if not isinstance(data, dict):
         raise AnnotationError(f"{p}: a translation cache must be an object {{source: translation}}")
     bad = next((k for k, v in data.items() if not isinstance(v, str)), None)
@@ -172,8 +132,6 @@ def load_cache(path: str | Path | None) -> dict[str, str]:
 
 
 def save_cache(path: str | Path, cache: dict[str, str]) -> None:
-    from fgvad.data.tools.split import write_text_atomic
-
     try:
         write_text_atomic(path, json.dumps(cache, indent=2, ensure_ascii=False))
     except OSError as err:
@@ -321,8 +279,6 @@ def translate_file(src: str | Path, out: str | Path | None, *, cache_path: str |
     else:
         left = list(plan.pending)
     new_text, n = apply_translations(text, plan, mapping)
-    from fgvad.data.tools.split import write_text_atomic
-
     write_text_atomic(out, bom + new_text)
     echo(f"  replaced {n} strings: {len(plan.cached)} distinct from the cache, "
          f"{len(mapping) - len(plan.cached)} by the model; wrote {out}")
@@ -335,31 +291,3 @@ def translate_file(src: str | Path, out: str | Path | None, *, cache_path: str |
             echo(f"    {s}")
         return 1
     return 0
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="annotation JSON (training list or the per-video normal-caption schema)")
-    parser.add_argument("--out", help="write the translated file here (required unless --dry-run)")
-    parser.add_argument("--model", help="local transformers translation model folder (e.g. MarianMT zh->en)")
-    parser.add_argument("--cache", help="JSON {source: translation}; applied first and extended with new translations")
-    parser.add_argument("--dry-run", action="store_true", help="list what would be translated; write nothing")
-    parser.add_argument("--batch-size", type=int, default=16, help="strings per model call (default 16)")
-    parser.add_argument("--max-new-tokens", type=int, default=256, help="longest translation in tokens (default 256)")
-    parser.add_argument("--device", default=None, help="torch device for the model (default: cuda if available)")
-
-
-def run(args: argparse.Namespace) -> int:
-    if not args.dry_run and not args.out:
-        raise UsageError("--out is required (or use --dry-run)")
-    if args.out and Path(args.out).resolve() == Path(args.file).resolve():
-        raise UsageError(f"--out {args.out}: refusing to overwrite the input; choose another file")
-    if args.batch_size < 1 or args.max_new_tokens < 1:
-        raise UsageError("--batch-size and --max-new-tokens must be positive")
-    translator = None
-    if args.model and not args.dry_run:
-        model = ModelTranslator(args.model, args.device, args.batch_size, args.max_new_tokens)
-        translator = lambda texts: model.translate(texts)  # noqa: E731 - loads the model only when needed
-    return translate_file(args.file, args.out, cache_path=args.cache, translator=translator, dry_run=args.dry_run)

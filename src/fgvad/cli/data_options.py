@@ -1,0 +1,27 @@
+"""Options and checks that several `fgvad data` commands share, spelled and worded once."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from fgvad.core.errors import UsageError
+from fgvad.data.annotations import KEYFRAME_BASE_DEFAULT
+
+
+def add_keyframe_base(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """``--keyframe-base {0,1}``: the number of the first frame in the file's ``box_infos``."""
+    parser.add_argument("--keyframe-base", type=int, choices=(0, 1), default=KEYFRAME_BASE_DEFAULT,
+                        help="first frame number used by the annotation's keyframes (default 1, as Label Studio "
+                             "writes; see docs/data.md 'Keyframe numbering')" + note)
+
+
+def refuse_overwrite(out: str | Path | None, src: str | Path) -> None:
+    """Writing the output over the input would lose the user's original file."""
+    if out and Path(out).resolve() == Path(src).resolve():
+        raise UsageError(f"--out {out}: refusing to overwrite the input; choose another file")
+
+
+def require_folder(flag: str, path: str | Path | None) -> None:
+    if path is not None and not Path(path).is_dir():
+        raise UsageError(f"{flag} {path}: not a folder")
