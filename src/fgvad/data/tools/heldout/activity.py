@@ -59,7 +59,9 @@ def walker(ctx: Ctx) -> Happening:
     rng = ctx.rng
     p = new_person(rng, ctx.frames, bag=rng.random() < 0.3)
     pause = int(rng.integers(20, 80)) if rng.random() < 0.25 else 0
-    _across(ctx, p, rng.uniform(0.55, 0.95) * ctx.u, pause=pause)
+    t_mid, _ = _across(ctx, p, rng.uniform(0.55, 0.95) * ctx.u, pause=pause)
+    if pause:
+        ctx.keep_clear(float(p.x[t_mid]), float(p.y[t_mid]))
     bag = f" with a {p.bag} handbag" if p.bag else ""
     stop = ", stopping for a while to check a phone" if pause else ""
     out = Happening(people=[p], sentences=[f"{capital(p.phrase)}{bag} {_direction(p, ctx)}{stop}."])
@@ -100,8 +102,9 @@ def sitter(ctx: Ctx) -> Happening:
         x, y = ctx.cam.seats[k]
         place = "on a bench"
     else:
-        x, y = rng.uniform(0.1, 0.9) * ctx.w, ctx.walk_y(0.3, 1.0)
+        x, y = rng.uniform(0.1, 0.9) * ctx.w, ctx.footway_y()
         place = "on the kerb"
+    ctx.keep_clear(x, y)
     t = int(rng.uniform(0.05, 0.5) * T)
     arrive(ctx, p, t, x, y, int(rng.choice([-1, 1])), rng.uniform(0.5, 0.8) * ctx.u)
     stay = int(rng.integers(60, 220))
@@ -120,6 +123,7 @@ def croucher(ctx: Ctx) -> Happening:
     p = new_person(rng, ctx.frames)
     pause = int(rng.integers(20, 45))
     t_mid, x = _across(ctx, p, rng.uniform(0.55, 0.85) * ctx.u, pause=pause)
+    ctx.keep_clear(float(p.x[t_mid]), float(p.y[t_mid]))
     p.pose[t_mid + 2:t_mid + pause - 2] = CROUCH
     out = Happening(people=[p], sentences=[f"{capital(p.phrase)} stops {ctx.where(x)}, crouches to tie a shoelace "
                                            f"and walks on."])
@@ -184,7 +188,8 @@ def handover(ctx: Ctx) -> Happening:
     """Two people meet, one hands the other a bag, and they part."""
     rng, T = ctx.rng, ctx.frames
     a, b = new_person(rng, T, bag=True), new_person(rng, T)
-    mx, my = rng.uniform(0.25, 0.75) * ctx.w, ctx.walk_y(0.2, 1.0)
+    mx, my = rng.uniform(0.25, 0.75) * ctx.w, ctx.footway_y()
+    ctx.keep_clear(mx, my)
     t = int(rng.uniform(0.15, 0.7) * T)
     gap = 0.25 * PERSON_HEIGHT * ctx.u * ctx.cam.scale(my)
     meet = int(rng.integers(8, 18))

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fgvad.data.tools.heldout.cameras import Camera
-from fgvad.data.tools.heldout.scene import (COATS, FACES, HAIR, HANDBAGS, HI_VIS, LEGWEAR, VEHICLE_PAINT, Part, Sprite,
-                                            add_blob, article, beam_blob, make_sprite, paste, shade)
-from fgvad.data.tools.synth.scene import draw_capsule
+from fgvad.data.tools.heldout.scene import (COATS, FACES, HAIR, HANDBAGS, HI_VIS, LEGWEAR, VEHICLE_PAINT, Part, Shape,
+                                            add_blob, article, beam_blob, dot, paste, shade)
 
 Box = tuple[float, float, float, float]
 
@@ -122,7 +121,7 @@ class Person:
                       self.face, 1.0))
         return parts
 
-    def sprite(self, t: int, cam: Camera) -> Sprite:
+    def shape(self, t: int, cam: Camera) -> Shape:
         pose = int(self.pose[t])
         phase = self._phase(t, cam) if pose in (WALK, RUN) else 0
         if pose == FALL:  # the fall progresses over consecutive frames
@@ -134,17 +133,17 @@ class Person:
         h = float(round(self.height(cam, t)))  # whole pixels: finer steps would only multiply sprites
         key = (pose, phase, int(self.facing[t]), carrying, h)
         if key not in self._cache:
-            self._cache[key] = make_sprite(self._parts(pose, phase, int(self.facing[t]), carrying, h, cam))
+            self._cache[key] = Shape(self._parts(pose, phase, int(self.facing[t]), carrying, h, cam))
         return self._cache[key]
 
     def depth(self, t: int) -> float:
         return float(self.y[t])
 
     def draw(self, img: np.ndarray, t: int, cam: Camera, off: tuple[int, int]) -> None:
-        paste(img, self.sprite(t, cam), float(self.x[t]) - off[0], float(self.y[t]) - off[1])
+        paste(img, self.shape(t, cam).sprite, float(self.x[t]) - off[0], float(self.y[t]) - off[1])
 
     def world_box(self, t: int, cam: Camera) -> Box:
-        return self.sprite(t, cam).box(float(self.x[t]), float(self.y[t]))
+        return self.shape(t, cam).box(float(self.x[t]), float(self.y[t]))
 
 
 def new_person(rng: np.random.Generator, frames: int, *, coat: str | None = None, hi_vis: bool = False,
@@ -211,7 +210,7 @@ class Vehicle:
         c, s = math.cos(math.radians(a)), math.sin(math.radians(a))
         return L, a, (lambda u, v: (u * c - v * s, (u * s + v * c) * 0.8))
 
-    def sprite(self, t: int, cam: Camera) -> Sprite:
+    def shape(self, t: int, cam: Camera) -> Shape:
         L, a, at = self._frame(t, cam)
         key = (L, a, bool(self.damaged[t]))
         if key not in self._cache:
@@ -229,17 +228,17 @@ class Vehicle:
                 parts.append((at(-0.04 * L, -0.05 * L), at(-0.04 * L, 0.05 * L), 0.04 * L, (245, 240, 200), 1.0))
             if self.damaged[t]:
                 parts.append((at(0.4 * L, -0.12 * L), at(0.36 * L, 0.1 * L), 0.11 * L, (64, 62, 60), 1.0))
-            self._cache[key] = make_sprite(parts)
+            self._cache[key] = Shape(parts)
         return self._cache[key]
 
     def depth(self, t: int) -> float:
         return float(self.y[t])
 
     def draw(self, img: np.ndarray, t: int, cam: Camera, off: tuple[int, int]) -> None:
-        paste(img, self.sprite(t, cam), float(self.x[t]) - off[0], float(self.y[t]) - off[1])
+        paste(img, self.shape(t, cam).sprite, float(self.x[t]) - off[0], float(self.y[t]) - off[1])
 
     def world_box(self, t: int, cam: Camera) -> Box:
-        return self.sprite(t, cam).box(float(self.x[t]), float(self.y[t]))
+        return self.shape(t, cam).box(float(self.x[t]), float(self.y[t]))
 
     def add_light(self, light: np.ndarray, t: int, cam: Camera, off: tuple[int, int]) -> None:
         """Headlight beams on the ground ahead (they light the scene, and the people in it)."""
@@ -266,7 +265,7 @@ class Vehicle:
         if self.hazard[t] and (t // 8) % 2 == 0:
             lamps += [(at(u * L, v * L), 0.05 * L, (255, 156, 24)) for u in (-0.46, 0.46) for v in (-0.18, 0.18)]
         for (dx, dy), r, colour in lamps:
-            draw_capsule(img, (x + dx, y + dy), (x + dx, y + dy), max(r, 0.8), colour)
+            paste(img, dot(round(max(r, 0.8) * 4) / 4, colour), x + dx, y + dy)
 
 
 def new_vehicle(rng: np.random.Generator, frames: int, *, paint: str | None = None, kind: str | None = None) -> Vehicle:
@@ -291,7 +290,7 @@ class Bin:
     charred: np.ndarray  # 0..1
     _cache: dict = field(default_factory=dict, repr=False)
 
-    def sprite(self, t: int, cam: Camera) -> Sprite:
+    def shape(self, t: int, cam: Camera) -> Shape:
         k = cam.scale(self.y) * cam.unit
         tip, lid, burnt = round(float(self.tipped[t]) * 4) / 4, bool(self.lid_open[t]), round(float(self.charred[t]) * 4) / 4
         key = (tip, lid, burnt, round(k * 8))
@@ -300,17 +299,17 @@ class Bin:
             top = (30, 30, 30) if lid else shade(body, 1.25)
             parts: list[Part] = [((0, 0), (4 * k, 1 * k), 5 * k, (0, 0, 0), 0.3), ((0, 0), (0, -9 * k), 4.5 * k, body, 1.0),
                                  ((0, -10 * k), (0, -10 * k), 4.2 * k, top, 1.0)]
-            self._cache[key] = make_sprite(_rotate(parts, tip * math.pi / 2, 1.0 - 0.4 * tip))
+            self._cache[key] = Shape(_rotate(parts, tip * math.pi / 2, 1.0 - 0.4 * tip))
         return self._cache[key]
 
     def depth(self, t: int) -> float:
         return self.y
 
     def draw(self, img: np.ndarray, t: int, cam: Camera, off: tuple[int, int]) -> None:
-        paste(img, self.sprite(t, cam), self.x - off[0], self.y - off[1])
+        paste(img, self.shape(t, cam).sprite, self.x - off[0], self.y - off[1])
 
     def world_box(self, t: int, cam: Camera) -> Box:
-        return self.sprite(t, cam).box(self.x, self.y)
+        return self.shape(t, cam).box(self.x, self.y)
 
 
 def new_bin(rng: np.random.Generator, frames: int, x: float, y: float) -> Bin:

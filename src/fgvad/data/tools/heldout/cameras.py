@@ -45,6 +45,11 @@ class Lane:
     def direction(self) -> Point:
         return ((self.end[0] - self.start[0]) / self.length, (self.end[1] - self.start[1]) / self.length)
 
+    def distance(self, x: float, y: float) -> float:
+        dx, dy = self.direction
+        along = min(max((x - self.start[0]) * dx + (y - self.start[1]) * dy, 0.0), self.length)
+        return float(np.hypot(x - self.start[0] - along * dx, y - self.start[1] - along * dy))
+
 
 @dataclass
 class Camera:
@@ -60,6 +65,7 @@ class Camera:
     scale_top: float  # perspective: actor size factor at the top and at the bottom of the frame
     scale_bottom: float
     walk_y: tuple[float, float]  # world rows where people walk
+    footways: list[tuple[float, float]]  # row ranges where people stop, sit or fall (pavements, aisles)
     lanes: list[Lane] = field(default_factory=list)
     bays: list[Point] = field(default_factory=list)  # parking spots (centre), car park only
     bins: list[Point] = field(default_factory=list)
@@ -151,7 +157,7 @@ def _car_park(rng: np.random.Generator, w: int, h: int, m: int) -> Camera:
         "Night-time footage from a camera mounted high above an open-air car park.",
         "A security camera on a tall pole looks down on a dark car park lit by orange street lamps.",
         "Grainy night view, from above, of rows of parking bays and a driving aisle.",
-    ), w, h, m, img, light, True, 0.8, 1.15, (0.12 * h, 1.0 * h), lanes, bays, bins, [], [], lamps,
+    ), w, h, m, img, light, True, 0.8, 1.15, (0.12 * h, 1.0 * h), [(0.44 * h, 0.6 * h)], lanes, bays, bins, [], [], lamps,
         shadow=(0.05, 0.02), lamp_colour=(1.05, 0.7, 0.3))
 
 
@@ -196,7 +202,7 @@ def _junction(rng: np.random.Generator, w: int, h: int, m: int) -> Camera:
         "Daytime view from a traffic camera high above a T-junction with zebra crossings.",
         "A mast camera looks down on a road junction, its pavements and a glass bus shelter.",
         "Overhead daylight footage of a junction where a side road meets a main road.",
-    ), w, h, m, img, light, False, 0.72, 1.1, (0.2 * h, 1.0 * h), lanes, [], bins, [shelter],
+    ), w, h, m, img, light, False, 0.72, 1.1, (0.2 * h, 1.0 * h), [(0.24 * h, 0.43 * h), (0.8 * h, 0.98 * h)], lanes, [], bins, [shelter],
         [((shelter[0] + shelter[2]) / 2, shelter[3] + 6 * u)], [], shadow=(0.35, 0.08))
 
 
@@ -245,7 +251,7 @@ def _concourse(rng: np.random.Generator, w: int, h: int, m: int) -> Camera:
         "A ceiling camera looks down on a station concourse with pillars, benches and a glazed shopfront.",
         "Indoor CCTV from high above a railway station hall under fluorescent lights.",
         "Overhead footage of a tiled station concourse in front of a row of shop windows.",
-    ), w, h, m, img, light, False, 0.68, 1.18, (0.3 * h, 1.0 * h), [], [], bins, panels, seats, strips,
+    ), w, h, m, img, light, False, 0.68, 1.18, (0.3 * h, 1.0 * h), [(0.3 * h, 1.0 * h)], [], [], bins, panels, seats, strips,
         shadow=(0.08, 0.06), lamp_colour=(0.4, 0.42, 0.44))
 
 

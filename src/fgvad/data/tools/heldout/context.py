@@ -77,6 +77,21 @@ class Ctx:
         a, b = self.cam.walk_y
         return float(a + (b - a) * self.rng.uniform(lo, hi))
 
+    def footway_y(self, lo: float = 0.0, hi: float = 1.0) -> float:
+        """A row where someone can stop for a while: on a footway, between ``lo`` and ``hi`` of its width."""
+        widths = np.array([end - start for start, end in self.cam.footways])
+        start, end = self.cam.footways[int(self.rng.choice(len(widths), p=widths / widths.sum()))]
+        return float(start + (end - start) * self.rng.uniform(lo, hi))
+
+    def free_lanes(self) -> list[int]:
+        return self.free("lane", len(self.cam.lanes))
+
+    def keep_clear(self, x: float, y: float) -> None:
+        """No traffic along lanes that pass by (x, y): someone stands, lies or burns there."""
+        for k, lane in enumerate(self.cam.lanes):
+            if lane.distance(x, y) < 18 * self.u:
+                self.claimed.add(("lane", k))
+
 
 # --------------------------------------------------------------------------- moving actors
 

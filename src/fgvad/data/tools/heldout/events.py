@@ -55,7 +55,8 @@ def _robbery(ctx: Ctx, s: int, length: int, band: tuple[float, float]) -> Happen
     victim = new_person(rng, T, bag=True, size=NEAR)
     robber = new_person(rng, T, coat=str(rng.choice(["navy", "charcoal", "olive"])), size=NEAR)
     d = int(rng.choice([-1, 1]))  # the victim walks this way; the robber comes up behind
-    mx, my = rng.uniform(*band) * ctx.w, ctx.walk_y(0.45, 1.0)
+    mx, my = rng.uniform(*band) * ctx.w, ctx.footway_y(0.3, 1.0)
+    ctx.keep_clear(mx, my)
     grab, tussle = s + int(rng.integers(4, 8)), int(rng.integers(6, 14))
     gap = 0.3 * _ph(ctx, my)
     arrive(ctx, victim, grab, mx, my, -d, rng.uniform(0.55, 0.85) * u)
@@ -99,7 +100,8 @@ def _falling(ctx: Ctx, s: int, length: int, band: tuple[float, float]) -> Happen
     rng, u, T = ctx.rng, ctx.u, ctx.frames
     faller = new_person(rng, T, bag=rng.random() < 0.4, size=NEAR)
     d = int(rng.choice([-1, 1]))
-    fx, fy = rng.uniform(*band) * ctx.w, ctx.walk_y(0.3, 1.0)
+    fx, fy = rng.uniform(*band) * ctx.w, ctx.footway_y(0.2, 1.0)
+    ctx.keep_clear(fx, fy)
     v = rng.uniform(0.5, 0.8) * u
     arrive(ctx, faller, s, fx, fy, -d, v)
     faller.x[s:], faller.y[s:], faller.facing[s:] = fx, fy, d
@@ -192,6 +194,7 @@ def _vandalism(ctx: Ctx, s: int, length: int, band: tuple[float, float]) -> Happ
             fy = iy + 0.15 * _ph(ctx, iy)
             fx = ix + side * (1.6 * reach + 0.2 * _ph(ctx, fy))
         arrive(ctx, vandal, s, fx, fy, side, rng.uniform(0.8, 1.2) * u)
+        ctx.keep_clear(fx, fy)
         strikes = int(rng.integers(2, 6))
         t, hits = s, []
         vandal.x[s:], vandal.y[s:], vandal.facing[s:] = fx, fy, -side
@@ -221,6 +224,7 @@ def _vandalism(ctx: Ctx, s: int, length: int, band: tuple[float, float]) -> Happ
         ctx.claimed.add(("bin", k))
         bin_ = ctx.bins[k]
         fx, fy = bin_.x + side * 0.35 * _ph(ctx, bin_.y), bin_.y + 2 * u
+        ctx.keep_clear(fx, fy)
         arrive(ctx, vandal, s, fx, fy, side, rng.uniform(0.8, 1.2) * u)
         vandal.x[s:], vandal.y[s:], vandal.facing[s:] = fx, fy, -side
         t = s + int(rng.integers(2, 5))
@@ -270,6 +274,7 @@ def _arson(ctx: Ctx, s: int, length: int, band: tuple[float, float]) -> Happenin
         r_max, base_y, what = rng.uniform(8, 12) * u * scale, ty - 9 * u * scale, "a litter bin"
         target_box = thing_box(ctx.cam, bin_)
     fx, fy = tx + side * (0.5 if car else 0.35) * _ph(ctx, ty), ty + 3 * u
+    ctx.keep_clear(tx, ty)
     arrive(ctx, arsonist, s, fx, fy, side, rng.uniform(0.7, 1.0) * u)
     crouch = int(rng.integers(8, 16))
     arsonist.x[s:], arsonist.y[s:], arsonist.facing[s:] = fx, fy, -side
@@ -317,6 +322,7 @@ def _accident(ctx: Ctx, s: int, length: int, band: tuple[float, float]) -> Happe
     across = [ln for ln in cam.lanes if abs(ln.end[0] - ln.start[0]) > abs(ln.end[1] - ln.start[1])]
     down = [ln for ln in cam.lanes if ln not in across and ln.start[1] < 0]  # side roads that come in from the top
     lane_a = across[int(rng.integers(len(across)))]
+    ctx.claimed.add(("lane", cam.lanes.index(lane_a)))  # no other traffic through the crash
     dir_a = lane_a.direction
     paints = list(VEHICLE_PAINT)
     a = new_vehicle(rng, T)
@@ -326,6 +332,7 @@ def _accident(ctx: Ctx, s: int, length: int, band: tuple[float, float]) -> Happe
     side_on = bool(down) and rng.random() < 0.7
     if side_on:
         lane_b = down[int(rng.integers(len(down)))]
+        ctx.claimed.add(("lane", cam.lanes.index(lane_b)))
         dir_b = (0.0, 1.0 if lane_b.end[1] > lane_b.start[1] else -1.0)
         point = (lane_b.start[0], lane_a.start[1])
         va, vb = rng.uniform(1.8, 3.2) * u, rng.uniform(2.2, 3.6) * u

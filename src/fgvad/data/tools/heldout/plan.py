@@ -87,7 +87,8 @@ def dataset_slots(seed: int, train_videos: int, test_videos: int, frames: tuple[
             length_a, length_n = (int(v) for v in rng.integers(frames[0], frames[1] + 1, 2))
             if k < n_anomalous:
                 per_class[cls] += 1
-                events = 2 if cls in TWO_EVENT_CLASSES and per_class[cls] % 2 == 0 else 1
+                # From the split's own counts, so that a video does not depend on the other split's size.
+                events = 2 if cls in TWO_EVENT_CLASSES and (k // len(CLASSES)) % 2 == (split == "train") else 1
                 anomalous.append((cls, cls, f"{cls}{per_class[cls]:03d}_x264", camera, length_a, brightness, noise,
                                   events, False))
             normal_count += 1
@@ -153,15 +154,16 @@ def _life(ctx: Ctx, anomalous: bool) -> Happening:
         out.add(walker(ctx))
     if rng.random() < 0.25:
         out.add(pair(ctx))
-    if cam.lanes:
-        for _ in range(int(rng.choice([0, 1, 2], p=[0.3, 0.45, 0.25]))):
-            out.add(traffic(ctx))
-    if cam.bays and rng.random() < 0.3:
-        out.add(parking(ctx))
     kinds = [k for k, (_, cams) in LOOKALIKES.items() if cam.name in cams]
     n = int(rng.choice([0, 1], p=[0.5, 0.5]) if anomalous else rng.choice([1, 2, 3], p=[0.35, 0.45, 0.2]))
     for kind in rng.choice(kinds, size=min(n, len(kinds)), replace=False):
         out.add(LOOKALIKES[str(kind)][0](ctx))
+    # Traffic last: it keeps off lanes where someone stands, lies or burns, or a vehicle waits.
+    if cam.bays and rng.random() < 0.3:
+        out.add(parking(ctx))
+    if cam.lanes:
+        for _ in range(int(rng.choice([0, 1, 2], p=[0.3, 0.45, 0.25]))):
+            out.add(traffic(ctx))
     return out
 
 

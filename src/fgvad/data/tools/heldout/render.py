@@ -35,7 +35,7 @@ def _bake_parked(albedo: np.ndarray, plan: VideoPlan, cam: Camera) -> list:
         if car.damaged.any():
             changing.append(car)
         else:
-            paste(albedo, car.sprite(0, cam), float(car.x[0]) + cam.margin, float(car.y[0]) + cam.margin)
+            paste(albedo, car.shape(0, cam).sprite, float(car.x[0]) + cam.margin, float(car.y[0]) + cam.margin)
     return changing
 
 

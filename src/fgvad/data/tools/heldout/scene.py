@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from fgvad.data.tools.synth.scene import RGB, draw_capsule
+from fgvad.data.tools.synth.scene import RGB, capsule_box, draw_capsule, union_box
 
 # Outer garments as a ceiling or mast camera sees them: the coat dominates a figure seen from above.
 COATS: dict[str, RGB] = {
@@ -74,6 +74,31 @@ def make_sprite(parts: list[Part]) -> Sprite:
     return Sprite(np.ascontiguousarray(canvas[..., :3]), np.ascontiguousarray(alpha), -x0, -y0, bounds)
 
 
+class Shape:
+    """Capsules of one actor pose: the box is known at once, the sprite is rasterised when first drawn.
+
+    Annotating needs only boxes (at keyframes, while planning); drawing needs sprites (while
+    rendering, in worker processes). The box encloses the solid parts, not the soft shadow.
+    """
+
+    def __init__(self, parts: list[Part]):
+        self.parts = parts
+        solid = [capsule_box(p, q, r) for p, q, r, _, a in parts if a >= 0.5] or [capsule_box(*parts[0][:3])]
+        self.bounds = union_box(solid)
+        self._sprite: Sprite | None = None
+
+    @property
+    def sprite(self) -> Sprite:
+        if self._sprite is None:
+            self._sprite = make_sprite(self.parts)
+        return self._sprite
+
+    def box(self, x: float, y: float) -> tuple[float, float, float, float]:
+        """Box (xyxy, pixels) when drawn with the anchor at (x, y); paste rounds the anchor the same way."""
+        left, top = round(x), round(y)
+        return (left + self.bounds[0], top + self.bounds[1], left + self.bounds[2], top + self.bounds[3])
+
+
 def _window(img: np.ndarray, sprite_shape: tuple[int, ...], left: int, top: int):
     h, w = img.shape[:2]
     sh, sw = sprite_shape[:2]
@@ -129,6 +154,12 @@ def beam_blob(length: int, angle_deg: int) -> np.ndarray:
     width = 0.08 + 0.35 * reach
     beam = np.exp(-(across / width) ** 2) * np.clip(1.0 - reach, 0.0, 1.0) ** 1.3 * (along > -1.0)
     return beam[..., None].astype(np.float32)
+
+
+@lru_cache(maxsize=256)
+def dot(radius: float, colour: tuple[int, int, int]) -> Sprite:
+    """A small solid disc (a lamp, a flash), cached: pasting it is cheaper than drawing it."""
+    return make_sprite([((0.0, 0.0), (0.0, 0.0), radius, colour, 1.0)])
 
 
 def shade(colour: RGB, factor: float) -> RGB:

@@ -10,10 +10,19 @@ from fgvad.data.tools.heldout.context import Ctx, Happening, capital, drive, hea
 from fgvad.data.tools.heldout.effects import plume
 
 
-def _through(ctx: Ctx, v: Vehicle, stop: int) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Drive ``v`` along a random lane, past a point mid-view, pausing there ``stop`` frames; (point, direction)."""
+def _through(ctx: Ctx, v: Vehicle, stop: int) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """Drive ``v`` along a free lane, past a point mid-view, pausing there ``stop`` frames; (point, direction).
+
+    None when every lane is kept clear (by an incident, a crash, a stopped vehicle).
+    """
     rng, T, u = ctx.rng, ctx.frames, ctx.u
-    lane = ctx.cam.lanes[int(rng.integers(len(ctx.cam.lanes)))]
+    free = ctx.free_lanes()
+    if not free:
+        return None
+    k = int(rng.choice(free))
+    if stop:  # a vehicle standing in the lane blocks it for the others
+        ctx.claimed.add(("lane", k))
+    lane = ctx.cam.lanes[k]
     d = lane.direction
     speed = rng.uniform(1.2, 2.4) * u if ctx.cam.name == "car_park" else rng.uniform(2.2, 4.0) * u
     t_mid = int(rng.uniform(0.05, 0.95) * T)
@@ -30,7 +39,10 @@ def traffic(ctx: Ctx) -> Happening:
     """A vehicle drives through along a lane; some stop for a while (to let someone cross) and go on."""
     v = new_vehicle(ctx.rng, ctx.frames)
     stop = int(ctx.rng.integers(15, 60)) if ctx.rng.random() < 0.35 else 0
-    _, d = _through(ctx, v, stop)
+    route = _through(ctx, v, stop)
+    if route is None:
+        return Happening()
+    _, d = route
     text = f"{capital(v.phrase)} drives through {heading(d)}"
     out = Happening(vehicles=[v], sentences=[text + (", stops for a moment and moves on." if stop else ".")])
     out.actor(ctx, f"{v.phrase} driving {heading(d)}", thing_box(ctx.cam, v))
@@ -42,7 +54,10 @@ def beacon(ctx: Ctx) -> Happening:
     rng, T = ctx.rng, ctx.frames
     v = new_vehicle(rng, T, paint="yellow", kind="van")
     stop = int(rng.integers(80, 200))
-    (x, y), _ = _through(ctx, v, stop)
+    route = _through(ctx, v, stop)
+    if route is None:
+        return Happening()
+    (x, y), _ = route
     still = np.nonzero((np.abs(np.diff(v.x, prepend=np.nan)) < 1e-3) & (np.abs(np.diff(v.y, prepend=np.nan)) < 1e-3))[0]
     level = np.zeros(T, np.float32)
     level[still] = ((still // 3) % 4 == 0).astype(np.float32)
@@ -60,7 +75,11 @@ def parking(ctx: Ctx) -> Happening:
     if not bays:
         return traffic(ctx)
     bx, by = bays[int(rng.integers(len(bays)))]
-    lane = cam.lanes[0] if by < cam.lanes[0].start[1] else cam.lanes[1]
+    k = 0 if by < cam.lanes[0].start[1] else 1  # the aisle lane on the bay's side
+    if ("lane", k) in ctx.claimed:
+        return traffic(ctx)
+    ctx.claimed.add(("lane", k))
+    lane = cam.lanes[k]
     d = lane.direction
     v = new_vehicle(rng, T)
     speed, turn = rng.uniform(1.2, 2.0) * u, int(rng.integers(14, 22))
@@ -104,9 +123,9 @@ def hazard(ctx: Ctx) -> Happening:
         out.actor(ctx, f"a parked {v.paint} {v.kind} with its hazard lights flashing", thing_box(ctx.cam, v))
         return out
     out = traffic(ctx)
-    v = out.vehicles[0]
-    v.hazard[:] = True
-    out.sentences = [f"{capital(v.phrase)} with its hazard lights flashing drives slowly through."]
+    for v in out.vehicles:
+        v.hazard[:] = True
+        out.sentences = [f"{capital(v.phrase)} drives through with its hazard lights flashing."]
     return out
 
 
@@ -133,11 +152,13 @@ def exhaust(ctx: Ctx) -> Happening:
 def near_miss(ctx: Ctx) -> Happening:
     """Two cars meet at a crossing; one brakes hard and stops just short, then both go on."""
     rng, T, u, cam = ctx.rng, ctx.frames, ctx.u, ctx.cam
-    across = [ln for ln in cam.lanes if abs(ln.end[0] - ln.start[0]) > abs(ln.end[1] - ln.start[1])]
-    down = [ln for ln in cam.lanes if ln not in across and ln.start[1] < 0]
-    if not down:
+    free = [cam.lanes[k] for k in ctx.free_lanes()]
+    across = [ln for ln in free if abs(ln.end[0] - ln.start[0]) > abs(ln.end[1] - ln.start[1])]
+    down = [ln for ln in free if ln not in across and ln.start[1] < 0]
+    if not down or not across:
         return traffic(ctx)
     la, lb = across[int(rng.integers(len(across)))], down[int(rng.integers(len(down)))]
+    ctx.claimed.update({("lane", cam.lanes.index(la)), ("lane", cam.lanes.index(lb))})
     a, b = new_vehicle(rng, T), new_vehicle(rng, T)
     point = (lb.start[0], la.start[1])
     tc = int(rng.uniform(0.15, 0.8) * T)
