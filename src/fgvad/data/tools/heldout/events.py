@@ -11,8 +11,9 @@ the frame to act in, lays out actors and effects, and returns a :class:`Happenin
 - ``Vandalism`` (30-100): someone smashes a glass pane or a windscreen with a bar until it
   cracks and shatters, or kicks a litter bin over and scatters its rubbish, then runs off;
 - ``People_falling`` (70-250): a walker trips, falls and lies still; passers-by kneel beside them;
-- ``Arson`` (90-260): someone crouches at a bin or a parked car, sets it alight and leaves;
-  the fire grows from a flicker into tall flames under a plume of smoke.
+- ``Arson`` (90-260, or to the end of the video when a car burns): someone crouches at a bin
+  or a parked car, sets it alight and leaves; the fire grows from a flicker into tall flames
+  under a plume of smoke.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from fgvad.data.tools.heldout.context import (Ctx, Happening, arrive, capital, d
                                               union_of)
 from fgvad.data.tools.heldout.effects import Cracks, Debris, Fire, plume, scatter
 from fgvad.data.tools.heldout.scene import HANDBAGS, VEHICLE_PAINT
+from fgvad.data.tools.synth.scene import union_box
 
 CLASSES: tuple[str, ...] = ("RoadAccidents", "Robbery", "Vandalism", "People_falling", "Arson")
 DURATIONS: dict[str, tuple[int, int]] = {"RoadAccidents": (20, 70), "Robbery": (25, 65), "Vandalism": (30, 100),
@@ -144,10 +146,9 @@ def _falling(ctx: Ctx, s: int, length: int, band: tuple[float, float]) -> Happen
     for helper in helpers:
         out.actor(ctx, f"{helper.phrase} who hurries over and kneels beside the fallen person", person_box(ctx.cam, helper))
 
-    def near(t: int, p: Person = faller) -> tuple | None:
-        boxes = [b for h in [p, *helpers] if abs(float(h.x[t] - p.x[t])) < 30 * u and (b := h.world_box(t, ctx.cam))]
-        return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
-    out.event(ctx, f"{faller.phrase} lying motionless on the ground after a fall", near, s, e)
+    def scene_of_fall(t: int) -> tuple | None:  # the fallen person, and the helpers once they are beside them
+        return union_box([h.world_box(t, ctx.cam) for h in [faller, *helpers] if abs(float(h.x[t] - faller.x[t])) < 30 * u])
+    out.event(ctx, f"{faller.phrase} lying motionless on the ground after a fall", scene_of_fall, s, e)
     help_text = {0: "nobody comes to help", 1: "a passer-by runs over and kneels beside them",
                  2: "two passers-by rush over and kneel beside them"}[len(helpers)]
     out.sentences.append(f"{capital(faller.phrase)} walking {ctx.where(fx)} suddenly trips and falls to the ground, "
@@ -219,8 +220,9 @@ def _vandalism(ctx: Ctx, s: int, length: int, band: tuple[float, float]) -> Happ
         out.sentences.append(f"{capital(vandal.phrase)} walks up to {phrase} {ctx.where(ix)} and hits it again and again "
                              f"with a metal bar {broke}, then runs off.")
         target_caption = f"{phrase}, cracked by repeated blows"
+        act = f"smashing {phrase} with a metal bar"
     else:
-        k = int(rng.choice(ctx.free("bin", len(ctx.bins))))
+        k = int(rng.choice(ctx.free("bin", len(ctx.bins)) or range(len(ctx.bins))))
         ctx.claimed.add(("bin", k))
         bin_ = ctx.bins[k]
         fx, fy = bin_.x + side * 0.35 * _ph(ctx, bin_.y), bin_.y + 2 * u
@@ -243,12 +245,13 @@ def _vandalism(ctx: Ctx, s: int, length: int, band: tuple[float, float]) -> Happ
         out.sentences.append(f"{capital(vandal.phrase)} kicks over a litter bin {ctx.where(ix)}, scattering rubbish "
                              f"across the ground, kicks it again and runs off.")
         target_caption = "a litter bin that is kicked over, its rubbish spilled"
+        act = "kicking a litter bin over"
     e = _end(ctx, s, ctx.last_seen(person_box(ctx.cam, vandal), t) + 1, 30, max(length, 30))
     out.intervals.append((s, e))
     out.people.append(vandal)
     out.actor(ctx, f"{vandal.phrase} who smashes things and runs away", person_box(ctx.cam, vandal))
     out.actor(ctx, target_caption, union_of(target_box, *(fx_.world_box for fx_ in effects)))
-    out.event(ctx, f"{vandal.phrase} vandalising {ctx.where(ix)}",
+    out.event(ctx, f"{vandal.phrase} {act} {ctx.where(ix)}",
               union_of(person_box(ctx.cam, vandal), target_box, *(fx_.world_box for fx_ in effects)), s, e)
     return out
 
