@@ -83,6 +83,12 @@ class Ctx:
         start, end = self.cam.footways[int(self.rng.choice(len(widths), p=widths / widths.sum()))]
         return float(start + (end - start) * self.rng.uniform(lo, hi))
 
+    def free_parked(self) -> list[int]:
+        """Parked cars nobody uses yet and that are well inside the view (bays continue beyond the edges)."""
+        return [k for k in self.free("parked", len(self.parked))
+                if 0.12 * self.w < float(self.parked[k].x[0]) < 0.88 * self.w
+                and 0.12 * self.h < float(self.parked[k].y[0]) < 0.9 * self.h]
+
     def free_lanes(self) -> list[int]:
         return self.free("lane", len(self.cam.lanes))
 

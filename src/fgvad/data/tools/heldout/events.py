@@ -160,7 +160,7 @@ def _glass_target(ctx: Ctx) -> tuple[str, tuple[float, float], float, str, Calla
     """An unbroken pane (shopfront, bus shelter) or a parked car's windscreen: (kind, point, reach, phrase, box)."""
     rng, u = ctx.rng, ctx.u
     panels = ctx.free("panel", len(ctx.cam.panels))
-    cars = ctx.free("parked", len(ctx.parked))
+    cars = ctx.free_parked()
     if panels:
         k = int(rng.choice(panels))
         ctx.claimed.add(("panel", k))
@@ -258,7 +258,7 @@ def _vandalism(ctx: Ctx, s: int, length: int, band: tuple[float, float]) -> Happ
 
 def _arson(ctx: Ctx, s: int, length: int, band: tuple[float, float]) -> Happening:
     rng, u, T = ctx.rng, ctx.u, ctx.frames
-    cars = ctx.free("parked", len(ctx.parked))
+    cars = ctx.free_parked()
     bins = ctx.free("bin", len(ctx.bins))
     arsonist = new_person(rng, T)
     side = int(rng.choice([-1, 1]))

@@ -112,7 +112,7 @@ def parking(ctx: Ctx) -> Happening:
 def hazard(ctx: Ctx) -> Happening:
     """A parked car (or one stopped at the kerb) blinks its hazard lights for a long while."""
     rng, T = ctx.rng, ctx.frames
-    cars = ctx.free("parked", len(ctx.parked))
+    cars = ctx.free_parked()
     if cars:
         k = int(rng.choice(cars))
         ctx.claimed.add(("parked", k))
@@ -132,7 +132,7 @@ def hazard(ctx: Ctx) -> Happening:
 def exhaust(ctx: Ctx) -> Happening:
     """A parked car with its engine running: tail lamps on and a steady puff of exhaust steam."""
     rng, T, u = ctx.rng, ctx.frames, ctx.u
-    cars = ctx.free("parked", len(ctx.parked))
+    cars = ctx.free_parked()
     if not cars:
         return hazard(ctx)  # no parked car is free: hazard falls back to a car driving through
     k = int(rng.choice(cars))
