@@ -29,26 +29,68 @@ Point = tuple[float, float]
 
 @dataclass
 class Lane:
-    """A straight driving line in world pixels; vehicles follow it from ``start`` to ``end``."""
+    """A driving route in world pixels: a polyline that vehicles follow from its first point to its last."""
 
-    start: Point
-    end: Point
-
-    def point(self, u: float) -> Point:
-        return (self.start[0] + u * (self.end[0] - self.start[0]), self.start[1] + u * (self.end[1] - self.start[1]))
+    points: tuple[Point, ...]
 
     @property
-    def length(self) -> float:
-        return float(np.hypot(self.end[0] - self.start[0], self.end[1] - self.start[1]))
+    def start(self) -> Point:
+        return self.points[0]
+
+    @property
+    def end(self) -> Point:
+        return self.points[-1]
 
     @property
     def direction(self) -> Point:
-        return ((self.end[0] - self.start[0]) / self.length, (self.end[1] - self.start[1]) / self.length)
+        """Unit vector of the first stretch."""
+        (x0, y0), (x1, y1) = self.points[:2]
+        n = float(np.hypot(x1 - x0, y1 - y0))
+        return ((x1 - x0) / n, (y1 - y0) / n)
+
+    @property
+    def straight(self) -> bool:
+        return len(self.points) == 2
+
+    def _arc(self) -> np.ndarray:
+        xs, ys = np.array(self.points).T
+        return np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(xs), np.diff(ys)))])
+
+    @property
+    def length(self) -> float:
+        return float(self._arc()[-1])
+
+    def positions(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """x, y and heading (degrees) at arc lengths ``s``; before the start or past the end a vehicle
+        waits at that (off-screen) point. Headings come from a short chord, so corners are rounded."""
+        arc = self._arc()
+        xs, ys = np.array(self.points).T
+        x, y = np.interp(s, arc, xs), np.interp(s, arc, ys)
+        ahead = np.minimum(np.maximum(s, 4.0) + 4.0, arc[-1])
+        behind = np.maximum(np.minimum(s, arc[-1] - 4.0) - 4.0, 0.0)
+        heading = np.degrees(np.arctan2(np.interp(ahead, arc, ys) - np.interp(behind, arc, ys),
+                                        np.interp(ahead, arc, xs) - np.interp(behind, arc, xs)))
+        return x, y, heading
+
+    def point(self, u: float) -> Point:
+        x, y, _ = self.positions(np.array([u * self.length]))
+        return (float(x[0]), float(y[0]))
 
     def distance(self, x: float, y: float) -> float:
-        dx, dy = self.direction
-        along = min(max((x - self.start[0]) * dx + (y - self.start[1]) * dy, 0.0), self.length)
-        return float(np.hypot(x - self.start[0] - along * dx, y - self.start[1] - along * dy))
+        best = np.inf
+        for (x0, y0), (x1, y1) in zip(self.points, self.points[1:]):
+            n = float(np.hypot(x1 - x0, y1 - y0))
+            dx, dy = (x1 - x0) / n, (y1 - y0) / n
+            along = min(max((x - x0) * dx + (y - y0) * dy, 0.0), n)
+            best = min(best, float(np.hypot(x - x0 - along * dx, y - y0 - along * dy)))
+        return best
+
+
+def crossing(lanes: list[Lane]) -> tuple[list[Lane], list[Lane]]:
+    """Straight lanes across the view, and routes that come in from the top and meet them at a right angle."""
+    across = [ln for ln in lanes if ln.straight and abs(ln.direction[0]) > 0.9]
+    down = [ln for ln in lanes if abs(ln.direction[1]) > 0.9 and ln.start[1] < 0 and ln.direction[1] > 0]
+    return across, down
 
 
 @dataclass
@@ -138,7 +180,7 @@ def _car_park(rng: np.random.Generator, w: int, h: int, m: int) -> Camera:
                 if x + spacing < ramp[0] or x > ramp[1]:
                     bays.append((x + spacing / 2, (top + bottom) / 2))
             x += spacing
-    _rect(img, m, ramp[0], -m, ramp[1], aisle[0], (70, 70, 76))
+    _rect(img, m, ramp[0], -m, ramp[1], h + m, (70, 70, 76))
     for y in (0.47 * h, 0.57 * h):  # chevron arrows along the aisle
         for x in (0.2 * w, 0.5 * w):
             _line(img, m, (x, y - 2 * u), (x + 3 * u, y), 0.8 * u, (200, 200, 190), 0.8)
@@ -151,8 +193,11 @@ def _car_park(rng: np.random.Generator, w: int, h: int, m: int) -> Camera:
     light[:] = (0.22, 0.24, 0.32)  # moonless night: a faint bluish ambient
     _light_pools(light, m, lamps, 34 * u, (1.05, 0.7, 0.3))  # sodium lamps (the same colour as lamp_colour)
     bins = [(x + 5 * u, y + 3 * u) for x, y in lamps[:2]]
-    lanes = [Lane((-0.25 * w, 0.49 * h), (1.25 * w, 0.49 * h)), Lane((1.25 * w, 0.57 * h), (-0.25 * w, 0.57 * h)),
-             Lane((0.81 * w, -0.3 * h), (0.81 * w, 0.52 * h))]
+    ramp_x = 0.81 * w
+    lanes = [Lane(((-0.25 * w, 0.49 * h), (1.25 * w, 0.49 * h))), Lane(((1.25 * w, 0.57 * h), (-0.25 * w, 0.57 * h))),
+             Lane(((ramp_x, -0.3 * h), (ramp_x, 1.3 * h))),  # down the ramp and on to the lower level
+             Lane(((ramp_x, -0.3 * h), (ramp_x, 0.57 * h), (-0.25 * w, 0.57 * h))),  # down the ramp, into the aisle
+             Lane(((-0.25 * w, 0.49 * h), (ramp_x, 0.49 * h), (ramp_x, -0.3 * h)))]  # along the aisle, up the ramp
     return Camera("car_park", "an open-air car park at night", (
         "Night-time footage from a camera mounted high above an open-air car park.",
         "A security camera on a tall pole looks down on a dark car park lit by orange street lamps.",
@@ -196,8 +241,12 @@ def _junction(rng: np.random.Generator, w: int, h: int, m: int) -> Camera:
     yy = np.linspace(0.95, 1.08, light.shape[0], dtype=np.float32)[:, None, None]
     light *= yy * np.array([1.0, 1.0, 1.02], np.float32)  # a slightly bluish sky light towards the bottom
     bins = [(0.34 * w, 0.93 * h), (0.68 * w, 0.38 * h)]
-    lanes = [Lane((-0.3 * w, 0.53 * h), (1.3 * w, 0.53 * h)), Lane((1.3 * w, 0.68 * h), (-0.3 * w, 0.68 * h)),
-             Lane((0.45 * w, -0.35 * h), (0.45 * w, 0.6 * h)), Lane((0.55 * w, 0.6 * h), (0.55 * w, -0.35 * h))]
+    east, west, down_x, up_x, top = 0.53 * h, 0.68 * h, 0.45 * w, 0.55 * w, -0.35 * h
+    lanes = [Lane(((-0.3 * w, east), (1.3 * w, east))), Lane(((1.3 * w, west), (-0.3 * w, west))),
+             Lane(((down_x, top), (down_x, east), (1.3 * w, east))),  # out of the side road, turning left
+             Lane(((down_x, top), (down_x, west), (-0.3 * w, west))),  # out of the side road, turning right
+             Lane(((1.3 * w, west), (up_x, west), (up_x, top))),  # into the side road from the right
+             Lane(((-0.3 * w, east), (up_x, east), (up_x, top)))]  # into the side road from the left
     return Camera("junction", "a road junction by day", (
         "Daytime view from a traffic camera high above a T-junction with zebra crossings.",
         "A mast camera looks down on a road junction, its pavements and a glass bus shelter.",

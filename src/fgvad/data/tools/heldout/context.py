@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 
 from fgvad.data.tools.heldout.actors import RUN, WALK, Bin, Box, Person, Vehicle, follow
-from fgvad.data.tools.heldout.cameras import Camera
+from fgvad.data.tools.heldout.cameras import Camera, Lane
 from fgvad.data.tools.heldout.effects import Cracks, Debris, Fire, Puffs
 from fgvad.data.tools.synth.events import Track
 from fgvad.data.tools.synth.plan import visible_frames
@@ -125,6 +125,11 @@ def drive(v: Vehicle, t: int, pos: tuple[float, float], direction: tuple[float, 
     v.x[:t], v.y[:t] = pos[0] + direction[0] * speed * a, pos[1] + direction[1] * speed * a
     v.angle[:] = math.degrees(math.atan2(direction[1], direction[0]))
     v.x[t], v.y[t] = pos
+
+
+def ride(v: Vehicle, lane: Lane, s: np.ndarray) -> None:
+    """Put ``v`` on ``lane`` at arc length ``s[t]`` in every frame, facing along the lane."""
+    v.x[:], v.y[:], v.angle[:] = lane.positions(s)
 
 
 def heading(direction: tuple[float, float]) -> str:

@@ -122,6 +122,11 @@ class Debris:
     colours: list[tuple[int, int, int]]
     friction: float = 0.8
 
+    @property
+    def settled(self) -> int:
+        """From this frame on nothing moves: the renderer may paint the pieces onto the ground once."""
+        return self.start + int(np.ceil(np.log(0.002) / np.log(self.friction)))
+
     def _positions(self, t: int):
         if t < self.start:
             return []
@@ -177,6 +182,10 @@ class Cracks:
                 parts = [((0.0, 0.0), (0.0, 0.0), 0.1, (0, 0, 0), 0.0)]
             self._cache[key] = make_sprite(parts)
         return self._cache[key]
+
+    @property
+    def settled(self) -> int:
+        return max([*self.hits, self.shatter or 0]) + 1
 
     def _state(self, t: int) -> tuple[int, bool]:
         return sum(h <= t for h in self.hits), self.shatter is not None and t >= self.shatter

@@ -27,6 +27,7 @@ from fgvad.data.tools.heldout.actors import (CROUCH, FALL, LIE, PERSON_HEIGHT, R
                                              Person, Vehicle, follow, new_person, new_vehicle)
 from fgvad.data.tools.heldout.context import (Ctx, Happening, arrive, capital, drive, heading, leave, person_box, thing_box,
                                               union_of)
+from fgvad.data.tools.heldout.cameras import crossing
 from fgvad.data.tools.heldout.effects import Cracks, Debris, Fire, plume, scatter
 from fgvad.data.tools.heldout.scene import HANDBAGS, VEHICLE_PAINT
 from fgvad.data.tools.synth.scene import union_box
@@ -322,10 +323,8 @@ def _crash_motion(v: Vehicle, t: int, velocity: tuple[float, float], spin: float
 
 def _accident(ctx: Ctx, s: int, length: int, band: tuple[float, float]) -> Happening:
     rng, u, T, cam = ctx.rng, ctx.u, ctx.frames, ctx.cam
-    across = [ln for ln in cam.lanes if abs(ln.end[0] - ln.start[0]) > abs(ln.end[1] - ln.start[1])]
-    down = [ln for ln in cam.lanes if ln not in across and ln.start[1] < 0]  # side roads that come in from the top
+    across, down = crossing(cam.lanes)
     lane_a = across[int(rng.integers(len(across)))]
-    ctx.claimed.add(("lane", cam.lanes.index(lane_a)))  # no other traffic through the crash
     dir_a = lane_a.direction
     paints = list(VEHICLE_PAINT)
     a = new_vehicle(rng, T)
@@ -335,8 +334,7 @@ def _accident(ctx: Ctx, s: int, length: int, band: tuple[float, float]) -> Happe
     side_on = bool(down) and rng.random() < 0.7
     if side_on:
         lane_b = down[int(rng.integers(len(down)))]
-        ctx.claimed.add(("lane", cam.lanes.index(lane_b)))
-        dir_b = (0.0, 1.0 if lane_b.end[1] > lane_b.start[1] else -1.0)
+        dir_b = lane_b.direction
         point = (lane_b.start[0], lane_a.start[1])
         va, vb = rng.uniform(1.8, 3.2) * u, rng.uniform(2.2, 3.6) * u
         drive(a, impact, (point[0] - dir_a[0] * 0.1 * la, point[1]), dir_a, va)
@@ -360,6 +358,8 @@ def _accident(ctx: Ctx, s: int, length: int, band: tuple[float, float]) -> Happe
         v.lights[:] = cam.night
         v.damaged[impact:] = True
     a.hazard[impact + 12:] = True
+    for x, y in (point, (float(a.x[-1]), float(a.y[-1])), (float(b.x[-1]), float(b.y[-1]))):
+        ctx.keep_clear(x, y)  # no other traffic through the wreck
     e = _end(ctx, s, s + length, 20, 70)
     colours = [(220, 236, 244), tuple(int(c) for c in VEHICLE_PAINT[a.paint]), tuple(int(c) for c in VEHICLE_PAINT[b.paint]),
                (30, 30, 32)]

@@ -6,33 +6,33 @@ from __future__ import annotations
 import numpy as np
 
 from fgvad.data.tools.heldout.actors import WALK, Vehicle, new_person, new_vehicle
-from fgvad.data.tools.heldout.context import Ctx, Happening, capital, drive, heading, leave, person_box, thing_box
+from fgvad.data.tools.heldout.cameras import crossing
+from fgvad.data.tools.heldout.context import Ctx, Happening, capital, drive, heading, leave, person_box, ride, thing_box
 from fgvad.data.tools.heldout.effects import plume
 
 
 def _through(ctx: Ctx, v: Vehicle, stop: int) -> tuple[tuple[float, float], tuple[float, float]] | None:
-    """Drive ``v`` along a free lane, past a point mid-view, pausing there ``stop`` frames; (point, direction).
+    """Drive ``v`` along a free route, past a point mid-view, pausing there ``stop`` frames; (point, direction).
 
-    None when every lane is kept clear (by an incident, a crash, a stopped vehicle).
+    None when every route is kept clear (by an incident, a crash, a stopped vehicle).
     """
     rng, T, u = ctx.rng, ctx.frames, ctx.u
     free = ctx.free_lanes()
     if not free:
         return None
-    k = int(rng.choice(free))
-    if stop:  # a vehicle standing in the lane blocks it for the others
-        ctx.claimed.add(("lane", k))
-    lane = ctx.cam.lanes[k]
-    d = lane.direction
+    lane = ctx.cam.lanes[int(rng.choice(free))]
     speed = rng.uniform(1.2, 2.4) * u if ctx.cam.name == "car_park" else rng.uniform(2.2, 4.0) * u
     t_mid = int(rng.uniform(0.05, 0.95) * T)
-    mid = lane.point(rng.uniform(0.35, 0.65))
-    drive(v, t_mid, mid, d, speed)
-    moved = np.maximum(np.arange(T - t_mid, dtype=np.float32) - stop, 0) * speed
-    v.x[t_mid:], v.y[t_mid:] = mid[0] + d[0] * moved, mid[1] + d[1] * moved
+    s_mid = lane.length * rng.uniform(0.35, 0.65)
+    t = np.arange(T, dtype=np.float64) - t_mid
+    ride(v, lane, s_mid + speed * np.where(t < 0, t, np.maximum(t - stop, 0)))
     v.brake[max(t_mid - 4, 0):t_mid + stop] = bool(stop)
     v.lights[:] = ctx.cam.night
-    return mid, d
+    mid = (float(v.x[t_mid]), float(v.y[t_mid]))
+    if stop:  # a vehicle standing in the road blocks it for the others
+        ctx.keep_clear(*mid)
+    a = np.radians(float(v.angle[t_mid]))
+    return mid, (float(np.cos(a)), float(np.sin(a)))
 
 
 def traffic(ctx: Ctx) -> Happening:
@@ -152,27 +152,20 @@ def exhaust(ctx: Ctx) -> Happening:
 def near_miss(ctx: Ctx) -> Happening:
     """Two cars meet at a crossing; one brakes hard and stops just short, then both go on."""
     rng, T, u, cam = ctx.rng, ctx.frames, ctx.u, ctx.cam
-    free = [cam.lanes[k] for k in ctx.free_lanes()]
-    across = [ln for ln in free if abs(ln.end[0] - ln.start[0]) > abs(ln.end[1] - ln.start[1])]
-    down = [ln for ln in free if ln not in across and ln.start[1] < 0]
+    across, down = crossing([cam.lanes[k] for k in ctx.free_lanes()])
     if not down or not across:
         return traffic(ctx)
     la, lb = across[int(rng.integers(len(across)))], down[int(rng.integers(len(down)))]
-    ctx.claimed.update({("lane", cam.lanes.index(la)), ("lane", cam.lanes.index(lb))})
     a, b = new_vehicle(rng, T), new_vehicle(rng, T)
     point = (lb.start[0], la.start[1])
+    ctx.keep_clear(*point)
     tc = int(rng.uniform(0.15, 0.8) * T)
-    da = la.direction
-    va = rng.uniform(1.8, 3.0) * u
-    drive(a, tc, point, da, va)
-    after = np.arange(T - tc, dtype=np.float32)
-    a.x[tc:], a.y[tc:] = point[0] + da[0] * va * after, point[1]
-    short = (point[0], point[1] - 0.5 * b.length(cam, 0) - 0.35 * a.length(cam, 0))
-    stop = tc - 3
-    vb = rng.uniform(2.0, 3.0) * u
-    drive(b, stop, short, (0.0, 1.0), vb)
-    wait = int(rng.integers(12, 30))
-    b.x[stop:], b.y[stop:] = short[0], short[1] + np.maximum(np.arange(T - stop) - wait, 0) * 0.8 * vb
+    va, vb = rng.uniform(1.8, 3.0) * u, rng.uniform(2.0, 3.0) * u
+    t = np.arange(T, dtype=np.float64)
+    ride(a, la, abs(point[0] - la.start[0]) + va * (t - tc))
+    short = abs(point[1] - lb.start[1]) - 0.5 * b.length(cam, 0) - 0.35 * a.length(cam, 0)
+    stop, wait = tc - 3, int(rng.integers(12, 30))
+    ride(b, lb, short + vb * np.where(t < stop, t - stop, 0.8 * np.maximum(t - stop - wait, 0)))
     b.brake[max(stop - 6, 0):stop + wait] = True
     for v in (a, b):
         v.lights[:] = cam.night
