@@ -35,8 +35,28 @@ def _rotate(parts: list[Part], angle: float, squash: float) -> list[Part]:
     return [(turn(p), turn(q), r, colour, a) for p, q, r, colour, a in parts]
 
 
+class Drawn:
+    """What every actor shares: it is drawn, and boxed, by its shape at frame t around its anchor."""
+
+    def anchor(self, t: int) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def shape(self, t: int, cam: Camera) -> Shape:
+        raise NotImplementedError
+
+    def depth(self, t: int) -> float:
+        return self.anchor(t)[1]  # lower in the frame is nearer the camera: drawn later
+
+    def draw(self, img: np.ndarray, t: int, cam: Camera, off: tuple[int, int]) -> None:
+        x, y = self.anchor(t)
+        paste(img, self.shape(t, cam).sprite, x - off[0], y - off[1])
+
+    def world_box(self, t: int, cam: Camera) -> Box:
+        return self.shape(t, cam).box(*self.anchor(t))
+
+
 @dataclass
-class Person:
+class Person(Drawn):
     noun: str  # "man" | "woman"
     coat: str
     garment: str
@@ -136,14 +156,8 @@ class Person:
             self._cache[key] = Shape(self._parts(pose, phase, int(self.facing[t]), carrying, h, cam))
         return self._cache[key]
 
-    def depth(self, t: int) -> float:
-        return float(self.y[t])
-
-    def draw(self, img: np.ndarray, t: int, cam: Camera, off: tuple[int, int]) -> None:
-        paste(img, self.shape(t, cam).sprite, float(self.x[t]) - off[0], float(self.y[t]) - off[1])
-
-    def world_box(self, t: int, cam: Camera) -> Box:
-        return self.shape(t, cam).box(float(self.x[t]), float(self.y[t]))
+    def anchor(self, t: int) -> tuple[float, float]:
+        return float(self.x[t]), float(self.y[t])
 
 
 def new_person(rng: np.random.Generator, frames: int, *, coat: str | None = None, hi_vis: bool = False,
@@ -184,7 +198,7 @@ VEHICLE_KINDS = {"hatchback": 40.0, "saloon": 46.0, "van": 54.0, "taxi": 46.0}  
 
 
 @dataclass
-class Vehicle:
+class Vehicle(Drawn):
     paint: str
     kind: str
     x: np.ndarray  # centre, world pixels
@@ -231,14 +245,8 @@ class Vehicle:
             self._cache[key] = Shape(parts)
         return self._cache[key]
 
-    def depth(self, t: int) -> float:
-        return float(self.y[t])
-
-    def draw(self, img: np.ndarray, t: int, cam: Camera, off: tuple[int, int]) -> None:
-        paste(img, self.shape(t, cam).sprite, float(self.x[t]) - off[0], float(self.y[t]) - off[1])
-
-    def world_box(self, t: int, cam: Camera) -> Box:
-        return self.shape(t, cam).box(float(self.x[t]), float(self.y[t]))
+    def anchor(self, t: int) -> tuple[float, float]:
+        return float(self.x[t]), float(self.y[t])
 
     def add_light(self, light: np.ndarray, t: int, cam: Camera, off: tuple[int, int]) -> None:
         """Headlight beams on the ground ahead (they light the scene, and the people in it)."""
@@ -279,7 +287,7 @@ def new_vehicle(rng: np.random.Generator, frames: int, *, paint: str | None = No
 
 
 @dataclass
-class Bin:
+class Bin(Drawn):
     """A litter bin that can be knocked over (``tipped``), opened (``lid_open``) or burnt (``charred``)."""
 
     x: float
@@ -302,14 +310,8 @@ class Bin:
             self._cache[key] = Shape(_rotate(parts, tip * math.pi / 2, 1.0 - 0.4 * tip))
         return self._cache[key]
 
-    def depth(self, t: int) -> float:
-        return self.y
-
-    def draw(self, img: np.ndarray, t: int, cam: Camera, off: tuple[int, int]) -> None:
-        paste(img, self.shape(t, cam).sprite, self.x - off[0], self.y - off[1])
-
-    def world_box(self, t: int, cam: Camera) -> Box:
-        return self.shape(t, cam).box(self.x, self.y)
+    def anchor(self, t: int) -> tuple[float, float]:
+        return self.x, self.y
 
 
 def new_bin(rng: np.random.Generator, frames: int, x: float, y: float) -> Bin:
