@@ -24,9 +24,10 @@ It writes through the embedded generator's writer (:func:`fgvad.data.tools.synth
 so the files have the same layout and formats. Everything is a pure function of the seed:
 each video's random generator derives from (seed, split, index within the split).
 
-Shared helpers it imports from the embedded generator: ``draw_capsule``, ``union_box``,
-``Track``, ``keyframes``, ``visible_frames`` and the private ``_smooth_noise`` (value noise
-for textures and clouds), which should become public there.
+Generic helpers it imports from the embedded generator rather than copying them:
+``scene.draw_capsule``, ``capsule_box``, ``union_box``, ``events.Track``, ``plan.visible_frames``,
+UCF's normal-video folder names, and the private ``scene._smooth_noise`` (value noise for
+textures and cloud shadows), which should become public there.
 """
 
 # Modules, in the order data flows: scene (palette, sprites) -> cameras (places, light) ->

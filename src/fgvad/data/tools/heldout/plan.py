@@ -87,8 +87,10 @@ def dataset_slots(seed: int, train_videos: int, test_videos: int, frames: tuple[
             length_a, length_n = (int(v) for v in rng.integers(frames[0], frames[1] + 1, 2))
             if k < n_anomalous:
                 per_class[cls] += 1
-                # From the split's own counts, so that a video does not depend on the other split's size.
-                events = 2 if cls in TWO_EVENT_CLASSES and (k // len(CLASSES)) % 2 == (split == "train") else 1
+                # Decided from the split's own counts, so that a video does not depend on the other split's
+                # size: in the test split the first round of classes holds the two-incident videos.
+                first_round = (k // len(CLASSES)) % 2 == 0
+                events = 2 if cls in TWO_EVENT_CLASSES and first_round == (split == "test") else 1
                 anomalous.append((cls, cls, f"{cls}{per_class[cls]:03d}_x264", camera, length_a, brightness, noise,
                                   events, False))
             normal_count += 1
@@ -98,8 +100,7 @@ def dataset_slots(seed: int, train_videos: int, test_videos: int, frames: tuple[
                 folder, name = TEST_NORMAL_FOLDER, f"Normal_Videos_{normal_count:03d}_x264"
             normal.append((NORMAL_LABEL, folder, name, camera, length_n, brightness, noise, 0,
                            split == "train" and k % 3 == 0))
-        for fields in anomalous + normal:
-            slots.append(Slot(split, len([s for s in slots if s.split == split]), *fields))
+        slots += [Slot(split, index, *fields) for index, fields in enumerate(anomalous + normal)]
     return slots
 
 
