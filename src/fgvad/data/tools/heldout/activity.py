@@ -1,11 +1,12 @@
 """Everyday life in the held-out scenes, and the harmless look-alikes of its anomalies.
 
 Normal activity is people walking (alone or in pairs, some pausing), traffic and cars
-parking (vehicles are in :mod:`.traffic`). The look-alikes are what makes the anomalies hard to guess from a shortcut: people
-who run (for a bus, a train) like a robber flees, sit or crouch down like someone who fell,
-a cleaner who empties a bin or wipes a glass pane where a vandal strikes, a hand-over of a
-bag, a car that brakes hard short of another, hazard lights and exhaust steam as after a
-crash, and lamps that flicker. Each activity returns a :class:`Happening`.
+parking (vehicles are in :mod:`.traffic`). The look-alikes are what makes the anomalies
+hard to guess from a shortcut: people who run (for a bus, a train) like a robber flees, sit
+or crouch down like someone who fell, a cleaner who empties a bin or wipes a glass pane
+where a vandal strikes, a hand-over of a bag, a car that brakes hard short of another,
+hazard lights, exhaust steam and a works van's beacon as after a crash or near a fire, a
+shop sign's warm glow, and lamps that flicker. Each activity returns a :class:`Happening`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from fgvad.data.tools.heldout.actors import CROUCH, PERSON_HEIGHT, REACH, RUN, SIT, STAND, STRIKE, WALK, Person, follow, new_person
+from fgvad.data.tools.heldout.actors import (CROUCH, PERSON_HEIGHT, REACH, RUN, SIT, STAND, STRIKE, WALK, Person, follow,
+                                             new_person)
 from fgvad.data.tools.heldout.context import Ctx, Happening, arrive, capital, leave, person_box, thing_box
 from fgvad.data.tools.heldout.traffic import beacon, exhaust, hazard, near_miss
 

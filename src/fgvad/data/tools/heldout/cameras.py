@@ -202,8 +202,9 @@ def _car_park(rng: np.random.Generator, w: int, h: int, m: int) -> Camera:
         "Night-time footage from a camera mounted high above an open-air car park.",
         "A security camera on a tall pole looks down on a dark car park lit by orange street lamps.",
         "Grainy night view, from above, of rows of parking bays and a driving aisle.",
-    ), w, h, m, img, light, True, 0.8, 1.15, (0.12 * h, 1.0 * h), [(0.44 * h, 0.6 * h)], lanes, bays, bins, [], [], lamps,
-        shadow=(0.05, 0.02), lamp_colour=(1.05, 0.7, 0.3))
+    ), w, h, m, img, light, night=True, scale_top=0.8, scale_bottom=1.15, walk_y=(0.12 * h, 1.0 * h),
+        footways=[(0.44 * h, 0.6 * h)], lanes=lanes, bays=bays, bins=bins, lamps=lamps, shadow=(0.05, 0.02),
+        lamp_colour=(1.05, 0.7, 0.3))
 
 
 def _junction(rng: np.random.Generator, w: int, h: int, m: int) -> Camera:
@@ -251,8 +252,9 @@ def _junction(rng: np.random.Generator, w: int, h: int, m: int) -> Camera:
         "Daytime view from a traffic camera high above a T-junction with zebra crossings.",
         "A mast camera looks down on a road junction, its pavements and a glass bus shelter.",
         "Overhead daylight footage of a junction where a side road meets a main road.",
-    ), w, h, m, img, light, False, 0.72, 1.1, (0.2 * h, 1.0 * h), [(0.24 * h, 0.43 * h), (0.8 * h, 0.98 * h)], lanes, [], bins, [shelter],
-        [((shelter[0] + shelter[2]) / 2, shelter[3] + 6 * u)], [], shadow=(0.35, 0.08))
+    ), w, h, m, img, light, night=False, scale_top=0.72, scale_bottom=1.1, walk_y=(0.2 * h, 1.0 * h),
+        footways=[(0.24 * h, 0.43 * h), (0.8 * h, 0.98 * h)], lanes=lanes, bins=bins, panels=[shelter],
+        seats=[((shelter[0] + shelter[2]) / 2, shelter[3] + 6 * u)], shadow=(0.35, 0.08))
 
 
 def _concourse(rng: np.random.Generator, w: int, h: int, m: int) -> Camera:
@@ -300,8 +302,9 @@ def _concourse(rng: np.random.Generator, w: int, h: int, m: int) -> Camera:
         "A ceiling camera looks down on a station concourse with pillars, benches and a glazed shopfront.",
         "Indoor CCTV from high above a railway station hall under fluorescent lights.",
         "Overhead footage of a tiled station concourse in front of a row of shop windows.",
-    ), w, h, m, img, light, False, 0.68, 1.18, (0.3 * h, 1.0 * h), [(0.3 * h, 1.0 * h)], [], [], bins, panels, seats, strips,
-        shadow=(0.08, 0.06), lamp_colour=(0.4, 0.42, 0.44))
+    ), w, h, m, img, light, night=False, scale_top=0.68, scale_bottom=1.18, walk_y=(0.3 * h, 1.0 * h),
+        footways=[(0.3 * h, 1.0 * h)], bins=bins, panels=panels, seats=seats, lamps=strips, shadow=(0.08, 0.06),
+        lamp_colour=(0.4, 0.42, 0.44))
 
 
 CAMERA_BUILDERS = {"car_park": _car_park, "junction": _junction, "concourse": _concourse}

@@ -199,7 +199,8 @@ def plan_video(slot: Slot, seed: int, cam: Camera) -> VideoPlan:
         drift = drift * (1.0 + 0.012 * np.sin(2 * np.pi * 0.37 * np.arange(T)) + rng.normal(0, 0.004, T))
     clouds = None
     if cam.name == "junction" and rng.random() < 0.7:
-        clouds = (float(rng.uniform(0.1, 0.3)), float(rng.uniform(-0.8, 0.8) * cam.unit), float(rng.uniform(-0.3, 0.3) * cam.unit))
+        clouds = (float(rng.uniform(0.1, 0.3)), float(rng.uniform(-0.8, 0.8) * cam.unit),
+                  float(rng.uniform(-0.3, 0.3) * cam.unit))
     dropped = np.zeros(T, bool)
     if rng.random() < 0.3:
         dropped[rng.integers(1, T, int(rng.integers(1, 5)))] = True

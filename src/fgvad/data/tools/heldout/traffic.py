@@ -78,19 +78,19 @@ def parking(ctx: Ctx) -> Happening:
     k = 0 if by < cam.lanes[0].start[1] else 1  # the aisle lane on the bay's side
     if ("lane", k) in ctx.claimed:
         return traffic(ctx)
-    ctx.claimed.add(("lane", k))
     lane = cam.lanes[k]
+    ctx.keep_clear(bx, lane.start[1])  # nothing else drives through while it turns in
     d = lane.direction
     v = new_vehicle(rng, T)
     speed, turn = rng.uniform(1.2, 2.0) * u, int(rng.integers(14, 22))
     t_turn = int(rng.uniform(0.1, 0.6) * T)
     drive(v, t_turn, (bx, lane.start[1]), d, speed)
-    k = np.linspace(0.0, 1.0, turn + 1)[1:]
+    frac = np.linspace(0.0, 1.0, turn + 1)[1:]
     n = min(turn, T - t_turn - 1)
-    v.x[t_turn + 1:t_turn + 1 + n] = bx + d[0] * speed * 4 * np.sin(np.pi * k[:n])
-    v.y[t_turn + 1:t_turn + 1 + n] = lane.start[1] + (by - lane.start[1]) * k[:n]
+    v.x[t_turn + 1:t_turn + 1 + n] = bx + d[0] * speed * 4 * np.sin(np.pi * frac[:n])
+    v.y[t_turn + 1:t_turn + 1 + n] = lane.start[1] + (by - lane.start[1]) * frac[:n]
     heading = -90.0 if by < lane.start[1] else 90.0
-    v.angle[t_turn + 1:t_turn + 1 + n] = v.angle[t_turn] + (heading - v.angle[t_turn]) * k[:n]
+    v.angle[t_turn + 1:t_turn + 1 + n] = v.angle[t_turn] + (heading - v.angle[t_turn]) * frac[:n]
     v.x[t_turn + 1 + n:], v.y[t_turn + 1 + n:], v.angle[t_turn + 1 + n:] = bx, by, heading
     v.lights[:t_turn + turn + 20] = cam.night
     v.brake[t_turn + turn - 4:t_turn + turn + 6] = True
