@@ -6,7 +6,8 @@ hard to guess from a shortcut: people who run (for a bus, a train) like a robber
 or crouch down like someone who fell, a cleaner who empties a bin or wipes a glass pane
 where a vandal strikes, a hand-over of a bag, a car that brakes hard short of another,
 hazard lights, exhaust steam and a works van's beacon as after a crash or near a fire, a
-shop sign's warm glow, and lamps that flicker. Each activity returns a :class:`Happening`.
+plume of steam from a vent or kiosk that moves like smoke, a shop sign's warm glow, and
+lamps that flicker. Each activity returns a :class:`Happening`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from fgvad.data.tools.heldout.actors import (CROUCH, PERSON_HEIGHT, REACH, RUN, SIT, STAND, STRIKE, WALK, Person, follow,
                                              new_person)
 from fgvad.data.tools.heldout.context import Ctx, Happening, arrive, capital, leave, person_box, thing_box
+from fgvad.data.tools.heldout.effects import plume
 from fgvad.data.tools.heldout.traffic import beacon, exhaust, hazard, near_miss
 
 
@@ -238,6 +240,22 @@ def shop_sign(ctx: Ctx) -> Happening:
                      sentences=[f"A shop sign {ctx.where(x)} lights up, casting a warm orange glow on the floor."])
 
 
+def steam(ctx: Ctx) -> Happening:
+    """A plume of pale steam for a long while (a street vent, a coffee kiosk): moves like smoke, is not smoke."""
+    rng, T, u = ctx.rng, ctx.frames, ctx.u
+    x, y = rng.uniform(0.15, 0.85) * ctx.w, ctx.footway_y(0.2, 1.0)
+    ctx.keep_clear(x, y)
+    start = int(rng.uniform(0.0, 0.5) * T)
+    end = min(T, start + int(rng.integers(100, 260)))
+    radius = rng.uniform(6, 9) * u * ctx.cam.scale(y)
+    puffs = plume(rng, start, end, x, y - radius, 2.0, radius, rng.uniform(0.35, 0.6) * u, rng.uniform(-0.3, 0.3) * u,
+                  (25, 50), 0.45, (212, 212, 218))
+    source = "a street vent" if ctx.cam.name != "concourse" else "a coffee kiosk"
+    out = Happening(smoke=[puffs], sentences=[f"Pale steam drifts up from {source} {ctx.where(x)}."])
+    out.actor(ctx, f"pale steam rising from {source}", puffs.world_box)
+    return out
+
+
 LOOKALIKES: dict[str, tuple[Callable[[Ctx], Happening], tuple[str, ...]]] = {
     "runner": (runner, ("car_park", "junction", "concourse")),
     "sitter": (sitter, ("car_park", "junction", "concourse")),
@@ -251,4 +269,5 @@ LOOKALIKES: dict[str, tuple[Callable[[Ctx], Happening], tuple[str, ...]]] = {
     "flicker": (flicker, ("car_park", "concourse")),
     "beacon": (beacon, ("car_park", "junction")),
     "shop_sign": (shop_sign, ("concourse",)),
+    "steam": (steam, ("junction", "concourse")),
 }

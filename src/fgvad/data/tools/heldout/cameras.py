@@ -311,8 +311,8 @@ CAMERA_BUILDERS = {"car_park": _car_park, "junction": _junction, "concourse": _c
 CAMERA_NAMES = tuple(CAMERA_BUILDERS)
 # Per-video look ranges of each camera: auto-exposure target (mean grey level) and sensor noise (sigma).
 CAMERA_LOOKS: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
-    "car_park": ((45.0, 80.0), (4.0, 7.0)), "junction": ((105.0, 160.0), (2.0, 4.0)),
-    "concourse": ((110.0, 170.0), (2.5, 4.5)),
+    "car_park": ((45.0, 80.0), (4.0, 6.0)), "junction": ((105.0, 160.0), (2.5, 4.0)),
+    "concourse": ((110.0, 170.0), (2.5, 4.0)),
 }
 
 

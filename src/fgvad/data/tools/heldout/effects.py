@@ -39,14 +39,18 @@ class Fire:
         r = float(self.size[t])
         if r <= 0:
             return []
-        rng = np.random.default_rng([self.seed, t])  # a fresh flicker every frame, the same on every run
+        # Each tongue sways and leaps on its own rhythm: lively, but continuous from frame to frame.
+        rng = np.random.default_rng([self.seed, 3])
         parts: list[Part] = []
         n = 3 + int(r / 3)
+        rhythm = rng.uniform(0.35, 0.9, (8, 2))
+        phase = rng.uniform(0, 2 * np.pi, (8, 2))
         for k in range(n):
             u = (k + 0.5) / n * 2 - 1
+            sway, leap = np.sin(rhythm[k % 8] * t + phase[k % 8])
             base = (self.x + u * 0.8 * r, self.y)
-            tip = (self.x + u * 0.4 * r + rng.uniform(-0.3, 0.3) * r, self.y - r * rng.uniform(1.1, 2.2) * (1 - 0.4 * abs(u)))
-            parts.append((base, tip, 0.3 * r + 0.6, (255, 104 + rng.uniform(0, 40), 18), 0.85))
+            tip = (self.x + u * 0.4 * r + 0.25 * sway * r, self.y - r * (1.65 + 0.5 * leap) * (1 - 0.4 * abs(u)))
+            parts.append((base, tip, 0.3 * r + 0.6, (255, 124 + 20 * leap, 18), 0.85))
             mid = (base[0] * 0.6 + tip[0] * 0.4, base[1] * 0.6 + tip[1] * 0.4)
             parts.append((base, mid, 0.16 * r + 0.5, (255, 226, 110), 0.9))
         return parts
@@ -57,8 +61,8 @@ class Fire:
 
     def add_light(self, light: np.ndarray, t: int, off: tuple[int, int]) -> None:
         r = float(self.size[t])
-        if r > 0:
-            flicker = 0.8 + 0.4 * np.random.default_rng([self.seed, t, 1]).random()
+        if r > 0:  # the glow breathes slowly; only the flames themselves jump from frame to frame
+            flicker = 1.0 + 0.08 * np.sin(0.7 * t + self.seed % 7) + 0.04 * np.sin(1.9 * t)
             add_blob(light, round_blob(int(2.5 * r) + 2, 0.8), self.x - off[0], self.y - r - off[1],
                      np.array([0.9, 0.5, 0.18], np.float32) * flicker)
 
@@ -86,8 +90,9 @@ class Puffs:
         age = t - self.birth
         for k in np.nonzero((age >= 0) & (age < self.life))[0]:
             a = float(age[k])
+            fade = min(1.0, (a + 1) / 8.0) * (1.0 - a / float(self.life[k]))  # thickens, then thins out
             yield (float(self.x0[k] + self.vx[k] * a), float(self.y0[k] + self.vy[k] * a),
-                   float(self.r0[k] + self.growth[k] * a), self.opacity * (1.0 - a / float(self.life[k])))
+                   float(self.r0[k] + self.growth[k] * a), self.opacity * fade)
 
     def emit(self, img: np.ndarray, t: int, off: tuple[int, int]) -> None:
         for x, y, r, a in self._alive(t):

@@ -11,9 +11,8 @@ the frame to act in, lays out actors and effects, and returns a :class:`Happenin
 - ``Vandalism`` (30-100): someone smashes a glass pane or a windscreen with a bar until it
   cracks and shatters, or kicks a litter bin over and scatters its rubbish, then runs off;
 - ``People_falling`` (70-250): a walker trips, falls and lies still; passers-by kneel beside them;
-- ``Arson`` (90-260, or to the end of the video when a car burns): someone crouches at a bin
-  or a parked car, sets it alight and leaves; the fire grows from a flicker into tall flames
-  under a plume of smoke.
+- ``Arson`` (90-260): someone crouches at a bin or a parked car, sets it alight and leaves;
+  the fire grows from a flicker into tall flames under a plume of smoke, then burns out.
 """
 
 from __future__ import annotations
@@ -286,15 +285,15 @@ def _arson(ctx: Ctx, s: int, length: int, band: tuple[float, float]) -> Happenin
     arsonist.pose[s + crouch:] = STAND
     lit = s + crouch - 3
     leave(ctx, arsonist, s + crouch + 2, int(rng.choice([-1, 1])), rng.uniform(1.0, 1.4) * u, moving=WALK)
-    e = T if car is not None and rng.random() < 0.6 else _end(ctx, s, s + length, 90, 260)
+    e = _end(ctx, s, s + length, 90, 260)
     n = max(e - lit, 1)
     grow = np.minimum(1.0, (np.arange(n) + 1) / max(8.0, rng.uniform(0.35, 0.6) * n)) ** 0.8
-    if e < T:
-        grow *= np.clip((n - np.arange(n)) / 12.0, 0.0, 1.0)  # burns out just before the interval ends
+    grow *= np.clip((n - np.arange(n)) / 12.0, 0.0, 1.0)  # burns out just before the interval ends
     size = np.zeros(T, np.float32)
-    size[lit:e] = (0.12 + 0.88 * grow) * r_max * rng.uniform(0.85, 1.15, n)
+    # The size swells and sinks smoothly; a fresh random size every frame would make the fire's glow jump.
+    size[lit:e] = (0.12 + 0.88 * grow) * r_max * (1 + 0.07 * np.sin(0.45 * np.arange(n) + rng.uniform(0, 6.3)))
     fire = Fire(tx, base_y, size, ctx.effect_seed(2))
-    smoke = plume(rng, lit + 4, max(lit + 5, e - 6), tx, base_y - r_max, 2.0, 0.9 * r_max, rng.uniform(0.5, 0.8) * u,
+    smoke = plume(rng, lit + 4, max(lit + 5, e - 6), tx, base_y - r_max, 2.0, 0.9 * r_max, rng.uniform(0.35, 0.6) * u,
                   rng.uniform(-0.35, 0.35) * u, (25, 50), 0.55, (112, 98, 88) if ctx.cam.night else (58, 58, 62),
                   strength=np.maximum(size / r_max, 0.2))  # at night the smoke shows only where the flames light it
     if car is not None:
