@@ -26,8 +26,8 @@ each video's random generator derives from (seed, split, index within the split)
 
 Generic helpers it imports from the embedded generator rather than copying them:
 ``scene.draw_capsule``, ``capsule_box``, ``union_box``, ``events.Track``, ``plan.visible_frames``,
-UCF's normal-video folder names, and the private ``scene._smooth_noise`` (value noise for
-textures and cloud shadows), which should become public there.
+UCF's normal-video folder names, and ``scene.smooth_noise`` (value noise for textures and
+cloud shadows).
 """
 
 # Modules, in the order data flows: scene (palette, sprites) -> cameras (places, light) ->

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fgvad.data.tools.heldout.scene import HI_VIS, round_blob
-from fgvad.data.tools.synth.scene import _smooth_noise as smooth_noise  # private there; see the package docstring
+from fgvad.data.tools.synth.scene import smooth_noise
 from fgvad.data.tools.synth.scene import draw_capsule
 
 Point = tuple[float, float]

@@ -10,7 +10,7 @@ import numpy as np
 from fgvad.data.tools.heldout.cameras import Camera
 from fgvad.data.tools.heldout.plan import FPS, VideoPlan
 from fgvad.data.tools.heldout.scene import add_blob, paste, round_blob
-from fgvad.data.tools.synth.scene import _smooth_noise as smooth_noise  # private there; see the package docstring
+from fgvad.data.tools.synth.scene import smooth_noise
 
 # 3x5 pixel digits and a colon, as a DVR's on-screen clock draws them.
 _GLYPHS = {

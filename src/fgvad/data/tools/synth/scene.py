@@ -62,7 +62,7 @@ def union_box(boxes: list[tuple[float, float, float, float]]) -> tuple[float, fl
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
-def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: float) -> np.ndarray:
+def smooth_noise(rng: np.random.Generator, h: int, w: int, cell: float) -> np.ndarray:
     """Bilinearly interpolated value noise in [0, 1] with features about ``cell`` pixels wide."""
     cell = max(cell, 1.0)
     grid = rng.random((int(h / cell) + 2, int(w / cell) + 2)).astype(np.float32)
@@ -91,7 +91,7 @@ def _fill(img: np.ndarray, y0: float, y1: float, x0: float, x1: float, colour: R
 def _parking_lot(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     img = np.empty((h, w, 3), np.float32)
     img[:] = (92, 92, 97)
-    img += ((_smooth_noise(rng, h, w, h / 6) - 0.5) * 30)[..., None]
+    img += ((smooth_noise(rng, h, w, h / 6) - 0.5) * 30)[..., None]
     wall = int(0.3 * h)
     img[:wall] = (145, 108, 92)
     for y in np.arange(0, wall, max(h * 0.05, 2)):  # brick courses
@@ -117,7 +117,7 @@ def _street(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     for x in np.arange(0, w, max(0.1 * w, 2)):
         img[int(0.33 * h): int(0.55 * h), int(x)] *= 0.8
     img[int(0.55 * h):] = (72, 74, 78)
-    img += ((_smooth_noise(rng, h, w, h / 8) - 0.5) * 22)[..., None]
+    img += ((smooth_noise(rng, h, w, h / 8) - 0.5) * 22)[..., None]
     for x in np.arange(0.05 * w, w, 0.25 * w):  # dashed centre line
         _fill(img, 0.79 * h, 0.81 * h + 1, x, x + 0.12 * w, (220, 190, 60))
     return img
@@ -140,17 +140,17 @@ def _shop(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
             muted = rng.uniform(70, 170, 3)
             _fill(img, y - 0.09 * h, y - 0.02 * h, x, x + bw - 1, tuple(muted))
             x += bw
-    img += ((_smooth_noise(rng, h, w, h / 5) - 0.5) * 14)[..., None]
+    img += ((smooth_noise(rng, h, w, h / 5) - 0.5) * 14)[..., None]
     return img
 
 
 def _plaza(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     img = np.empty((h, w, 3), np.float32)
     img[:] = (72, 128, 58)
-    img += ((_smooth_noise(rng, h, w, h / 10) - 0.5) * 40)[..., None] * np.array([0.6, 1.0, 0.5], np.float32)
+    img += ((smooth_noise(rng, h, w, h / 10) - 0.5) * 40)[..., None] * np.array([0.6, 1.0, 0.5], np.float32)
     img[: int(0.12 * h)] = (175, 200, 228)  # sky
     img[int(0.12 * h): int(0.3 * h)] = (42, 84, 38)  # hedge
-    img[int(0.12 * h): int(0.3 * h)] += ((_smooth_noise(rng, int(0.3 * h) - int(0.12 * h), w, 3) - 0.5) * 30)[..., None]
+    img[int(0.12 * h): int(0.3 * h)] += ((smooth_noise(rng, int(0.3 * h) - int(0.12 * h), w, 3) - 0.5) * 30)[..., None]
     xs = np.arange(w, dtype=np.float32)
     centre = 0.78 * h + 0.06 * h * np.sin(xs / w * 2 * np.pi)
     for x in range(w):  # a gently curving paved path
