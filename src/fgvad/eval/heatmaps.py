@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from fgvad.eval.score import Scorer
 
 MAP_DESCRIPTIONS = {
-    "prompt": "1 − P(normal prompt) per patch, among the normal prompt and one prompt per anomaly class",
+    "prompt": "1 − P(normal prompt) per patch, among the normal and class prompts",
 }
 
 
