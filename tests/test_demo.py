@@ -34,6 +34,8 @@ def test_demo_writes_the_report_the_pictures_and_every_metric(demo, capsys):
     summary = json.loads((out / "demo.json").read_text())
     n_test = summary["size"]["test_videos"]
     assert len(curves) == n_test and len(heatmaps) == 2 * (n_test // 2)  # top-2 frames per anomalous video
+    # the maps were computed by the evaluation and saved beside the scores (viz only draws them)
+    assert len(list((out / "eval" / "heatmaps").glob("*.npz"))) == n_test // 2
     for rel in linked:
         image = imread(out / "eval" / rel)
         assert image.shape[0] >= 200 and image.shape[1] >= 400, rel

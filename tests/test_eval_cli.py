@@ -171,3 +171,65 @@ def test_eval_refuses_a_checkpoint_trained_on_test_videos(tmp_path, tiny_test_se
     assert main(argv + ["--allow-leakage"]) == 0
     meta = json.loads((tmp_path / "eval" / "eval_meta.json").read_text())
     assert meta["leaked_test_videos"] == ["Normal_Videos_003_x264"]
+
+
+def test_evaluate_is_a_typed_library_call(tmp_path, tiny_test_set):
+    """fgvad.eval.evaluate() without the CLI: an EvalResult with the numbers, the table and the files."""
+    from helpers_eval import build_tiny_checkpoints
+
+    from fgvad.core.errors import UsageError
+    from fgvad.eval import EvalResult, evaluate, load_heatmaps
+
+    ann, videos = tiny_test_set
+    trained, base = build_tiny_checkpoints(tmp_path / "ckpt")
+    out = tmp_path / "eval"
+    result = evaluate(checkpoint=trained, baseline=base, video_root=videos, test_annotation=ann, out=out,
+                      stride=8, num_workers=0, heatmap_top_k=1, progress=False)
+    assert isinstance(result, EvalResult) and result.out == out
+    saved = json.loads(result.metrics_json.read_text())
+    assert result.metrics["auc"] == saved["auc"] == result.auc and result.metrics["score_kind"] == "mil"
+    assert result.baseline_metrics["auc"] == saved["baseline"]["auc"] == result.baseline_auc
+    assert result.baseline_metrics["score_kind"] == "prompt" and result.baseline_out == out / "baseline"
+    assert result.table.startswith("| metric | checkpoint | baseline (zero-shot) | delta |")
+    assert "Definitions" not in result.table and result.metrics_md.read_text().startswith("# fgvad evaluation\n\n"
+                                                                                            + result.table)
+    # one map per anomalous video (heatmap_top_k=1), for the model and for the baseline
+    assert sorted(p.name for p in result.heatmaps) == ["Abuse028_x264.npz", "Explosion001_x264.npz"]
+    assert [p.parent for p in result.baseline_heatmaps] == [out / "baseline" / "heatmaps"] * 2
+    maps = load_heatmaps(result.heatmaps[0])
+    assert maps.frame_indices.size == 1 and maps.maps["prompt"].shape == (1, 4, 4)
+    assert json.loads((out / "eval_meta.json").read_text())["stride"] == 8
+
+    # precomputed scores into the same folder: no maps, and the earlier ones are gone
+    scores_dir = tmp_path / "s"
+    scores_dir.mkdir()
+    for name, n in TINY_FRAMES.items():
+        np.save(scores_dir / f"{name}.npy", np.linspace(0, 1, n, dtype=np.float32))
+    again = evaluate(scores=scores_dir, test_annotation=ann, video_root=videos, out=out, progress=False)
+    assert again.heatmaps == [] and not (out / "heatmaps").exists() and again.baseline_metrics is None
+    assert again.table.startswith("| metric | s |")
+    with pytest.raises(UsageError, match="exactly one of --checkpoint"):
+        evaluate(checkpoint=trained, scores=scores_dir, out=out)
+    with pytest.raises(UsageError, match="heatmap-top-k"):
+        evaluate(checkpoint=trained, video_root=videos, test_annotation=ann, out=out, heatmap_top_k=-1)
+
+
+def test_eval_help_imports_no_torch():
+    """`fgvad eval --help` (and the other eval commands' help) stay fast: torch is not imported."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from fgvad.cli import main\n"
+            "for words in (['eval'], ['score'], ['gt'], ['viz'], ['demo']):\n"
+            "    try:\n"
+            "        main(words + ['--help'])\n"
+            "    except SystemExit:\n"
+            "        pass\n"
+            "import fgvad.eval\n"
+            "assert callable(fgvad.eval.evaluate)\n"
+            "bad = [m for m in ('torch', 'transformers', 'fgvad.models') if m in sys.modules]\n"
+            "assert not bad, bad\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "--heatmap-top-k" in done.stdout

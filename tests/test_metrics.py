@@ -11,7 +11,8 @@ from sklearn.metrics import auc, average_precision_score, precision_recall_curve
 from fgvad.data.annotations import load_test_annotation
 from fgvad.core.errors import EvalError
 from fgvad.eval.gt import build_ground_truth, resolve_frame_counts
-from fgvad.eval.metrics import align_scores, compute_metrics, expand_snippet_scores, write_metrics
+from fgvad.eval.metrics import (DEFINITIONS, align_scores, compute_metrics, expand_snippet_scores, metrics_table,
+                                write_metrics)
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +94,11 @@ def test_report_files(tmp_path, real_gt):
     gt = {n: full_gt[n] for n in list(full_gt)[::10]}  # a subset keeps this fast
     m = compute_metrics(_random_scores(gt, 1), gt, classes, gt_mode="i3d")
     b = compute_metrics(_random_scores(gt, 2), gt, classes, gt_mode="i3d")
-    table = write_metrics(tmp_path, m, b)
+    markdown = write_metrics(tmp_path, m, b)
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["auc"] == m["auc"] and saved["baseline"]["auc"] == b["auc"]
-    assert "| metric | checkpoint | baseline | delta |" in table
+    # the table (what `fgvad eval` prints), then the definitions; no one has to split the file
+    table = metrics_table(m, b)
+    assert table.startswith("| metric | checkpoint | baseline | delta |") and "Definitions" not in table
+    assert markdown.startswith(table + "\n\nDefinitions:\n") and all(f"`{k}`" in markdown for k in DEFINITIONS)
     assert f"{m['auc'] - b['auc']:+.4f}" in (tmp_path / "metrics.md").read_text()

@@ -12,8 +12,8 @@ from fgvad.cli import main
 from fgvad.data.video import decode_frames
 from fgvad.core.errors import UsageError
 from fgvad.core.prompts import class_prompts, default_prompts
-from fgvad.eval.score import (SnippetFrames, expand_to_frames, load_scorer, score_video,
-                              score_videos, snippet_centres)
+from fgvad.eval.metrics import expand_snippet_scores
+from fgvad.eval.score import SnippetFrames, load_scorer, score_video, score_videos, snippet_centres
 from fgvad.models.video import VideoFGCLIP
 
 
@@ -30,7 +30,8 @@ def video(tmp_path_factory):
 def test_snippet_protocol():
     assert snippet_centres(77, 16).tolist() == [8, 24, 40, 56, 70]  # last snippet 64..76 has 13 frames
     assert snippet_centres(32, 16).tolist() == [8, 24]
-    assert expand_to_frames(np.array([1, 2, 3]), 35, 16).tolist() == [1] * 16 + [2] * 16 + [3] * 3
+    # one score per snippet, the last (shorter) snippet included, back to one per frame
+    assert expand_snippet_scores(np.array([1, 2, 3]), 35, 16).tolist() == [1] * 16 + [2] * 16 + [3] * 3
 
 
 def test_one_prompt_set_for_training_and_scoring():

@@ -1,9 +1,13 @@
-"""`fgvad viz` on a real eval folder: tiny real checkpoints, real mp4 files, real `fgvad eval` output."""
+"""`fgvad viz` on a real eval folder: tiny real checkpoints, real mp4 files, real `fgvad eval` output
+(scores and the heatmaps evaluation saves), drawn without a model."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +73,8 @@ def test_viz_draws_curves_heatmaps_and_an_offline_report(eval_folder, capsys):
     curves = sorted((out / "viz" / "curves").glob("*.png"))
     assert [p.stem for p in curves] == sorted(FRAMES)
     heatmaps = sorted((out / "viz" / "heatmaps").glob("*.png"))
-    # top-2 frames of each anomalous video, none of the normal one
-    assert sorted({re.sub(r"_f\d+$", "", p.stem) for p in heatmaps}) == ["Abuse028_x264", "Explosion001_x264"]
+    # top-2 frames of each anomalous video, none of the normal one; the file names the map kind
+    assert sorted({re.sub(r"_f\d+_prompt$", "", p.stem) for p in heatmaps}) == ["Abuse028_x264", "Explosion001_x264"]
     assert len(heatmaps) == 4
     for png in curves + heatmaps:
         _png_ok(png)
@@ -82,13 +86,18 @@ def test_viz_draws_curves_heatmaps_and_an_offline_report(eval_folder, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert f"{metrics['auc']:.4f}" in page and f"{metrics['baseline']['auc']:.4f}" in page
     assert "baseline (untouched)" in page and "Anomalous videos (2)" in page and "Normal videos (1)" in page
+    assert "<code>prompt</code> map = 1 − P(normal prompt) per patch" in page  # the report names the kind
     # rerunning replaces the images instead of piling them up
     assert main(["viz", str(out), "--top-k", "1"]) == 0
     assert len(list((out / "viz" / "heatmaps").glob("*.png"))) == 2
+    # more than evaluation saved: what there is, and a note saying how to get more
+    assert main(["viz", str(out), "--top-k", "3"]) == 0
+    captured = capsys.readouterr()
+    assert "4 heatmaps" in captured.out and "--heatmap-top-k 3" in captured.err
 
 
 def test_top_scored_frames_are_distinct_snippet_centres():
-    from fgvad.viz.heatmap import top_scored_frames
+    from fgvad.eval.heatmaps import top_scored_frames
 
     scores = np.repeat(np.array([0.1, 0.9, 0.3, 0.9, 0.2], np.float32), 16)[:77]
     assert top_scored_frames(scores, 2) == [24, 56]  # ties: earlier first; one frame per snippet
@@ -98,22 +107,72 @@ def test_top_scored_frames_are_distinct_snippet_centres():
 
 
 def test_patch_map_is_the_prompt_score_of_each_patch(eval_folder):
-    """The heatmap applies the scorer's frame-level prompt rule to every dense patch feature."""
+    """A patch's heat is 1 - P(normal prompt) of its dense feature among the scorer's prompts."""
+    from fgvad.eval.heatmaps import patch_anomaly_maps
+    from fgvad.eval.score import load_scorer
     from fgvad.models.video import frames_to_pixels
-    from fgvad.viz.heatmap import load_heatmap_scorer, patch_anomaly_maps
 
     _, trained, _ = eval_folder
-    scorer = load_heatmap_scorer(trained)
+    scorer = load_scorer(trained, kind="prompt")
     assert scorer.prompt_embeds.shape[0] == 14  # the normal prompt + 13 UCF classes, as in scoring
     frames = torch.from_numpy(scene(2, 7, 32, 32))
     pixels = frames_to_pixels(frames, scorer.image_size)
-    maps = patch_anomaly_maps(scorer.model.clip, pixels, scorer.prompt_embeds)
+    maps = patch_anomaly_maps(scorer.model, pixels, scorer.prompt_embeds)
     assert maps.shape == (2, 4, 4) and maps.dtype == np.float32
     assert ((maps >= 0) & (maps <= 1)).all() and maps.std() > 0
+    clip = scorer.model.clip
     with torch.no_grad():
-        dense = scorer.model.clip.get_dense_features(pixels)
-        expected = scorer.model.prompt_scores(dense, scorer.prompt_embeds).reshape(2, 4, 4)
-    np.testing.assert_allclose(maps, expected.numpy(), rtol=1e-5, atol=1e-6)
+        patches = torch.nn.functional.normalize(clip.get_dense_features(pixels), dim=-1)
+        prompts = torch.nn.functional.normalize(scorer.prompt_embeds, dim=-1)
+        probs = (clip.logit_scale.exp() * patches @ prompts.T).softmax(dim=-1)
+    np.testing.assert_allclose(maps, (1 - probs[..., 0]).reshape(2, 4, 4).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_evaluation_saves_the_maps_viz_draws(eval_folder):
+    """heatmaps/<video>.npz: the top-2 snippet centres by the saved scores, native frames, prompt maps
+    equal to the model's at those frames; the baseline's folder gets its own."""
+    from fgvad.data.video import decode_frames
+    from fgvad.eval.folder import load_heatmaps
+    from fgvad.eval.heatmaps import patch_anomaly_maps, top_scored_frames
+    from fgvad.eval.score import load_scorer
+    from fgvad.models.video import frames_to_pixels
+
+    out, trained, root = eval_folder
+    assert sorted(p.stem for p in (out / "heatmaps").glob("*.npz")) == ["Abuse028_x264", "Explosion001_x264"]
+    assert sorted(p.stem for p in (out / "baseline" / "heatmaps").glob("*.npz")) == ["Abuse028_x264",
+                                                                                      "Explosion001_x264"]
+    meta = json.loads((out / "eval_meta.json").read_text())
+    assert meta["heatmaps"] == {"top_k": 2, "kinds": ["prompt"], "videos": 2}
+    name = "Explosion001_x264"
+    saved = load_heatmaps(out / "heatmaps" / f"{name}.npz")
+    scores = np.load(out / "scores" / f"{name}.npy")
+    assert saved.video == name and saved.kinds == ["prompt"]
+    assert saved.frame_indices.tolist() == top_scored_frames(scores, 2, meta["stride"])
+    np.testing.assert_array_equal(saved.scores, scores[saved.frame_indices])
+    video = root / "videos" / FOLDERS[name] / f"{name}.mp4"
+    assert saved.frames.shape == (2, 48, 64, 3) and saved.frames.dtype == np.uint8  # native resolution
+    np.testing.assert_array_equal(saved.frames, decode_frames(video, saved.frame_indices, None))
+    scorer = load_scorer(trained, kind="prompt")
+    pixels = frames_to_pixels(decode_frames(video, saved.frame_indices, scorer.image_size), scorer.image_size)
+    np.testing.assert_allclose(saved.maps["prompt"], patch_anomaly_maps(scorer.model, pixels, scorer.prompt_embeds),
+                               rtol=1e-5, atol=1e-6)
+    assert "P(normal prompt)" in saved.descriptions["prompt"]
+
+
+def test_viz_needs_neither_torch_nor_a_model(eval_folder, tmp_path):
+    """The report is drawn from the eval folder's files alone, in a process that never imports torch."""
+    out, _, _ = eval_folder
+    copy = tmp_path / "eval_copy"
+    shutil.copytree(out, copy)  # the checkpoint and the videos are not beside it
+    code = ("import sys\n"
+            "import fgvad.viz.report\n"
+            "assert 'torch' not in sys.modules and 'fgvad.models' not in sys.modules, 'import'\n"
+            f"result = fgvad.viz.report.build_report({str(copy)!r}, progress=False)\n"
+            "assert len(result.heatmaps) == 4, result.heatmaps\n"
+            "bad = [m for m in ('torch', 'fgvad.models', 'fgvad.eval.score', 'fgvad.eval.heatmaps') if m in sys.modules]\n"
+            "assert not bad, bad\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_viz_of_precomputed_scores_draws_curves_and_says_why_no_heatmaps(eval_folder, tmp_path, capsys):
@@ -128,16 +187,21 @@ def test_viz_of_precomputed_scores_draws_curves_and_says_why_no_heatmaps(eval_fo
     pre = tmp_path / "eval_pre"
     assert main(["eval", "--scores", str(scores), "--frame-counts", str(counts),
                  "--test-annotation", str(root / "annotation.txt"), "--out", str(pre)]) == 0
+    assert not (pre / "heatmaps").exists()
     capsys.readouterr()
     assert main(["viz", str(pre)]) == 0
     captured = capsys.readouterr()
     assert "wrote 3 score curves and 0 heatmaps" in captured.out
-    assert "heatmaps skipped; give --checkpoint" in captured.err
-    # with a checkpoint and the video root given explicitly, heatmaps are drawn
+    assert "precomputed scores: no heatmaps" in captured.err
+    assert "precomputed scores: no heatmaps" in (pre / "report.html").read_text(encoding="utf-8")
+    # the options that drove the old heatmap model are accepted, each with a one-line note
     _, trained, _ = eval_folder
-    assert main(["viz", str(pre), "--checkpoint", str(trained), "--video-root", str(root / "videos"),
-                 "--top-k", "1"]) == 0
-    assert "wrote 3 score curves and 2 heatmaps" in capsys.readouterr().out
+    assert main(["viz", str(pre), "--checkpoint", str(trained), "--device", "cpu",
+                 "--video-root", str(root / "videos"), "--top-k", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "wrote 3 score curves and 0 heatmaps" in captured.out
+    for flag in ("--checkpoint", "--device", "--video-root"):
+        assert f"fgvad: note: {flag} is not needed: heatmaps now come from `fgvad eval`" in captured.err
 
 
 def test_viz_of_a_folder_that_is_not_an_eval_folder_is_a_one_line_error(tmp_path, capsys):

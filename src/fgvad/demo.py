@@ -1,24 +1,21 @@
 """`fgvad demo`: the whole pipeline on the embedded synthetic dataset, in minutes on a CPU.
 
 synthetic videos -> training with the ``demo`` preset -> evaluation of the trained model beside
-the untouched initial model (same architecture and tokenizer, weights as at step 0) ->
-score curves, heatmaps and report.html. Each step calls the same Python functions as its
-command (``fgvad data synth``, ``fgvad train``, ``fgvad eval``, ``fgvad viz``), so the demo
-exercises the real tools.
+the untouched initial model (same architecture and tokenizer, weights as at step 0; scores
+and heatmaps) -> score curves and report.html. Each step calls the same library function as
+its command (``fgvad data synth``, ``fgvad train``, ``fgvad eval``, ``fgvad viz``), so the
+demo exercises the real tools.
 
 Output folder:
   synth/           the dataset (videos, train.json, Temporal_Anomaly_Annotation.txt, ...)
   model/           the trained checkpoint (FG-CLIP layout + video heads + tokenizer)
   initial_model/   the same model before its first step: the baseline
-  eval/            metrics.json, metrics.md, scores, viz/ and report.html
+  eval/            the eval folder (metrics, scores, heatmaps), viz/ and report.html
   demo.json        timings and headline numbers of the run
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import io
 import json
 import shutil
 import sys
@@ -28,19 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from fgvad.core.errors import UsageError
-
-DESCRIPTION = """\
-Run the whole pipeline on the embedded synthetic surveillance dataset: write the videos,
-train a tiny FG-CLIP-style video model from scratch with the demo preset, evaluate it on the
-synthetic test videos beside the untouched initial model (frame AUC, AP, per-class AUC,
-false alarms), draw score curves and heatmaps, and write report.html. Prints the metrics
-table and where the report is. About 2-3 minutes on 2 CPU cores; no GPU, no network."""
-
-EXAMPLES = """\
-examples:
-  fgvad demo                          # writes ./demo_out, prints the table and demo_out/eval/report.html
-  fgvad demo --out /tmp/demo --seed 1
-  fgvad demo --quick                  # a smaller, faster smoke run (numbers not meant to impress)"""
 
 MARKER_NAME = "demo.json"  # marks a folder as a demo's, so a rerun may replace it
 DEFAULT_OUT = "demo_out"
@@ -82,15 +66,6 @@ class DemoResult:
         return float(self.baseline_metrics["auc"])
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
-                        help=f"output folder (default ./{DEFAULT_OUT}; a previous demo there is replaced)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the dataset and the training (default 0)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"{QUICK.train_videos} training / {QUICK.test_videos} test videos, {QUICK.epochs:g} "
-                             "epochs: a smoke run of every step")
-
-
 def _prepare_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder")
@@ -128,7 +103,7 @@ def _step(name: str) -> None:
 def run_demo(out: str | Path = DEFAULT_OUT, *, seed: int = 0, quick: bool = False) -> DemoResult:
     """Run every step; returns the metrics, the timings and where the report is."""
     from fgvad.data.tools.synth import generate_dataset
-    from fgvad.eval import cli as eval_cli
+    from fgvad.eval import evaluate
     from fgvad.models.tokenizer import load_tokenizer
     from fgvad.train.run import run_training
     from fgvad.viz.report import build_report
@@ -157,47 +132,23 @@ def run_demo(out: str | Path = DEFAULT_OUT, *, seed: int = 0, quick: bool = Fals
     load_tokenizer(trained.final_checkpoint).save_pretrained(str(initial_dir))
     seconds["train"] = time.perf_counter() - t
 
-    _step("3/4 evaluating the trained model beside the initial one (zero-shot prompts)")
+    _step("3/4 evaluating the trained model beside the initial one (zero-shot prompts), with heatmaps")
     t = time.perf_counter()
-    eval_dir = out / "eval"
-    parser = argparse.ArgumentParser(prog="fgvad eval")
-    eval_cli.add_arguments(parser)
-    eval_args = parser.parse_args([
-        "--checkpoint", str(trained.final_checkpoint), "--baseline", str(initial_dir),
-        "--video-root", str(synth.video_root), "--test-annotation", str(synth.temporal_annotation),
-        "--out", str(eval_dir), "--num-workers", "0", "--stride", str(size.eval_stride),
-    ])
-    with contextlib.redirect_stdout(io.StringIO()):  # the table is printed once, at the end
-        eval_cli.run(eval_args)
+    evaluation = evaluate(checkpoint=trained.final_checkpoint, baseline=initial_dir, video_root=synth.video_root,
+                          test_annotation=synth.temporal_annotation, out=out / "eval", num_workers=0,
+                          stride=size.eval_stride)
     seconds["eval"] = time.perf_counter() - t
 
-    _step("4/4 score curves, heatmaps and report.html")
+    _step("4/4 score curves, heatmap pictures and report.html")
     t = time.perf_counter()
-    report = build_report(eval_dir)
+    report = build_report(evaluation.out)
     seconds["viz"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started
 
-    metrics = json.loads((eval_dir / "metrics.json").read_text())
-    baseline = metrics.pop("baseline")
-    table = (eval_dir / "metrics.md").read_text().split("\n\nDefinitions:")[0].removeprefix("# fgvad evaluation\n\n")
-    result = DemoResult(out=out, report=report.html, metrics=metrics, baseline_metrics=baseline,
-                        seconds={k: round(v, 1) for k, v in seconds.items()}, table=table)
+    result = DemoResult(out=out, report=report.html, metrics=evaluation.metrics,
+                        baseline_metrics=evaluation.baseline_metrics or {},
+                        seconds={k: round(v, 1) for k, v in seconds.items()}, table=evaluation.table)
     summary = {"status": "done", "seed": seed, "quick": quick, "size": asdict(size), "auc": result.auc,
                "baseline_auc": result.baseline_auc, "seconds": result.seconds, "report": str(report.html)}
     (out / MARKER_NAME).write_text(json.dumps(summary, indent=2) + "\n")
     return result
-
-
-def run(args: argparse.Namespace) -> int:
-    result = run_demo(args.out, seed=args.seed, quick=args.quick)
-    s = result.seconds
-    print()
-    print(result.table.rstrip())
-    print()
-    verdict = "above" if result.auc > result.baseline_auc else "NOT above"
-    print(f"frame AUC {result.auc:.4f} (trained) vs {result.baseline_auc:.4f} (untouched initial model): "
-          f"{verdict} the baseline" + ("" if result.auc >= TARGET_AUC else f", below the {TARGET_AUC:.2f} target"))
-    print(f"time: {s['total']:.0f} s = data {s['synth']:.0f} s + training {s['train']:.0f} s + "
-          f"evaluation {s['eval']:.0f} s + visualisation {s['viz']:.0f} s")
-    print(f"report: {result.report}")
-    return 0

@@ -1,3 +1,81 @@
-"""`fgvad eval` (argument parsing moves here from fgvad.eval.cli)."""
+"""`fgvad eval`: parse, call fgvad.eval.evaluate(), print the metrics table."""
 
-from fgvad.eval.cli import DESCRIPTION, EXAMPLES, add_arguments, run  # noqa: F401
+from __future__ import annotations
+
+import argparse
+
+from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
+from fgvad.eval.folder import DEFAULT_HEATMAP_TOP_K
+from fgvad.eval.gt import GT_MODES
+from fgvad.eval.metrics import DEFAULT_THRESHOLD
+from fgvad.eval.score import SCORE_KINDS  # torch is imported only when a model is loaded
+
+DESCRIPTION = """\
+Evaluate on the UCF-Crime protocol: frame ROC-AUC, AP (average_precision_score and the
+trapezoid AP of RTFM-style repos), AUC on anomalous videos, per-class AUC and the false-alarm
+rate on normal videos, with the ground-truth convention named (--gt-mode).
+
+Either score the test videos with a checkpoint (--checkpoint, --video-root; refused when the
+checkpoint was trained on test videos unless --allow-leakage), optionally beside the untouched
+model scored zero-shot by prompts (--baseline), or evaluate precomputed scores of any method
+(--scores DIR of <video name>.npy files, one score per frame; --expand 16 for one per snippet).
+
+Writes the eval folder OUT (metrics.json, metrics.md, gt.npz, scores/, eval_meta.json, and
+with a checkpoint heatmaps/: the spatial maps of the top-scored frames of each anomalous
+video; baseline/ the same for the baseline) that `fgvad viz OUT` draws."""
+
+EXAMPLES = """\
+examples:
+  fgvad eval --checkpoint runs/ucf_full/checkpoint-2000 --baseline /models/fg-clip-base \\
+             --video-root /data/UCF_Crimes/Videos --test-annotation ucf-crime --out eval/ucf_full
+  fgvad eval --scores rtfm_scores/ --expand 16 --frame-counts ucf-crime --gt-mode i3d --out eval/rtfm"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    src = parser.add_argument_group("what to evaluate (one of)")
+    src.add_argument("--checkpoint", metavar="CKPT", help="fgvad/FG-CLIP/CLIP checkpoint folder to score the videos with")
+    src.add_argument("--scores", metavar="DIR", help="folder of precomputed <video name>.npy score arrays")
+    parser.add_argument("--baseline", metavar="CKPT0",
+                        help="untouched checkpoint scored zero-shot by prompts, reported beside --checkpoint")
+    parser.add_argument("--baseline-scores", metavar="DIR", help="precomputed scores reported beside --scores")
+    parser.add_argument("--test-annotation", default="ucf-crime", metavar="FILE|ucf-crime",
+                        help="temporal test annotation (default: the official one, shipped)")
+    parser.add_argument("--video-root", metavar="DIR",
+                        help="UCF-Crime videos: DIR/Folder/Name.mp4, or found by name anywhere below DIR")
+    parser.add_argument("--frame-counts", metavar="FILE|ucf-crime",
+                        help="frame counts for --scores ('Folder/Name.mp4 n Class ...'; 'ucf-crime' = shipped)")
+    parser.add_argument("--gt-mode", choices=GT_MODES, default="frames",
+                        help="ground-truth convention (default: frames = every real frame)")
+    parser.add_argument("--expand", type=int, metavar="N",
+                        help="--scores hold one score per N-frame snippet: repeat each over its N frames")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                        help=f"score threshold of far_normal (default {DEFAULT_THRESHOLD})")
+    scoring = parser.add_argument_group("scoring with a checkpoint")
+    scoring.add_argument("--stride", type=int, default=SNIPPET_FRAMES,
+                         help=f"score one frame per STRIDE frames (default {SNIPPET_FRAMES})")
+    scoring.add_argument("--score", choices=SCORE_KINDS, default="auto",
+                         help="score kind; auto = MIL head for a trained fgvad checkpoint, prompts otherwise")
+    scoring.add_argument("--frame-batch", type=int, default=DEFAULT_FRAME_BATCH,
+                         help=f"frames per vision-tower call (default {DEFAULT_FRAME_BATCH})")
+    scoring.add_argument("--num-workers", type=int, default=4, help="decoding worker processes (default 4)")
+    scoring.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    scoring.add_argument("--heatmap-top-k", type=int, default=DEFAULT_HEATMAP_TOP_K, metavar="K",
+                         help="spatial maps saved per anomalous video, at its K top-scored frames "
+                              f"(default {DEFAULT_HEATMAP_TOP_K}; 0 = none)")
+    parser.add_argument("--allow-leakage", action="store_true",
+                        help="evaluate even if the checkpoint was trained on test videos (numbers are then invalid)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from fgvad.eval.evaluation import evaluate
+
+    result = evaluate(
+        out=args.out, checkpoint=args.checkpoint, scores=args.scores, baseline=args.baseline,
+        baseline_scores=args.baseline_scores, test_annotation=args.test_annotation, video_root=args.video_root,
+        frame_counts=args.frame_counts, gt_mode=args.gt_mode, expand=args.expand, threshold=args.threshold,
+        stride=args.stride, score_kind=args.score, frame_batch=args.frame_batch, num_workers=args.num_workers,
+        device=args.device, allow_leakage=args.allow_leakage, heatmap_top_k=args.heatmap_top_k)
+    print(result.table)
+    print(f"wrote {result.metrics_json}, {result.metrics_md}")
+    return 0

@@ -1,3 +1,70 @@
-"""`fgvad score` (argument parsing moves here from fgvad.eval.score)."""
+"""`fgvad score`: per-frame anomaly scores of any videos (fgvad.eval.score), saved as .npy (and plots)."""
 
-from fgvad.eval.score import DESCRIPTION, EXAMPLES, add_arguments, run  # noqa: F401
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
+from fgvad.core.errors import UsageError, VideoError
+from fgvad.eval.score import SCORE_KINDS
+
+DESCRIPTION = """\
+Per-frame anomaly scores of any videos with a checkpoint: one frame per STRIDE-frame snippet
+(its centre) goes through the model, and each snippet's score is repeated over its frames,
+so OUT/<video>.npy has exactly one float32 score per real frame. --plot also writes
+OUT/<video>.png, the score curve. Runs batched in bf16 on the GPU when there is one."""
+
+EXAMPLES = """\
+examples:
+  fgvad score street_cam.mp4 --checkpoint runs/ucf_full/checkpoint-2000 --out scores/ --plot
+  fgvad score /data/clips/*.mp4 --checkpoint /models/fg-clip-base --score prompt --stride 8 --out zs/"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("videos", nargs="+", metavar="VIDEO", help="video files to score")
+    parser.add_argument("--checkpoint", required=True, metavar="CKPT", help="fgvad, FG-CLIP or CLIP checkpoint folder")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder for <video>.npy (and .png)")
+    parser.add_argument("--stride", type=int, default=SNIPPET_FRAMES,
+                        help=f"frames per snippet (default {SNIPPET_FRAMES})")
+    parser.add_argument("--score", choices=SCORE_KINDS, default="auto",
+                        help="mil (trained head), prompt (zero-shot), mix; auto picks by checkpoint")
+    parser.add_argument("--prompt", action="append", metavar="TEXT",
+                        help="custom prompts for --score prompt: the first is the normal one (repeatable)")
+    parser.add_argument("--plot", action="store_true", help="also write the score curve as <video>.png")
+    parser.add_argument("--num-workers", type=int, default=4, help="decoding worker processes (default 4)")
+    parser.add_argument("--frame-batch", type=int, default=DEFAULT_FRAME_BATCH,
+                        help=f"frames per vision-tower call (default {DEFAULT_FRAME_BATCH})")
+    parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from fgvad.eval.score import load_scorer, name_video_paths, score_videos
+
+    if args.stride < 1:
+        raise UsageError(f"--stride must be >= 1, not {args.stride}")
+    if args.prompt is not None and len(args.prompt) < 2:
+        raise UsageError("--prompt needs at least two texts: the normal one first, then anomalous ones")
+    paths = name_video_paths(args.videos)
+    for path in paths.values():
+        if not path.is_file():
+            raise VideoError(f"{path}: video not found")
+    scorer = load_scorer(args.checkpoint, kind=args.score, device=args.device, prompts=args.prompt,
+                         frame_batch=max(1, args.frame_batch))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"scoring {len(paths)} video(s) with {args.checkpoint} ({scorer.kind} scores, stride {args.stride}, "
+          f"{scorer.device})", file=sys.stderr)
+    for name, scores in score_videos(scorer, paths, stride=args.stride, num_workers=args.num_workers):
+        np.save(out / f"{name}.npy", scores)
+        line = f"{name}: {scores.size} frames, max score {scores.max():.3f} -> {out / (name + '.npy')}"
+        if args.plot:
+            from fgvad.viz.plots import plot_score_curve
+
+            png = plot_score_curve(scores, out / f"{name}.png", title=f"{name} ({scorer.kind} scores)")
+            line += f", {png}"
+        print(line)
+    return 0

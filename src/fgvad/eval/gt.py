@@ -12,12 +12,11 @@ moves AUC by tenths of a point; fgvad makes the convention explicit (see
   PEL4VAD: ``16 * T`` frames with ``T = floor(n / 16)``, except nine videos whose feature
   extractor produced one snippet fewer. 1,109,680 / 84,128, identical to PEL4VAD's arrays.
 
-Also the ``fgvad gt`` command.
+The ``fgvad gt`` command (fgvad.cli.gt) writes these arrays as an .npz.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -25,11 +24,11 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from fgvad.data.annotations import TestVideo, load_frame_counts, load_test_annotation, video_key
+from fgvad.core.constants import SNIPPET_FRAMES
 from fgvad.core.errors import EvalError, UsageError, VideoError
+from fgvad.data.annotations import TestVideo, load_frame_counts, video_key
 
 GT_MODES = ("frames", "floor16", "i3d")
-SNIPPET = 16
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
 
 # Test videos whose n is divisible by 16 but whose public I3D features have n/16 - 1
@@ -46,13 +45,13 @@ def gt_length(name: str, n_frames: int, mode: str) -> int:
     """Number of ground-truth frames of a video of ``n_frames`` real frames under ``mode``."""
     if mode == "frames":
         return n_frames
-    snippets = n_frames // SNIPPET
+    snippets = n_frames // SNIPPET_FRAMES
     if mode == "floor16":
-        return SNIPPET * snippets
+        return SNIPPET_FRAMES * snippets
     if mode == "i3d":
-        if n_frames % SNIPPET == 0 and video_key(name) in I3D_SHORT_BY_ONE_SNIPPET:
+        if n_frames % SNIPPET_FRAMES == 0 and video_key(name) in I3D_SHORT_BY_ONE_SNIPPET:
             snippets -= 1
-        return SNIPPET * max(snippets, 0)
+        return SNIPPET_FRAMES * max(snippets, 0)
     raise UsageError(f"unknown ground-truth mode {mode!r} (choose from {', '.join(GT_MODES)})")
 
 
@@ -181,49 +180,3 @@ def resolve_frame_counts(videos: list[TestVideo], *, annotation: str, frame_coun
     if annotation == "ucf-crime":
         return load_frame_counts(UCF_FRAME_COUNTS), f"frame counts from {UCF_FRAME_COUNTS} (shipped)"
     raise UsageError(f"{annotation}: has no frame counts; give --frame-counts FILE|ucf-crime or --video-root DIR")
-
-
-# --------------------------------------------------------------------------- `fgvad gt`
-
-DESCRIPTION = """\
-Build frame-level ground truth for a temporal test annotation as an .npz of uint8 arrays
-(one per video, key = video name without extension).
-
-Modes (see docs; public repos disagree, so fgvad names them):
-  frames   every real frame, 0-based end-exclusive intervals clipped to n (default)
-  floor16  16*floor(n/16) frames (whole 16-frame snippets)
-  i3d      the I3D-feature ground truth of RTFM/UR-DMU/PEL4VAD, reproduced exactly
-
-Frame counts come from --frame-counts (a 'Folder/Name.mp4 n Class s1 e1 s2 e2' file, or
-'ucf-crime' for the shipped one), from --video-root (each video is probed), or from the
-annotation itself when it is in that format."""
-
-EXAMPLES = """\
-examples:
-  fgvad gt --annotation ucf-crime --mode i3d --out gt_i3d.npz
-  fgvad gt --annotation Temporal_Anomaly_Annotation_for_Testing_Videos.txt \\
-           --video-root /data/UCF_Crimes/Videos --mode frames --out gt.npz"""
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--annotation", default="ucf-crime", metavar="FILE|ucf-crime",
-                        help="temporal test annotation (default: the official UCF-Crime one, shipped)")
-    parser.add_argument("--frame-counts", metavar="FILE|ucf-crime",
-                        help="'Folder/Name.mp4 n Class ...' file with the real frame counts")
-    parser.add_argument("--video-root", metavar="DIR", help="probe frame counts from the videos below DIR")
-    parser.add_argument("--mode", choices=GT_MODES, default="frames", help="ground-truth convention (default: frames)")
-    parser.add_argument("--out", required=True, metavar="FILE.npz", help="output .npz")
-
-
-def run(args: argparse.Namespace) -> int:
-    videos = load_test_annotation(args.annotation)
-    counts, note = resolve_frame_counts(videos, annotation=args.annotation, frame_counts=args.frame_counts,
-                                        video_root=args.video_root)
-    gt = build_ground_truth(videos, counts, args.mode)
-    out = save_ground_truth(args.out, gt)
-    frames = sum(len(v) for v in gt.values())
-    positives = sum(int(v.sum()) for v in gt.values())
-    print(f"{note}", file=sys.stderr)
-    print(f"wrote {out}: {len(gt)} videos, {frames:,} frames, {positives:,} positive ({args.mode} mode)")
-    return 0
-

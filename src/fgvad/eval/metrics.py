@@ -14,9 +14,11 @@ from typing import Mapping
 
 import numpy as np
 
+from fgvad.core.constants import SNIPPET_FRAMES
 from fgvad.core.datasets import NORMAL
-from fgvad.data.annotations import video_key
 from fgvad.core.errors import EvalError
+from fgvad.data.annotations import video_key
+from fgvad.eval.folder import METRICS_JSON, METRICS_MD
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -38,11 +40,13 @@ _SUMMARY_ROWS = ("auc", "ap", "ap_trapz", "auc_abnormal", "far_normal")
 # --------------------------------------------------------------------------- aligning scores
 
 
-def expand_snippet_scores(snippet_scores: np.ndarray, length: int, snippet: int = 16, *,
+def expand_snippet_scores(snippet_scores: np.ndarray, length: int, snippet: int = SNIPPET_FRAMES, *,
                           name: str = "video") -> np.ndarray:
     """Repeat each snippet score over its ``snippet`` frames to exactly ``length`` frames.
 
-    Accepts any snippet count whose frame span is within one snippet of ``length`` (the
+    Snippet k covers frames [k*snippet, (k+1)*snippet). The scorer gives ceil(length/snippet)
+    scores, the last snippet possibly shorter; precomputed scores may follow another rule, so
+    this accepts any snippet count whose frame span is within one snippet of ``length`` (the
     floor(n/16) and ceil(n/16) conventions, and the I3D one-snippet-short videos); the last
     partial snippet is cut or the last score carried to the end. Anything else is an error.
     """
@@ -165,9 +169,12 @@ def _delta(a: float | None, b: float | None) -> str:
     return "—" if a is None or b is None else f"{a - b:+.4f}"
 
 
-def metrics_markdown(metrics: dict, baseline: dict | None = None, *, name: str = "checkpoint",
-                     baseline_name: str = "baseline") -> str:
-    """A Markdown table of the metrics; with a baseline, columns checkpoint | baseline | delta."""
+def metrics_table(metrics: dict, baseline: dict | None = None, *, name: str = "checkpoint",
+                  baseline_name: str = "baseline") -> str:
+    """The Markdown table of the metrics and a line saying what was evaluated (no definitions).
+
+    With a baseline, the columns are checkpoint | baseline | delta.
+    """
     rows: list[tuple[str, float | None, float | None]] = [(k, metrics.get(k), (baseline or {}).get(k))
                                                           for k in _SUMMARY_ROWS]
     classes = sorted(set(metrics.get("per_class_auc", {})) | set((baseline or {}).get("per_class_auc", {})))
@@ -184,22 +191,26 @@ def metrics_markdown(metrics: dict, baseline: dict | None = None, *, name: str =
         f"{metrics['n_videos']} videos ({metrics.get('n_anomalous_videos', '?')} anomalous), "
         f"{metrics['n_frames']:,} frames ({metrics.get('n_positive_frames', 0):,} positive), "
         f"ground truth mode `{metrics['gt_mode']}`, far_normal threshold {metrics.get('threshold', DEFAULT_THRESHOLD)}.",
-        "",
-        "Definitions:",
-        "",
     ]
-    lines += [f"- `{k}`: {v}" for k, v in DEFINITIONS.items()]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
+
+
+def metrics_markdown(metrics: dict, baseline: dict | None = None, *, name: str = "checkpoint",
+                     baseline_name: str = "baseline") -> str:
+    """:func:`metrics_table` followed by the definition of every metric."""
+    table = metrics_table(metrics, baseline, name=name, baseline_name=baseline_name)
+    definitions = "\n".join(f"- `{k}`: {v}" for k, v in DEFINITIONS.items())
+    return f"{table}\n\nDefinitions:\n\n{definitions}\n"
 
 
 def write_metrics(out_dir: str | Path, metrics: dict, baseline: dict | None = None, **names: str) -> str:
-    """Write ``metrics.json`` (and ``baseline`` inside it when given) and ``metrics.md``; return the table."""
+    """Write ``metrics.json`` (and ``baseline`` inside it when given) and ``metrics.md``; return the Markdown."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     payload = dict(metrics)
     if baseline is not None:
         payload["baseline"] = {k: v for k, v in baseline.items() if k != "definitions"}
-    (out / "metrics.json").write_text(json.dumps(payload, indent=2) + "\n")
-    table = metrics_markdown(metrics, baseline, **names)
-    (out / "metrics.md").write_text("# fgvad evaluation\n\n" + table)
-    return table
+    (out / METRICS_JSON).write_text(json.dumps(payload, indent=2) + "\n")
+    markdown = metrics_markdown(metrics, baseline, **names)
+    (out / METRICS_MD).write_text("# fgvad evaluation\n\n" + markdown)
+    return markdown

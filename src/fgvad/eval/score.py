@@ -1,4 +1,4 @@
-"""Per-frame anomaly scores of any video with a (video) FG-CLIP checkpoint; `fgvad score`.
+"""Per-frame anomaly scores of any video with a (video) FG-CLIP checkpoint (`fgvad score`, `fgvad eval`).
 
 Protocol: the video is cut into snippets of ``stride`` frames (the last one may be shorter);
 the centre frame of each snippet is decoded at the model's resolution, the frame sequence
@@ -18,7 +18,6 @@ Decoding runs in DataLoader worker processes, a few videos ahead of the model.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import dataclass
@@ -27,33 +26,24 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
 from fgvad.core.errors import CheckpointError, FgvadError, UsageError, VideoError
 from fgvad.core.prompts import default_prompts
+from fgvad.eval.metrics import expand_snippet_scores
 
 if TYPE_CHECKING:
     import torch
 
 SCORE_KINDS = ("auto", "mil", "prompt", "mix")
-DEFAULT_STRIDE = 16
-DEFAULT_FRAME_BATCH = 256  # frames per vision-tower call: bounds activation memory on long videos
 
 
-def snippet_centres(n_frames: int, stride: int = DEFAULT_STRIDE) -> np.ndarray:
+def snippet_centres(n_frames: int, stride: int = SNIPPET_FRAMES) -> np.ndarray:
     """Centre frame of each ``stride``-frame snippet of a video; the last snippet may be shorter."""
     if stride < 1:
         raise UsageError(f"stride must be >= 1, not {stride}")
     starts = np.arange(0, n_frames, stride, dtype=np.int64)
     ends = np.minimum(starts + stride, n_frames)
     return starts + (ends - starts) // 2
-
-
-def expand_to_frames(snippet_scores: np.ndarray, n_frames: int, stride: int = DEFAULT_STRIDE) -> np.ndarray:
-    """Repeat snippet k's score over frames [k*stride, (k+1)*stride) ∩ [0, n)."""
-    s = np.asarray(snippet_scores, dtype=np.float32).reshape(-1)
-    expected = -(-n_frames // stride)
-    if s.size != expected:
-        raise ValueError(f"{s.size} snippet scores for {n_frames} frames at stride {stride} (expected {expected})")
-    return np.repeat(s, stride)[:n_frames]
 
 
 # --------------------------------------------------------------------------- model side
@@ -103,6 +93,7 @@ class Scorer:
     device: "torch.device"
     prompt_embeds: "torch.Tensor | None" = None
     frame_batch: int = DEFAULT_FRAME_BATCH
+    checkpoint: Path | None = None  # the folder it was loaded from (its tokenizer, for prompts)
 
     @property
     def image_size(self) -> int:
@@ -151,9 +142,6 @@ class Scorer:
 def load_scorer(checkpoint: str | Path, *, kind: str = "auto", device: str | None = None,
                 prompts: Sequence[str] | None = None, frame_batch: int = DEFAULT_FRAME_BATCH) -> Scorer:
     """Load a checkpoint folder (fgvad video, FG-CLIP or plain CLIP) ready to score videos."""
-    import torch
-
-    from fgvad.models.tokenizer import load_tokenizer, tokenize
     from fgvad.models.video import VideoFGCLIP
 
     if kind not in SCORE_KINDS:
@@ -169,13 +157,22 @@ def load_scorer(checkpoint: str | Path, *, kind: str = "auto", device: str | Non
                          "use --score prompt")
     dev = pick_device(device)
     model = VideoFGCLIP.from_pretrained(folder, device=dev).eval()
-    prompt_embeds = None
-    if kind in ("prompt", "mix"):
-        tokenizer = getattr(model, "tokenizer", None) or load_tokenizer(folder)
-        ids = tokenize(tokenizer, list(prompts or default_prompts()), long=False).to(dev)
-        with torch.inference_mode():
-            prompt_embeds = model.encode_text(ids, long=False).float()
-    return Scorer(model=model, kind=kind, device=dev, prompt_embeds=prompt_embeds, frame_batch=frame_batch)
+    prompt_embeds = prompt_embeddings(model, folder, prompts) if kind in ("prompt", "mix") else None
+    return Scorer(model=model, kind=kind, device=dev, prompt_embeds=prompt_embeds, frame_batch=frame_batch,
+                  checkpoint=folder)
+
+
+def prompt_embeddings(model: Any, checkpoint: str | Path, prompts: Sequence[str] | None = None) -> "torch.Tensor":
+    """(C, D) float32 text embeddings of the prompt set (normal prompt first; default: fgvad.core.prompts),
+    tokenized with the model's tokenizer, else the checkpoint folder's."""
+    import torch
+
+    from fgvad.models.tokenizer import load_tokenizer, tokenize
+
+    tokenizer = getattr(model, "tokenizer", None) or load_tokenizer(checkpoint)
+    ids = tokenize(tokenizer, list(prompts or default_prompts()), long=False).to(model.device)
+    with torch.inference_mode():
+        return model.encode_text(ids, long=False).float()
 
 
 def _as_scorer(model: Any, kind: str = "auto", device: str | None = None) -> Scorer:
@@ -223,7 +220,8 @@ class SnippetFrames:
         return {"name": name, "path": str(path), "n_frames": n_frames, "frames": torch.from_numpy(frames)}
 
 
-def _normalise_paths(paths: Mapping[str, Path] | Sequence[str | Path]) -> dict[str, Path]:
+def name_video_paths(paths: Mapping[str, Path] | Sequence[str | Path]) -> dict[str, Path]:
+    """``{name: path}`` of videos given as a mapping, or as paths named by their file stem (unique)."""
     if isinstance(paths, Mapping):
         return {str(k): Path(v) for k, v in paths.items()}
     out: dict[str, Path] = {}
@@ -235,7 +233,7 @@ def _normalise_paths(paths: Mapping[str, Path] | Sequence[str | Path]) -> dict[s
     return out
 
 
-def score_videos(model: Any, paths: Mapping[str, Path] | Sequence[str | Path], *, stride: int = DEFAULT_STRIDE,
+def score_videos(model: Any, paths: Mapping[str, Path] | Sequence[str | Path], *, stride: int = SNIPPET_FRAMES,
                  num_workers: int = 4, kind: str = "auto", device: str | None = None,
                  progress: bool = True) -> Iterator[tuple[str, np.ndarray]]:
     """Yield ``(name, per-frame scores)`` for each video, decoding ahead in worker processes.
@@ -247,7 +245,7 @@ def score_videos(model: Any, paths: Mapping[str, Path] | Sequence[str | Path], *
     from tqdm import tqdm
 
     scorer = _as_scorer(model, kind, device)
-    named = _normalise_paths(paths)
+    named = name_video_paths(paths)
     for name, path in named.items():
         if not path.is_file():
             raise VideoError(f"{path}: video not found ({name})")
@@ -261,70 +259,13 @@ def score_videos(model: Any, paths: Mapping[str, Path] | Sequence[str | Path], *
             if "error" in item:
                 raise VideoError(item["error"])
             snippet_scores = scorer.score_frames(item["frames"])
-            yield item["name"], expand_to_frames(snippet_scores, int(item["n_frames"]), stride)
+            yield item["name"], expand_snippet_scores(snippet_scores, int(item["n_frames"]), stride, name=item["name"])
             bar.update(1)
 
 
-def score_video(model: Any, path: str | Path, *, stride: int = DEFAULT_STRIDE, kind: str = "auto",
+def score_video(model: Any, path: str | Path, *, stride: int = SNIPPET_FRAMES, kind: str = "auto",
                 device: str | None = None) -> np.ndarray:
     """Per-frame anomaly scores of one video: float32, length = the video's real frame count."""
     ((_, scores),) = list(score_videos(model, [Path(path)], stride=stride, num_workers=0, kind=kind,
                                        device=device, progress=False))
     return scores
-
-
-# --------------------------------------------------------------------------- `fgvad score`
-
-DESCRIPTION = """\
-Per-frame anomaly scores of any videos with a checkpoint: one frame per STRIDE-frame snippet
-(its centre) goes through the model, and each snippet's score is repeated over its frames,
-so OUT/<video>.npy has exactly one float32 score per real frame. --plot also writes
-OUT/<video>.png, the score curve. Runs batched in bf16 on the GPU when there is one."""
-
-EXAMPLES = """\
-examples:
-  fgvad score street_cam.mp4 --checkpoint runs/ucf_full/checkpoint-2000 --out scores/ --plot
-  fgvad score /data/clips/*.mp4 --checkpoint /models/fg-clip-base --score prompt --stride 8 --out zs/"""
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("videos", nargs="+", metavar="VIDEO", help="video files to score")
-    parser.add_argument("--checkpoint", required=True, metavar="CKPT", help="fgvad, FG-CLIP or CLIP checkpoint folder")
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder for <video>.npy (and .png)")
-    parser.add_argument("--stride", type=int, default=DEFAULT_STRIDE, help="frames per snippet (default 16)")
-    parser.add_argument("--score", choices=SCORE_KINDS, default="auto",
-                        help="mil (trained head), prompt (zero-shot), mix; auto picks by checkpoint")
-    parser.add_argument("--prompt", action="append", metavar="TEXT",
-                        help="custom prompts for --score prompt: the first is the normal one (repeatable)")
-    parser.add_argument("--plot", action="store_true", help="also write the score curve as <video>.png")
-    parser.add_argument("--num-workers", type=int, default=4, help="decoding worker processes (default 4)")
-    parser.add_argument("--frame-batch", type=int, default=DEFAULT_FRAME_BATCH,
-                        help=f"frames per vision-tower call (default {DEFAULT_FRAME_BATCH})")
-    parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.stride < 1:
-        raise UsageError(f"--stride must be >= 1, not {args.stride}")
-    if args.prompt is not None and len(args.prompt) < 2:
-        raise UsageError("--prompt needs at least two texts: the normal one first, then anomalous ones")
-    paths = _normalise_paths(args.videos)
-    for name, path in paths.items():
-        if not path.is_file():
-            raise VideoError(f"{path}: video not found")
-    scorer = load_scorer(args.checkpoint, kind=args.score, device=args.device, prompts=args.prompt,
-                         frame_batch=max(1, args.frame_batch))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"scoring {len(paths)} video(s) with {args.checkpoint} ({scorer.kind} scores, stride {args.stride}, "
-          f"{scorer.device})", file=sys.stderr)
-    for name, scores in score_videos(scorer, paths, stride=args.stride, num_workers=args.num_workers):
-        np.save(out / f"{name}.npy", scores)
-        line = f"{name}: {scores.size} frames, max score {scores.max():.3f} -> {out / (name + '.npy')}"
-        if args.plot:
-            from fgvad.viz.plots import plot_score_curve
-
-            png = plot_score_curve(scores, out / f"{name}.png", title=f"{name} ({scorer.kind} scores)")
-            line += f", {png}"
-        print(line)
-    return 0

@@ -1,8 +1,11 @@
-"""Reading what `fgvad eval` wrote into its output folder (see fgvad.eval.cli's docstring)."""
+"""Reading what `fgvad eval` wrote into its output folder (layout: fgvad.eval.folder).
+
+Files only: no torch, no model, no video decoding. Heatmaps are read when drawn, one video
+at a time, since they hold native-resolution frames.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,8 +13,10 @@ from typing import Any
 import numpy as np
 
 from fgvad.core.datasets import NORMAL
-from fgvad.data.annotations import video_key
 from fgvad.core.errors import EvalError
+from fgvad.eval.folder import (BASELINE_DIR, GT_FILE, META_JSON, METRICS_JSON, SCORES_DIR, HeatmapSet,
+                               heatmap_path, load_heatmaps, read_json_object, read_score_array)
+from fgvad.eval.gt import load_ground_truth
 
 
 @dataclass
@@ -23,11 +28,14 @@ class VideoRecord:
     gt: np.ndarray  # uint8 per frame
     scores: np.ndarray  # float32 per frame, aligned with gt
     baseline: np.ndarray | None = None
-    path: Path | None = None  # the video file, when it can be found
+    heatmap_file: Path | None = None  # heatmaps/<video>.npz, when evaluation saved maps for it
 
     @property
     def is_anomaly(self) -> bool:
         return self.label != NORMAL
+
+    def heatmaps(self) -> HeatmapSet | None:
+        return load_heatmaps(self.heatmap_file) if self.heatmap_file is not None else None
 
 
 @dataclass
@@ -47,81 +55,46 @@ class EvalFolder:
         return self.meta.get("baseline_checkpoint")
 
     @property
-    def stride(self) -> int:
-        return int(self.meta.get("stride") or 16)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EvalError(f"{path}: not found; is {path.parent} an output folder of `fgvad eval`?") from None
-    except ValueError as err:
-        raise EvalError(f"{path}: invalid JSON ({err})") from None
-    if not isinstance(data, dict):
-        raise EvalError(f"{path}: expected a JSON object")
-    return data
+    def heatmap_top_k(self) -> int | None:
+        """How many maps per anomalous video evaluation saved (None: it saved none, e.g. precomputed scores)."""
+        saved = self.meta.get("heatmaps")
+        return int(saved["top_k"]) if isinstance(saved, dict) and "top_k" in saved else None
 
 
 def _load_scores(folder: Path, name: str) -> np.ndarray | None:
-    path = folder / "scores" / f"{name}.npy"
+    path = folder / SCORES_DIR / f"{name}.npy"
     if not path.is_file():
         return None
-    try:
-        return np.load(path, allow_pickle=False).astype(np.float32).reshape(-1)
-    except (OSError, ValueError) as err:
-        raise EvalError(f"{path}: not a numeric .npy array ({err})") from None
+    return read_score_array(path).astype(np.float32).reshape(-1)
 
 
-def _video_path(meta: dict[str, Any], name: str, root: Path, located: dict[str, Path]) -> Path | None:
-    """The video file: eval_meta's path (as written, or relative to the eval folder's parent),
-    else found by name below ``video_root``."""
-    given = (meta.get("paths") or {}).get(name)
-    if given:
-        for candidate in (Path(given), root.parent / given):
-            if candidate.is_file():
-                return candidate
-    return located.get(video_key(name))
-
-
-def _all_paths_exist(meta: dict[str, Any], root: Path) -> bool:
-    paths = meta.get("paths") or {}
-    return bool(paths) and all(Path(p).is_file() or (root.parent / p).is_file() for p in paths.values())
-
-
-def load_eval_folder(root: str | Path, *, video_root: str | Path | None = None) -> EvalFolder:
-    """Metrics, meta, ground truth and scores (with the baseline's when present) of an eval folder."""
-    from fgvad.eval.gt import index_video_files, load_ground_truth
-
+def load_eval_folder(root: str | Path) -> EvalFolder:
+    """Metrics, meta, ground truth and scores (with the baseline's when evaluated) of an eval folder."""
     root = Path(root)
     if not root.is_dir():
         raise EvalError(f"{root}: eval folder not found")
-    metrics = _read_json(root / "metrics.json")
+    metrics = read_json_object(root / METRICS_JSON)
     baseline_metrics = metrics.pop("baseline", None)
-    meta = _read_json(root / "eval_meta.json")
-    base_meta_file = root / "baseline" / "eval_meta.json"
-    if base_meta_file.is_file():
-        meta["baseline_checkpoint"] = _read_json(base_meta_file).get("checkpoint")
-    gt = load_ground_truth(root / "gt.npz")
+    meta = read_json_object(root / META_JSON)
+    # Only a baseline that metrics.json reports: a stale baseline/ of an earlier run is not drawn.
+    base_root = root / BASELINE_DIR if baseline_metrics is not None else None
+    if base_root is not None and (base_root / META_JSON).is_file():
+        meta["baseline_checkpoint"] = read_json_object(base_root / META_JSON).get("checkpoint")
+    gt = load_ground_truth(root / GT_FILE)
     classes = {v.get("name"): v.get("class", NORMAL) for v in meta.get("videos") or []}
-    if video_root is not None and not Path(video_root).is_dir():
-        raise EvalError(f"{video_root}: video root not found")
-    search_root = video_root or meta.get("video_root")
-    located: dict[str, Path] = {}
-    if search_root and Path(search_root).is_dir() and (video_root or not _all_paths_exist(meta, root)):
-        located = index_video_files(search_root)
     videos = []
     for name, labels in gt.items():
         scores = _load_scores(root, name)
         if scores is None:
-            raise EvalError(f"{root / 'scores' / (name + '.npy')}: missing (gt.npz lists {name})")
+            raise EvalError(f"{root / SCORES_DIR / (name + '.npy')}: missing ({GT_FILE} lists {name})")
         if scores.size != labels.size:
-            raise EvalError(f"{root / 'scores' / (name + '.npy')}: {scores.size} scores for {labels.size} "
+            raise EvalError(f"{root / SCORES_DIR / (name + '.npy')}: {scores.size} scores for {labels.size} "
                             "ground-truth frames")
-        baseline = _load_scores(root / "baseline", name) if (root / "baseline").is_dir() else None
+        maps = heatmap_path(root, name)
         videos.append(VideoRecord(
             name=name, label=str(classes.get(name, NORMAL)), gt=np.asarray(labels, np.uint8), scores=scores,
-            baseline=baseline, path=_video_path(meta, name, root, located),
+            baseline=_load_scores(base_root, name) if base_root is not None else None,
+            heatmap_file=maps if maps.is_file() else None,
         ))
     # Anomalous videos first (by class, then name): they are what a reader looks at first.
     videos.sort(key=lambda v: (not v.is_anomaly, v.label, v.name))

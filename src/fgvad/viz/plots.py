@@ -22,6 +22,14 @@ def _figure(width: float, height: float):
     return fig
 
 
+def _save(fig, out_path: str | Path) -> Path:
+    fig.tight_layout()
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    return out
+
+
 def intervals_from_labels(labels: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) runs of ones in a 0/1 frame-label array."""
     labels = np.asarray(labels).astype(np.int8).ravel()
@@ -74,11 +82,7 @@ def plot_score_curve(
     ax.set_ylabel("anomaly score")
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper right", fontsize=8, frameon=False)
-    fig.tight_layout()
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    return out
+    return _save(fig, out_path)
 
 
 def plot_heatmap_overlay(
@@ -115,8 +119,4 @@ def plot_heatmap_overlay(
         ax.set_axis_off()
     fig.colorbar(im, ax=ax1, fraction=0.046, pad=0.02)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    return out
+    return _save(fig, out_path)

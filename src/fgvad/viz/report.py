@@ -1,15 +1,16 @@
-"""`fgvad viz EVAL_DIR`: score curves, spatial heatmaps and one static HTML page of an eval folder.
+"""Score curves, spatial heatmaps and one static HTML page of an eval folder (`fgvad viz EVAL_DIR`).
 
+Draws only what `fgvad eval` saved (scores, ground truth, heatmaps): no torch, no model.
 Writes into the eval folder:
-  viz/curves/<video>.png            score over time, baseline dashed, ground truth shaded
-  viz/heatmaps/<video>_f<N>.png     anomaly heatmap of the top-scored frames of anomalous videos
-  report.html                       metrics table and every image (relative links: copy the
-                                    folder and it still opens offline)
+  viz/curves/<video>.png                   score over time, baseline dashed, ground truth shaded
+  viz/heatmaps/<video>_f<N>_<kind>.png     the saved maps of the top-scored frames of anomalous
+                                           videos, one image per frame and map kind
+  report.html                              metrics table and every image (relative links: copy
+                                           the folder and it still opens offline)
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import html
 import re
@@ -22,36 +23,11 @@ from typing import Any
 import numpy as np
 
 from fgvad.core.errors import UsageError
+from fgvad.eval.folder import DEFAULT_HEATMAP_TOP_K, HeatmapSet
 from fgvad.viz.evaldir import EvalFolder, VideoRecord, load_eval_folder
-
-DESCRIPTION = """\
-Draw what `fgvad eval` measured: for each test video a PNG of its per-frame anomaly score
-with the ground-truth anomaly shaded (the baseline's score dashed, when evaluated); for the
-top-scored frames of each anomalous video a spatial heatmap (patch<->prompt similarity of
-the dense features: 1 - P(normal prompt) per patch) over the frame; and EVAL_DIR/report.html,
-one static page with the metrics table and all images, readable offline."""
-
-EXAMPLES = """\
-examples:
-  fgvad viz eval/ucf_full
-  fgvad viz eval/demo --top-k 3 --video-root /data/UCF_Crimes/Videos
-  fgvad viz eval/rtfm --no-heatmaps          # precomputed scores: curves and table only"""
 
 VIZ_FOLDER = "viz"
 REPORT_NAME = "report.html"
-DEFAULT_TOP_K = 2
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("eval_dir", metavar="EVAL_DIR", help="output folder of `fgvad eval`")
-    parser.add_argument("--checkpoint", metavar="CKPT",
-                        help="model for the heatmaps (default: the checkpoint recorded in EVAL_DIR/eval_meta.json)")
-    parser.add_argument("--video-root", metavar="DIR",
-                        help="where the test videos are, when the paths in eval_meta.json no longer resolve")
-    parser.add_argument("--top-k", type=int, default=DEFAULT_TOP_K,
-                        help=f"heatmaps per anomalous video: its top-scored frames (default {DEFAULT_TOP_K})")
-    parser.add_argument("--no-heatmaps", action="store_true", help="score curves and the table only")
-    parser.add_argument("--device", help="torch device for the heatmaps (default: cuda when available, else cpu)")
 
 
 @dataclass
@@ -79,69 +55,76 @@ def video_auc(video: VideoRecord, scores: np.ndarray | None = None) -> float | N
     return float(roc_auc_score(labels, video.scores if scores is None else scores[: labels.size]))
 
 
-def _resolve_checkpoint(folder: EvalFolder, checkpoint: str | None) -> tuple[str | None, str | None]:
-    """(checkpoint folder to draw heatmaps with, or None; a note when there is none)."""
-    if checkpoint:
-        return checkpoint, None  # given explicitly: a missing folder is the user's error, raised on load
-    recorded = folder.checkpoint
-    if not recorded:
-        return None, "no checkpoint recorded (precomputed scores): heatmaps skipped; give --checkpoint to draw them"
-    for candidate in (Path(recorded), folder.root.parent / recorded):
-        if candidate.is_dir():
-            return str(candidate), None
-    return None, f"checkpoint {recorded} not found from here: heatmaps skipped; give --checkpoint"
+def _missing_heatmaps_note(folder: EvalFolder) -> str | None:
+    """Why an eval folder holds no heatmaps to draw, or None when it holds some."""
+    saved = folder.heatmap_top_k
+    if any(v.heatmap_file is not None for v in folder.videos):
+        return None
+    if not folder.checkpoint:
+        return "precomputed scores: no heatmaps (spatial maps are computed by `fgvad eval --checkpoint`)"
+    if saved is None:
+        return "this eval folder holds no heatmaps (written by an older fgvad): rerun `fgvad eval` to compute them"
+    if saved == 0:
+        return "no heatmaps: evaluation ran with --heatmap-top-k 0"
+    return "no heatmaps were saved for this eval folder's anomalous videos"
 
 
-def build_report(eval_dir: str | Path, *, checkpoint: str | None = None, video_root: str | Path | None = None,
-                 top_k: int = DEFAULT_TOP_K, heatmaps: bool = True, device: str | None = None,
+def _heatmap_title(video: VideoRecord, maps: HeatmapSet, k: int, kind: str) -> str:
+    index = int(maps.frame_indices[k])
+    inside = bool(video.gt[index]) if index < video.gt.size else None
+    where = {True: "inside", False: "outside", None: "no"}[inside]
+    return (f"{video.name} ({video.label}) · frame {index} · score {float(maps.scores[k]):.2f} · "
+            f"{where} ground truth\n{kind} map: {maps.descriptions[kind]}")
+
+
+def build_report(eval_dir: str | Path, *, top_k: int = DEFAULT_HEATMAP_TOP_K, heatmaps: bool = True,
                  progress: bool = True) -> ReportResult:
-    """Curves, heatmaps and report.html for an eval folder; returns what was written."""
+    """Curves, the saved heatmaps (at most ``top_k`` per video) and report.html of an eval folder."""
     from tqdm import tqdm
 
-    from fgvad.viz.heatmap import load_heatmap_scorer, top_scored_frames, video_heatmaps
     from fgvad.viz.plots import plot_heatmap_overlay, plot_score_curve
 
     if top_k < 0:
         raise UsageError(f"--top-k must be >= 0, not {top_k}")
-    folder = load_eval_folder(eval_dir, video_root=video_root)
+    folder = load_eval_folder(eval_dir)
     out = folder.root / VIZ_FOLDER
     for sub in ("curves", "heatmaps"):  # ours: stale images of an earlier run must not linger
         shutil.rmtree(out / sub, ignore_errors=True)
     result = ReportResult(html=folder.root / REPORT_NAME)
-
-    scorer = None
-    if heatmaps and top_k > 0 and any(v.is_anomaly for v in folder.videos):
-        ckpt, note = _resolve_checkpoint(folder, checkpoint)
+    draw_maps = heatmaps and top_k > 0 and any(v.is_anomaly for v in folder.videos)
+    if draw_maps:
+        note = _missing_heatmaps_note(folder)
         if note:
             result.notes.append(note)
-        if ckpt:
-            scorer = load_heatmap_scorer(ckpt, device=device)
+        elif folder.heatmap_top_k is not None and folder.heatmap_top_k < top_k:
+            result.notes.append(f"evaluation saved {folder.heatmap_top_k} heatmaps per anomalous video; "
+                                f"`fgvad eval --heatmap-top-k {top_k}` saves {top_k}")
     label = "checkpoint" if folder.checkpoint else "scores"
     per_video: dict[str, dict[str, Any]] = {}
     for video in tqdm(folder.videos, desc="viz", unit="video", file=sys.stderr, disable=not progress):
         info: dict[str, Any] = {"auc": video_auc(video), "heatmaps": []}
         info["baseline_auc"] = video_auc(video, video.baseline) if video.baseline is not None else None
-        frames = top_scored_frames(video.scores, top_k, folder.stride) if video.is_anomaly and scorer else []
-        if frames and video.path is None:
-            result.notes.append(f"{video.name}: video file not found (give --video-root): no heatmaps")
-            frames = []
+        maps = video.heatmaps() if draw_maps else None
+        shown = range(min(top_k, len(maps.frame_indices))) if maps is not None else range(0)
         auc_text = f" · AUC in video {info['auc']:.3f}" if info["auc"] is not None else ""
         curve = plot_score_curve(
             video.scores, out / "curves" / f"{_safe(video.name)}.png",
             title=f"{video.name} — class: {video.label}{auc_text}", gt=video.gt, baseline=video.baseline,
-            labels=(label, "baseline"), threshold=folder.meta.get("threshold", 0.5), marks=frames)
+            labels=(label, "baseline"), threshold=folder.meta.get("threshold", 0.5),
+            marks=[int(maps.frame_indices[k]) for k in shown])
         info["curve"] = curve
         result.curves.append(curve)
-        for hm in video_heatmaps(scorer, video.path, frames, name=video.name, scores=video.scores,
-                                 gt=video.gt) if frames else []:
-            where = {True: "inside", False: "outside", None: "no"}[hm.in_ground_truth]
-            png = plot_heatmap_overlay(
-                hm.frame, hm.heat, out / "heatmaps" / f"{_safe(video.name)}_f{hm.frame_index:06d}.png",
-                title=f"{video.name} ({video.label}) · frame {hm.frame_index} · score {hm.score:.2f} · "
-                      f"{where} ground truth\nheat = 1 − P(normal prompt) per patch",
-                vmin=None, vmax=None)
-            info["heatmaps"].append((hm, png))
-            result.heatmaps.append(png)
+        for k in shown:
+            for kind in maps.kinds:
+                index = int(maps.frame_indices[k])
+                png = plot_heatmap_overlay(
+                    maps.frames[k], maps.maps[kind][k],
+                    out / "heatmaps" / f"{_safe(video.name)}_f{index:06d}_{_safe(kind)}.png",
+                    title=_heatmap_title(video, maps, k, kind), vmin=None, vmax=None)
+                info["heatmaps"].append((index, kind, png))
+                result.heatmaps.append(png)
+        if maps is not None:
+            info["map_kinds"] = maps.descriptions
         per_video[video.name] = info
     result.html.write_text(render_html(folder, per_video, result.notes), encoding="utf-8")
     return result
@@ -220,9 +203,9 @@ def _video_card(folder: EvalFolder, video: VideoRecord, info: dict[str, Any]) ->
              f"<img src='{_rel(folder, info['curve'])}' alt='score curve of {html.escape(video.name)}' loading='lazy'>"]
     if info["heatmaps"]:
         parts.append("<div class='heatmaps'>")
-        for hm, png in info["heatmaps"]:
-            parts.append(f"<img src='{_rel(folder, png)}' alt='heatmap of {html.escape(video.name)} frame "
-                         f"{hm.frame_index}' loading='lazy'>")
+        for index, kind, png in info["heatmaps"]:
+            parts.append(f"<img src='{_rel(folder, png)}' alt='{html.escape(kind)} heatmap of "
+                         f"{html.escape(video.name)} frame {index}' loading='lazy'>")
         parts.append("</div>")
     parts.append("</div>")
     return "\n".join(parts)
@@ -258,13 +241,17 @@ def render_html(folder: EvalFolder, per_video: dict[str, dict[str, Any]], notes:
     ]
     if notes:
         sections.append("<div class='notes'>" + "<br>".join(html.escape(n) for n in notes) + "</div>")
+    kinds: dict[str, str] = {}
+    for info in per_video.values():
+        kinds.update(info.get("map_kinds") or {})
+    heat_text = (" Heatmaps, computed by `fgvad eval` at the top-scored frames: "
+                 + "; ".join(f"<code>{html.escape(k)}</code> map = {html.escape(d)}" for k, d in kinds.items())
+                 + "; colours stretched over the frame's own range (the colour bar gives the values).") if kinds else ""
     sections += [
         "<h2>Metrics</h2>", metrics_table_html(m, folder.baseline_metrics),
         f"<details><summary>definitions</summary><ul>{definitions}</ul></details>",
         "<p class='meta'>Curves: the model's score per frame (solid), the baseline's (dashed), "
-        "ground-truth anomalies shaded red, orange ticks at the frames shown as heatmaps. Heatmaps: "
-        "1 − P(normal prompt) per image patch among the normal and class prompts, colours "
-        "stretched over the frame's own range (the colour bar gives the values).</p>",
+        f"ground-truth anomalies shaded red, orange ticks at the frames shown as heatmaps.{heat_text}</p>",
     ]
     for title, group in (("Anomalous videos", anomalous), ("Normal videos", normal)):
         if group:
@@ -272,17 +259,3 @@ def render_html(folder: EvalFolder, per_video: dict[str, dict[str, Any]], notes:
             sections += [_video_card(folder, v, per_video[v.name]) for v in group]
     sections.append("</main></body></html>")
     return "\n".join(sections) + "\n"
-
-
-# --------------------------------------------------------------------------- command
-
-
-def run(args: argparse.Namespace) -> int:
-    result = build_report(args.eval_dir, checkpoint=args.checkpoint, video_root=args.video_root, top_k=args.top_k,
-                          heatmaps=not args.no_heatmaps, device=args.device)
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
-    print(f"wrote {len(result.curves)} score curves and {len(result.heatmaps)} heatmaps to "
-          f"{result.html.parent / VIZ_FOLDER}")
-    print(f"report: {result.html}")
-    return 0
