@@ -1,13 +1,14 @@
 """Training: config -> data -> VideoTrainer (HF Trainer subclass) -> checkpoints.
 
-``run_training`` is imported lazily so that ``fgvad train --help`` does not load torch.
+The library API is :func:`train` (returns a :class:`TrainResult`). It is imported lazily so
+that ``fgvad train --help`` does not load torch.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["run_training", "TrainResult"]
+__all__ = ["train", "TrainResult", "run_training"]
 
 
 def __getattr__(name: str) -> Any:
