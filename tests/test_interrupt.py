@@ -141,7 +141,7 @@ def test_sigterm_then_kill_9_mid_save_then_resume_is_exact(synth, reference, tmp
 
     # 3. Resume once more: from the last complete checkpoint, with the reference's losses.
     resumed = train(_options(synth, out, save_steps=2, resume_from_checkpoint=True),
-                           callbacks=[StopAt(next_save + 1)])
+                    callbacks=[StopAt(next_save + 1)])
     assert f"(resumed at step {stopped})" in (out / "trainer_log.txt").read_text().split("===")[-2]
     assert not list((out / STAGING_DIR).glob("*"))  # the stale half checkpoint was cleared
     assert (out / f"checkpoint-{next_save}" / "optimizer.pt").is_file()

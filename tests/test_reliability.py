@@ -133,7 +133,7 @@ def test_bad_videos_are_skipped_once_each_and_counted(broken_synth, tmp_path, ca
     root, broken = broken_synth
     out = tmp_path / "run"
     result = train(dict(TINY_TRAINING, data_path=str(root / "train.json"), video_root=str(root / "videos"),
-                               output_dir=str(out), max_bad_sample_fraction=0.6))
+                        output_dir=str(out), max_bad_sample_fraction=0.6))
     assert result.global_step == 3
     listed = (out / "skipped_samples.txt").read_text().splitlines()
     assert sorted(line.split("\t")[0].split(" (")[1].rstrip(")") for line in listed) == sorted(broken)
@@ -171,7 +171,7 @@ def test_too_many_bad_samples_stop_training_with_a_message(broken_synth, tmp_pat
     with pytest.raises(TooManyBadSamplesError, match=r"of 8 training samples failed to load \(more than "
                                                      r"--max-bad-sample-fraction 0.05\)"):
         train(dict(TINY_TRAINING, data_path=str(root / "train.json"), cache_dir=str(cache_dir),
-                          output_dir=str(out), max_steps=50))
+                   output_dir=str(out), max_steps=50))
     assert "failed to load, more than --max-bad-sample-fraction" in (out / "trainer_log.txt").read_text()
     assert not list(out.glob("checkpoint-*"))
 
@@ -185,7 +185,7 @@ def test_unwritable_output_dir_fails_before_training(broken_synth, tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(ConfigError, match=r"--output_dir .*a_file/out: not writable"):
         train(dict(TINY_TRAINING, data_path=str(root / "train.json"), video_root=str(root / "videos"),
-                          output_dir=str(blocker / "out")))
+                   output_dir=str(blocker / "out")))
 
 
 def test_failed_save_keeps_the_previous_checkpoint_and_says_why(broken_synth, tmp_path):
@@ -207,8 +207,8 @@ def test_failed_save_keeps_the_previous_checkpoint_and_says_why(broken_synth, tm
     with pytest.raises(CheckpointError, match=r"could not save checkpoint-2 .*the previous checkpoint "
                                               r".*checkpoint-1 is kept"):
         train(dict(TINY_TRAINING, data_path=str(root / "train.json"), video_root=str(root / "videos"),
-                          output_dir=str(out), save_steps=1, max_bad_sample_fraction=0.6),
-                     callbacks=[BlockSaving()])
+                   output_dir=str(out), save_steps=1, max_bad_sample_fraction=0.6),
+              callbacks=[BlockSaving()])
     assert latest_complete_checkpoint(out) == str(out / "checkpoint-1")
     assert not (out / "checkpoint-2").exists()
     assert "ERROR could not save checkpoint-2" in (out / "trainer_log.txt").read_text()

@@ -38,8 +38,8 @@ def _losses(history: list[dict]) -> dict[int, float]:
 
 def test_demo_preset_converges_on_synthetic_data(synth: Path, tmp_path: Path):
     result = train("demo", {"data_path": str(synth / "train.json"), "video_root": str(synth / "videos"),
-                                   "output_dir": str(tmp_path / "demo"), "num_train_epochs": 16,
-                                   "report_to": "tensorboard", "disable_tqdm": True})
+                            "output_dir": str(tmp_path / "demo"), "num_train_epochs": 16,
+                            "report_to": "tensorboard", "disable_tqdm": True})
     logs = [h for h in result.log_history if "loss" in h and "train_loss" not in h]
     assert len(logs) >= 10
     for h in logs:
@@ -139,7 +139,7 @@ class PoisonParameter(TrainerCallback):
 def test_single_nan_step_is_skipped_and_training_continues(synth: Path, tmp_path: Path):
     out = tmp_path / "nan_once"
     result = train(_small(synth, out, max_steps=5, save_steps=100),
-                          callbacks=[PoisonParameter([], start=2, stop=3)])
+                   callbacks=[PoisonParameter([], start=2, stop=3)])
     log = (out / "trainer_log.txt").read_text()
     assert "WARNING step 3: loss is NaN/Inf, update skipped" in log
     weights = _weights(result.final_checkpoint)
@@ -153,7 +153,7 @@ def test_repeated_nans_stop_training_and_keep_the_last_good_checkpoint(synth: Pa
     out = tmp_path / "nan_many"
     with pytest.raises(TrainingDivergedError, match="consecutive NaN/Inf losses; the last good checkpoint is"):
         train(_small(synth, out, max_steps=10, save_steps=1, max_nan_steps=2),
-                     callbacks=[PoisonParameter([], start=2, stop=None)])
+              callbacks=[PoisonParameter([], start=2, stop=None)])
     kept = sorted(p.name for p in out.glob("checkpoint-*"))
     # Steps 3 and 4 were skipped; no checkpoint of the broken state after step 2.
     assert kept[-1] == "checkpoint-2"
