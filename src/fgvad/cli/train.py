@@ -8,7 +8,7 @@ names, then overrides; fgvad's options plus every HF ``TrainingArguments`` field
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 DESCRIPTION = (
     "Fine-tune an FG-CLIP (or CLIP) checkpoint, or a tiny model from scratch, on surveillance videos "
@@ -61,11 +61,53 @@ def normalise_spelling(argv: Sequence[str]) -> list[str]:
     return out
 
 
+def _metavar(hint: Any) -> str:
+    from fgvad.train.options import union_args
+
+    args = union_args(hint)
+    if args is not None:
+        hint = next((a for a in args if a is not type(None)), str)
+    if hint is bool:
+        return "{true,false}"
+    return getattr(hint, "__name__", "VALUE").upper()
+
+
+def help_parser(prog: str = "fgvad train", description: str | None = None, epilog: str | None = None):
+    """An argparse parser used for ``--help`` only: fgvad's groups (kebab-case flags) first, then
+    HF ``TrainingArguments`` as transformers' own ``HfArgumentParser`` lists them."""
+    import argparse
+
+    from transformers import HfArgumentParser
+
+    from fgvad.train.options import FGVAD_ARGUMENT_CLASSES, fields_of, flag, training_arguments_class
+
+    fgvad = argparse.ArgumentParser(add_help=False)
+    for cls in FGVAD_ARGUMENT_CLASSES:
+        group = fgvad.add_argument_group(cls._argument_group_name)
+        for name, (f, hint) in fields_of(cls).items():
+            text = str(f.metadata.get("help", "")).replace("%", "%%")
+            if "default" not in text and f.default is not None:
+                text += f" (default: {f.default})"
+            group.add_argument(flag(name), metavar=_metavar(hint), help=text)
+
+    class HFTrainingArguments(training_arguments_class()):  # type: ignore[misc, valid-type]
+        # HfArgumentParser's documented way to put a dataclass's options under a heading.
+        _argument_group_name = ("HF TrainingArguments (all accepted, with these names; see "
+                                "transformers.TrainingArguments)")
+
+    hf = HfArgumentParser(HFTrainingArguments, add_help=False)
+    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=epilog, parents=[fgvad, hf],
+                                     usage=f"{prog} CONFIG.yaml [--option value ...]",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", nargs="?", help="YAML preset (path, or a name in configs/: demo, ucf_debug, "
+                                                  "ucf_full, ucf_24gb) of option: value lines (snake_case keys, "
+                                                  "e.g. num_frames: 32); every one can be overridden by a flag")
+    return parser
+
+
 def main(argv: Sequence[str] | None = None, prog: str = "fgvad train") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or "--help" in argv or "-h" in argv:
-        from fgvad.train.options import help_parser
-
         help_parser(prog, DESCRIPTION, EXAMPLES).print_help()
         return 0 if argv else 2
     if argv[0].startswith("--"):

@@ -179,13 +179,14 @@ class TrainConfig:
 # --------------------------------------------------------------------------- option tables
 
 
-def _training_arguments_class() -> type:
+def training_arguments_class() -> type:
     from transformers import TrainingArguments
 
     return TrainingArguments
 
 
-def _fields(cls: type) -> dict[str, tuple[dataclasses.Field, Any]]:
+def fields_of(cls: type) -> dict[str, tuple[dataclasses.Field, Any]]:
+    """Field name -> (dataclass field, resolved type) of an options dataclass."""
     hints = typing.get_type_hints(cls)
     return {f.name: (f, hints[f.name]) for f in dataclasses.fields(cls) if f.init}
 
@@ -193,15 +194,15 @@ def _fields(cls: type) -> dict[str, tuple[dataclasses.Field, Any]]:
 def option_table() -> dict[str, tuple[type, dataclasses.Field, Any]]:
     """Every accepted option name -> (owning dataclass, field, resolved type)."""
     table: dict[str, tuple[type, dataclasses.Field, Any]] = {}
-    for cls in (*FGVAD_ARGUMENT_CLASSES, _training_arguments_class()):
-        for name, (f, hint) in _fields(cls).items():
+    for cls in (*FGVAD_ARGUMENT_CLASSES, training_arguments_class()):
+        for name, (f, hint) in fields_of(cls).items():
             table.setdefault(name, (cls, f, hint))
     return table
 
 
 def options_of(cls: type, raw: Mapping[str, Any]) -> Any:
     """An instance of fgvad options dataclass ``cls`` from the keys of ``raw`` that are its fields (coerced)."""
-    fields = _fields(cls)
+    fields = fields_of(cls)
     return cls(**{k: coerce_value(k, v, fields[k][1]) for k, v in raw.items() if k in fields})
 
 
@@ -222,7 +223,7 @@ _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
 
 
-def _union_args(hint: Any) -> tuple[Any, ...] | None:
+def union_args(hint: Any) -> tuple[Any, ...] | None:
     origin = typing.get_origin(hint)
     if origin is typing.Union or origin is types.UnionType:
         return typing.get_args(hint)
@@ -231,7 +232,7 @@ def _union_args(hint: Any) -> tuple[Any, ...] | None:
 
 def coerce_value(name: str, value: Any, hint: Any) -> Any:
     """Convert ``value`` (from YAML or a command-line string) to the type ``hint`` of option ``name``."""
-    args = _union_args(hint)
+    args = union_args(hint)
     if args is not None:
         non_none = [a for a in args if a is not type(None)]
         if str in non_none and isinstance(value, (str, list, dict)) and len(non_none) > 1:
@@ -324,7 +325,7 @@ def parse_overrides(argv: Sequence[str], table: Mapping[str, tuple[type, datacla
             i = j - 1
         i += 1
         hint = table[key][2]
-        is_bool = hint is bool or (_union_args(hint) is not None and bool in _union_args(hint))
+        is_bool = hint is bool or (union_args(hint) is not None and bool in union_args(hint))
         if negated:
             if values or not is_bool:
                 raise ConfigError(f"option --{typed} takes no value")
@@ -402,13 +403,13 @@ def build_config(
         cls, _f, hint = table[key]
         per_class.setdefault(cls, {})[key] = coerce_value(key, value, hint)
     # `resume_from_checkpoint: true` means "the latest checkpoint in output_dir".
-    resume = per_class.get(_training_arguments_class(), {}).get("resume_from_checkpoint")
+    resume = per_class.get(training_arguments_class(), {}).get("resume_from_checkpoint")
     if isinstance(resume, bool) or (isinstance(resume, str) and resume.lower() in ("true", "false")):
         value = str(resume).lower() == "true"
-        per_class[_training_arguments_class()]["resume_from_checkpoint"] = "latest" if value else None
+        per_class[training_arguments_class()]["resume_from_checkpoint"] = "latest" if value else None
 
     built: dict[type, Any] = {}
-    for cls in (*FGVAD_ARGUMENT_CLASSES, _training_arguments_class()):
+    for cls in (*FGVAD_ARGUMENT_CLASSES, training_arguments_class()):
         try:
             built[cls] = cls(**per_class.get(cls, {}))
         except (ValueError, TypeError) as err:
@@ -416,7 +417,7 @@ def build_config(
             raise ConfigError(f"invalid training options: {first}") from None
     cfg = TrainConfig(
         model=built[ModelArguments], data=built[DataArguments], loss=built[LossArguments],
-        optim=built[OptimizationArguments], training=built[_training_arguments_class()], source=merged,
+        optim=built[OptimizationArguments], training=built[training_arguments_class()], source=merged,
     )
     validate(cfg)
     return cfg
@@ -455,43 +456,3 @@ def validate(cfg: TrainConfig) -> None:
     if m.model_name_or_path == "tiny" and d.image_size % m.tiny_patch_size:
         raise ConfigError(f"option --image-size: {d.image_size} is not a multiple of --tiny-patch-size "
                           f"{m.tiny_patch_size}")
-
-
-def _metavar(hint: Any) -> str:
-    args = _union_args(hint)
-    if args is not None:
-        hint = next((a for a in args if a is not type(None)), str)
-    if hint is bool:
-        return "{true,false}"
-    return getattr(hint, "__name__", "VALUE").upper()
-
-
-def help_parser(prog: str = "fgvad train", description: str | None = None, epilog: str | None = None):
-    """An argparse parser used for ``--help`` only: fgvad's groups (kebab-case flags) first, then
-    HF ``TrainingArguments`` as transformers' own ``HfArgumentParser`` lists them."""
-    import argparse
-
-    from transformers import HfArgumentParser
-
-    fgvad = argparse.ArgumentParser(add_help=False)
-    for cls in FGVAD_ARGUMENT_CLASSES:
-        group = fgvad.add_argument_group(cls._argument_group_name)
-        for name, (f, hint) in _fields(cls).items():
-            text = str(f.metadata.get("help", "")).replace("%", "%%")
-            if "default" not in text and f.default is not None:
-                text += f" (default: {f.default})"
-            group.add_argument(flag(name), metavar=_metavar(hint), help=text)
-
-    class HFTrainingArguments(_training_arguments_class()):  # type: ignore[misc, valid-type]
-        # HfArgumentParser's documented way to put a dataclass's options under a heading.
-        _argument_group_name = ("HF TrainingArguments (all accepted, with these names; see "
-                                "transformers.TrainingArguments)")
-
-    hf = HfArgumentParser(HFTrainingArguments, add_help=False)
-    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=epilog, parents=[fgvad, hf],
-                                     usage=f"{prog} CONFIG.yaml [--option value ...]",
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", nargs="?", help="YAML preset (path, or a name in configs/: demo, ucf_debug, "
-                                                  "ucf_full, ucf_24gb) of option: value lines (snake_case keys, "
-                                                  "e.g. num_frames: 32); every one can be overridden by a flag")
-    return parser
