@@ -42,23 +42,15 @@ def normalise_spelling(argv: Sequence[str]) -> list[str]:
     """``--num_frames`` -> ``--num-frames`` for fgvad's options, with a one-line note per option.
 
     HF ``TrainingArguments`` names are left as they are (either separator is accepted)."""
-    from fgvad.train.options import FGVAD_OPTION_NAMES
+    import argparse
 
-    out: list[str] = []
-    noted: set[str] = set()
-    for token in argv:
-        name, eq, value = token.partition("=")
-        if token.startswith("--") and "_" in name:
-            key = name[2:]
-            option = key[3:] if key.startswith("no_") and key not in FGVAD_OPTION_NAMES else key
-            if option in FGVAD_OPTION_NAMES:
-                kebab = "--" + key.replace("_", "-")
-                if name not in noted:
-                    print(f"fgvad: note: {name} is spelled {kebab} now", file=sys.stderr)
-                    noted.add(name)
-                token = kebab + eq + value
-        out.append(token)
-    return out
+    from fgvad.cli.spelling import normalise_flag_spelling
+    from fgvad.train.options import FGVAD_OPTION_NAMES, flag
+
+    fgvad_flags = argparse.ArgumentParser(add_help=False)
+    for name in sorted(FGVAD_OPTION_NAMES):
+        fgvad_flags.add_argument(flag(name), "--no-" + flag(name)[2:])
+    return normalise_flag_spelling(fgvad_flags, argv)
 
 
 def _metavar(hint: Any) -> str:
