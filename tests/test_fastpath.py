@@ -132,6 +132,6 @@ def test_out_of_memory_message_names_concrete_options():
     cfg = build_config("demo", {"per_device_train_batch_size": 4, "num_frames": 64, "output_dir": "/tmp/x"})
     message = out_of_memory_message(cfg)
     assert "\n" not in message
-    for option in ("--per_device_train_batch_size 2", "--gradient_accumulation_steps 2", "--gradient_checkpointing true",
+    for option in ("--per_device_train_batch_size 2", "--gradient_accumulation_steps 2", "--activation_checkpointing true",
                    "--num-frames 32", "--auto-fit true"):
         assert option in message

@@ -88,7 +88,7 @@ def _start_training(config: Path, slow_save_step: int | None = None) -> subproce
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if proc.poll() is not None:

@@ -65,7 +65,7 @@ def bench_e2e(ctx: Context, workdir: Path) -> dict[str, Any]:
     if on_cuda:
         options["optim"] = "adamw_torch_fused"
     if o.checkpointing_every > 0:
-        options["gradient_checkpointing"] = True
+        options["activation_checkpointing"] = True
     options.update(training_switches(o, device))
     reset_peak(device)
     started = time.perf_counter()

@@ -90,7 +90,7 @@ def find_fit(try_step: Callable[[int, int], None], *, per_device_batch: int, acc
             break
         if frames // 2 < min_frames:
             raise AutoFitError(f"auto_fit: one video of {frames} frames does not fit on this GPU even at batch 1; "
-                               "try --gradient_checkpointing true, a smaller --image-size model, or "
+                               "try --activation_checkpointing true, a smaller --image-size model, or "
                                "--freeze-vision-layers")
         frames //= 2
     choice_acc = effective // best

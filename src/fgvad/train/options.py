@@ -164,6 +164,14 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 }
 
 
+# transformers 5.23 renamed these HF options (the old names are deprecated aliases until v6);
+# presets use the new names, which set the old fields on earlier 5.x releases.
+HF_RENAMED_OPTIONS = {
+    "activation_checkpointing": "gradient_checkpointing",
+    "activation_checkpointing_kwargs": "gradient_checkpointing_kwargs",
+}
+
+
 @dataclass
 class TrainConfig:
     """Everything a training run needs, already validated."""
@@ -197,6 +205,9 @@ def option_table() -> dict[str, tuple[type, dataclasses.Field, Any]]:
     for cls in (*FGVAD_ARGUMENT_CLASSES, training_arguments_class()):
         for name, (f, hint) in fields_of(cls).items():
             table.setdefault(name, (cls, f, hint))
+    for new, old in HF_RENAMED_OPTIONS.items():
+        if new not in table and old in table:  # an older transformers: the new name sets the old field
+            table[new] = table[old]
     return table
 
 
@@ -400,8 +411,8 @@ def build_config(
 
     per_class: dict[type, dict[str, Any]] = {}
     for key, value in merged.items():
-        cls, _f, hint = table[key]
-        per_class.setdefault(cls, {})[key] = coerce_value(key, value, hint)
+        cls, f, hint = table[key]
+        per_class.setdefault(cls, {})[f.name] = coerce_value(key, value, hint)
     # `resume_from_checkpoint: true` means "the latest checkpoint in output_dir".
     resume = per_class.get(training_arguments_class(), {}).get("resume_from_checkpoint")
     if isinstance(resume, bool) or (isinstance(resume, str) and resume.lower() in ("true", "false")):

@@ -85,7 +85,7 @@ def out_of_memory_message(cfg: TrainConfig) -> str:
                        f"{args.gradient_accumulation_steps * 2} (same effective batch)")
     if not (args.gradient_checkpointing or getattr(args, "activation_checkpointing", False)
             or _checkpointing_was_on(cfg)):
-        options.append("--gradient_checkpointing true")
+        options.append("--activation_checkpointing true")
     elif cfg.model.gradient_checkpointing_every > 1:
         options.append("--gradient-checkpointing-every 1")
     if not (args.bf16 or args.fp16):
