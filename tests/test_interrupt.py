@@ -82,17 +82,27 @@ sys.exit(main(["train", config]))
 
 
 def _start_training(config: Path, slow_save_step: int | None = None) -> subprocess.Popen:
+    """The process's output goes to files beside ``config`` (``proc.stderr_path``): a pipe nobody
+    reads until the end would block a process that writes more than the pipe holds."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     command = ([sys.executable, "-c", SLOW_SAVE, str(config), str(slow_save_step)] if slow_save_step is not None
                else [sys.executable, "-m", "fgvad.cli", "train", str(config)])
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stderr_path = config.with_suffix(".stderr.txt")
+    with (config.with_suffix(".stdout.txt")).open("w") as out, stderr_path.open("w") as err:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True)
+    proc.stderr_path = stderr_path  # type: ignore[attr-defined]
+    return proc
 
 
-def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 300.0) -> None:
+def _stderr(proc: subprocess.Popen) -> str:
+    return proc.stderr_path.read_text()  # type: ignore[attr-defined]
+
+
+def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if proc.poll() is not None:
-            raise AssertionError(f"training exited early ({proc.returncode}): {proc.stderr.read()[-3000:]}")
+            raise AssertionError(f"training exited early ({proc.returncode}): {_stderr(proc)[-3000:]}")
         if time.monotonic() > deadline:
             proc.kill()
             raise AssertionError("timed out waiting for training")
@@ -117,7 +127,8 @@ def test_sigterm_then_kill_9_mid_save_then_resume_is_exact(synth, reference, tmp
     proc = _start_training(config)
     _wait_for(lambda: _logged_steps(out) >= 1, proc)
     proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=90)
+    proc.wait(timeout=90)
+    stderr = _stderr(proc)
     assert proc.returncode == 128 + signal.SIGTERM, stderr[-3000:]
     assert "Traceback" not in stderr and "training interrupted by SIGTERM" in stderr, stderr[-3000:]
     checkpoint = latest_complete_checkpoint(out)
@@ -134,7 +145,7 @@ def test_sigterm_then_kill_9_mid_save_then_resume_is_exact(synth, reference, tmp
     half_written = out / STAGING_DIR / f"checkpoint-{next_save}"
     _wait_for(lambda: (half_written / "model.safetensors").is_file(), proc)
     proc.kill()  # SIGKILL: no handler, no cleanup
-    proc.communicate(timeout=30)
+    proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     assert not (out / f"checkpoint-{next_save}").exists()
     assert latest_complete_checkpoint(out) == checkpoint
