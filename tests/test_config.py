@@ -140,3 +140,12 @@ def test_cli_old_spelling_note_then_one_line_error():
     assert out.returncode == 1
     assert out.stderr.strip().splitlines() == ["fgvad: note: --num_frames is spelled --num-frames now",
                                                "fgvad: error: option --num-frames: must be at least 1, got 0"]
+
+
+def test_train_takes_a_train_config_but_no_overrides_with_it():
+    from fgvad.train import TrainConfig, train
+
+    cfg = build_config("demo", {"output_dir": "/tmp/unused"})
+    assert isinstance(cfg, TrainConfig)
+    with pytest.raises(ConfigError, match="with a TrainConfig, set its fields instead"):
+        train(cfg, ["--num-frames", "8"])
