@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from fgvad.bench import main_script
+from fgvad.cli.bench import main_script
 
 if __name__ == "__main__":
     sys.exit(main_script(["check", "train", "baseline"]))

@@ -7,6 +7,6 @@ set -euo pipefail
 : "${VIDEO_ROOT:?set VIDEO_ROOT to the folder the video paths are relative to}"
 : "${MODEL:?set MODEL to an FG-CLIP or CLIP checkpoint folder}"
 exec fgvad train ucf_debug \
-  --data_path "$DATA" --video_root "$VIDEO_ROOT" --model_name_or_path "$MODEL" \
-  --max_videos 10 --num_frames 64 --per_device_train_batch_size 1 --gradient_accumulation_steps 4 \
+  --data-path "$DATA" --video-root "$VIDEO_ROOT" --model-name-or-path "$MODEL" \
+  --max-videos 10 --num-frames 64 --per_device_train_batch_size 1 --gradient_accumulation_steps 4 \
   --num_train_epochs 2 --save_steps 5 --output_dir checkpoints/fgclip_ucf_debug "$@"

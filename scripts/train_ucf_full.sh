@@ -10,11 +10,11 @@ set -euo pipefail
 : "${MODEL:?set MODEL to an FG-CLIP or CLIP checkpoint folder}"
 NPROC="${NPROC:-1}"
 args=(train ucf_full
-  --data_path "$DATA" --video_root "$VIDEO_ROOT" --model_name_or_path "$MODEL"
-  --num_frames 256 --per_device_train_batch_size 2 --gradient_accumulation_steps 8
-  --num_train_epochs 10 --learning_rate 1e-5 --text_lr 5e-6 --bf16 true --activation_checkpointing true
+  --data-path "$DATA" --video-root "$VIDEO_ROOT" --model-name-or-path "$MODEL"
+  --num-frames 256 --per_device_train_batch_size 2 --gradient_accumulation_steps 8
+  --num_train_epochs 10 --learning_rate 1e-5 --text-lr 5e-6 --bf16 true --activation_checkpointing true
   --save_steps 100 --save_total_limit 3 --output_dir checkpoints/fgclip_ucf_full)
-if [[ -n "${CACHE:-}" ]]; then args+=(--cache_dir "$CACHE"); fi
+if [[ -n "${CACHE:-}" ]]; then args+=(--cache-dir "$CACHE"); fi
 if [[ "$NPROC" -gt 1 ]]; then
   exec torchrun --nproc_per_node "$NPROC" -m fgvad.cli "${args[@]}" "$@"
 fi

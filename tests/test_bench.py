@@ -49,3 +49,22 @@ def test_data_and_e2e_lines(capsys, tmp_path):
 def test_bad_size_is_one_line_error(capsys):
     assert main(["bench", "--size", "tiny", "--frames", "0"]) == 2
     assert "--frames must be at least 1" in capsys.readouterr().err
+
+
+def test_train_measurement_uses_the_trainings_parameter_groups():
+    """Per-tower learning rates and no-decay groups as fgvad train builds them (here ucf_full's)."""
+    import torch
+
+    from fgvad.bench import BenchOptions, build_training_setup, make_optimizer
+    from fgvad.bench.options import apply_preset
+
+    options = BenchOptions(size="tiny", compile="false", keyframes=1)
+    apply_preset(options, "ucf_full")  # lr 1e-5, text_lr 5e-6, head_lr_multiplier 10
+    options.frames, options.batch = 2, 1
+    setup = build_training_setup(options, torch.device("cpu"))
+    optimizer = make_optimizer(setup.module, torch.device("cpu"), options)
+    groups = {g["name"]: (g["lr"], g["weight_decay"]) for g in optimizer.param_groups}
+    assert groups == {"heads": (1e-4, 0.05), "heads_no_decay": (1e-4, 0.0), "text": (5e-6, 0.05),
+                      "text_no_decay": (5e-6, 0.0), "vision": (1e-5, 0.05), "vision_no_decay": (1e-5, 0.0)}
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == sum(
+        1 for p in setup.module.parameters() if p.requires_grad)

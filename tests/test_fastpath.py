@@ -23,9 +23,25 @@ def test_selective_checkpointing_and_chunks_match_plain_path():
 def test_checkpointing_every_k_marks_only_those_vision_layers():
     model = FGCLIPModel.from_config(tiny_fgclip_config(layers=4))
     model.gradient_checkpointing_enable(every=3)
-    flags = [layer.gradient_checkpointing for layer in model.vision_model.encoder.layers]
-    assert flags == [True, False, False, True]
-    assert all(layer.gradient_checkpointing for layer in model.text_model.encoder.layers)
+    assert model.checkpointed_vision_layers == [0, 3] and model.is_gradient_checkpointing
+    model.gradient_checkpointing_disable()
+    assert model.checkpointed_vision_layers == [] and not model.is_gradient_checkpointing
+
+
+def test_checkpointed_layers_are_recomputed_in_backward():
+    model = FGCLIPModel.from_config(tiny_fgclip_config(layers=2)).train()
+    model.gradient_checkpointing_enable(every=2)  # vision layer 0 only; every text layer
+    calls = {}
+    # A projection inside each layer: torch stops a recompute once it has what backward needs,
+    # so the layer's own forward hook would not see it.
+    probes = {"vision0": model.vision_model.encoder.layers[0], "vision1": model.vision_model.encoder.layers[1],
+              "text0": model.text_model.encoder.layers[0]}
+    for name, layer in probes.items():
+        layer.self_attn.q_proj.register_forward_hook(lambda *_, name=name: calls.__setitem__(name, calls.get(name, 0) + 1))
+    image = model.get_image_features(torch.randn(2, 3, 64, 64))
+    text = model.get_text_features(torch.randint(0, 100, (2, 8)))
+    (image.sum() + text.sum()).backward()
+    assert calls == {"vision0": 2, "vision1": 1, "text0": 2}  # forward, plus the recompute of checkpointed ones
 
 
 def test_box_tensor_path_equals_per_image_lists():
@@ -98,7 +114,7 @@ def test_auto_fit_halves_frames_only_when_one_video_does_not_fit():
 
 
 def test_auto_fit_gives_up_with_one_line():
-    from fgvad.train.fit import AutoFitError
+    from fgvad.core.errors import AutoFitError
 
     try_step, _ = memory_limited_step(capacity=0)
     with pytest.raises(AutoFitError, match="does not fit"):
@@ -116,6 +132,6 @@ def test_out_of_memory_message_names_concrete_options():
     cfg = build_config("demo", {"per_device_train_batch_size": 4, "num_frames": 64, "output_dir": "/tmp/x"})
     message = out_of_memory_message(cfg)
     assert "\n" not in message
-    for option in ("--per_device_train_batch_size 2", "--gradient_accumulation_steps 2", "--gradient_checkpointing true",
-                   "--num_frames 32", "--auto_fit true"):
+    for option in ("--per_device_train_batch_size 2", "--gradient_accumulation_steps 2", "--activation_checkpointing true",
+                   "--num-frames 32", "--auto-fit true"):
         assert option in message

@@ -144,7 +144,7 @@ def test_resume_refuses_planted_optimizer_and_rng_pickles(tmp_path):
     import shutil
 
     from fgvad.data.tools.synth import generate_dataset
-    from fgvad.train import run_training
+    from fgvad.train import train
 
     synth = tmp_path / "synth"
     generate_dataset(synth, train_videos=4, test_videos=2, seed=2, frames=32, progress=False)
@@ -156,7 +156,7 @@ def test_resume_refuses_planted_optimizer_and_rng_pickles(tmp_path):
         "data_path": str(synth / "train.json"), "video_root": str(synth / "videos"), "max_steps": 2,
         "save_steps": 1, "use_cpu": True, "dataloader_num_workers": 0, "report_to": "none", "disable_tqdm": True,
     }
-    run_training(dict(options, output_dir=str(tmp_path / "run"), max_steps=1))
+    train(dict(options, output_dir=str(tmp_path / "run"), max_steps=1))
     good = tmp_path / "run" / "checkpoint-1"
     marker = tmp_path / "marker.txt"
     for planted in ("optimizer.pt", "rng_state.pth"):
@@ -164,6 +164,6 @@ def test_resume_refuses_planted_optimizer_and_rng_pickles(tmp_path):
         shutil.copytree(good, checkpoint)
         plant_pickle(checkpoint / planted, marker)
         with pytest.raises(CheckpointError, match=r"refused: it holds objects other than tensors") as info:
-            run_training(dict(options, output_dir=str(checkpoint.parent), resume_from_checkpoint=str(checkpoint)))
+            train(dict(options, output_dir=str(checkpoint.parent), resume_from_checkpoint=str(checkpoint)))
         assert "\n" not in str(info.value)
         assert not marker.exists(), f"the planted {planted} ran"

@@ -2,8 +2,9 @@
 
 - SIGTERM (and SIGINT) during `fgvad train` write a checkpoint and exit without a traceback;
   `--resume_from_checkpoint true` then reproduces the per-step losses of an uninterrupted run.
-- `kill -9` while a checkpoint is half written (held open by the FGVAD_TEST_SLOW_SAVE hook)
-  leaves nothing that resume would pick: it resumes from the previous complete checkpoint.
+- `kill -9` while a checkpoint is half written (the process's torch.save sleeps before the
+  optimizer state of that checkpoint, as a slow disk would) leaves nothing that resume would
+  pick: it resumes from the previous complete checkpoint.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import yaml
 from transformers import TrainerCallback
 
 from fgvad.data.tools.synth import generate_dataset
-from fgvad.train import run_training
-from fgvad.train.guards import STAGING_DIR, latest_complete_checkpoint
+from fgvad.train import train
+from fgvad.train.checkpointing import STAGING_DIR, latest_complete_checkpoint
 from helpers_train import tiny_run_options
 
 REFERENCE_STEPS = 8
@@ -55,23 +56,53 @@ def _losses(history: list[dict]) -> dict[int, float]:
 @pytest.fixture(scope="module")
 def reference(synth: Path, tmp_path_factory) -> dict[int, float]:
     out = tmp_path_factory.mktemp("reference")
-    result = run_training(_options(synth, out), callbacks=[StopAt(REFERENCE_STEPS)])
+    result = train(_options(synth, out), callbacks=[StopAt(REFERENCE_STEPS)])
     losses = _losses(result.log_history)
     assert sorted(losses) == list(range(1, REFERENCE_STEPS + 1))
     return losses
 
 
-def _start_training(config: Path, env_extra: dict[str, str] | None = None) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONUNBUFFERED="1", **(env_extra or {}))
-    return subprocess.Popen([sys.executable, "-m", "fgvad.cli", "train", str(config)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+# `fgvad train CONFIG` in a process whose torch.save sleeps before writing optimizer.pt of
+# checkpoint-STEP: the model files of that checkpoint are written, the rest is not.
+SLOW_SAVE = """
+import sys, time
+from pathlib import Path
+import torch
+config, step = sys.argv[1], sys.argv[2]
+fast_save = torch.save
+def slow_save(obj, f, *args, **kwargs):
+    path = Path(str(f))
+    if path.name == "optimizer.pt" and path.parent.name == f"checkpoint-{step}":
+        time.sleep(120)
+    return fast_save(obj, f, *args, **kwargs)
+torch.save = slow_save
+from fgvad.cli import main
+sys.exit(main(["train", config]))
+"""
 
 
-def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+def _start_training(config: Path, slow_save_step: int | None = None) -> subprocess.Popen:
+    """The process's output goes to files beside ``config`` (``proc.stderr_path``): a pipe nobody
+    reads until the end would block a process that writes more than the pipe holds."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    command = ([sys.executable, "-c", SLOW_SAVE, str(config), str(slow_save_step)] if slow_save_step is not None
+               else [sys.executable, "-m", "fgvad.cli", "train", str(config)])
+    stderr_path = config.with_suffix(".stderr.txt")
+    with (config.with_suffix(".stdout.txt")).open("w") as out, stderr_path.open("w") as err:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True)
+    proc.stderr_path = stderr_path  # type: ignore[attr-defined]
+    return proc
+
+
+def _stderr(proc: subprocess.Popen) -> str:
+    return proc.stderr_path.read_text()  # type: ignore[attr-defined]
+
+
+def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if proc.poll() is not None:
-            raise AssertionError(f"training exited early ({proc.returncode}): {proc.stderr.read()[-3000:]}")
+            raise AssertionError(f"training exited early ({proc.returncode}): {_stderr(proc)[-3000:]}")
         if time.monotonic() > deadline:
             proc.kill()
             raise AssertionError("timed out waiting for training")
@@ -96,7 +127,8 @@ def test_sigterm_then_kill_9_mid_save_then_resume_is_exact(synth, reference, tmp
     proc = _start_training(config)
     _wait_for(lambda: _logged_steps(out) >= 1, proc)
     proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=90)
+    proc.wait(timeout=90)
+    stderr = _stderr(proc)
     assert proc.returncode == 128 + signal.SIGTERM, stderr[-3000:]
     assert "Traceback" not in stderr and "training interrupted by SIGTERM" in stderr, stderr[-3000:]
     checkpoint = latest_complete_checkpoint(out)
@@ -109,18 +141,18 @@ def test_sigterm_then_kill_9_mid_save_then_resume_is_exact(synth, reference, tmp
     next_save = (stopped // 2 + 1) * 2
     assert next_save + 1 <= REFERENCE_STEPS, stopped
     config.write_text(yaml.safe_dump(_options(synth, out, save_steps=2, resume_from_checkpoint=True)))
-    proc = _start_training(config, {"FGVAD_TEST_SLOW_SAVE": f"{next_save}:120"})
+    proc = _start_training(config, slow_save_step=next_save)
     half_written = out / STAGING_DIR / f"checkpoint-{next_save}"
     _wait_for(lambda: (half_written / "model.safetensors").is_file(), proc)
     proc.kill()  # SIGKILL: no handler, no cleanup
-    proc.communicate(timeout=30)
+    proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     assert not (out / f"checkpoint-{next_save}").exists()
     assert latest_complete_checkpoint(out) == checkpoint
 
     # 3. Resume once more: from the last complete checkpoint, with the reference's losses.
-    resumed = run_training(_options(synth, out, save_steps=2, resume_from_checkpoint=True),
-                           callbacks=[StopAt(next_save + 1)])
+    resumed = train(_options(synth, out, save_steps=2, resume_from_checkpoint=True),
+                    callbacks=[StopAt(next_save + 1)])
     assert f"(resumed at step {stopped})" in (out / "trainer_log.txt").read_text().split("===")[-2]
     assert not list((out / STAGING_DIR).glob("*"))  # the stale half checkpoint was cleared
     assert (out / f"checkpoint-{next_save}" / "optimizer.pt").is_file()
@@ -142,13 +174,13 @@ class RaiseSignal(TrainerCallback):
 
 
 def test_sigint_saves_a_checkpoint_and_restores_the_handler(synth, tmp_path):
-    from fgvad.train.guards import TrainingInterrupted
+    from fgvad.core.errors import TrainingInterrupted
 
     out = tmp_path / "run"
     before = signal.getsignal(signal.SIGINT)
     # The signal arrives after fgvad's callback has looked at step 2, so step 3 is the one saved.
     with pytest.raises(TrainingInterrupted, match="interrupted by SIGINT at step 3; saved .*checkpoint-3") as info:
-        run_training(_options(synth, out), callbacks=[RaiseSignal(2, signal.SIGINT)])
+        train(_options(synth, out), callbacks=[RaiseSignal(2, signal.SIGINT)])
     assert info.value.exit_code == 130
     assert latest_complete_checkpoint(out) == str(out / "checkpoint-3")
     assert signal.getsignal(signal.SIGINT) is before

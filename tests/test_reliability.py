@@ -128,12 +128,12 @@ def broken_synth(tmp_path_factory) -> tuple[Path, list[str]]:
 
 
 def test_bad_videos_are_skipped_once_each_and_counted(broken_synth, tmp_path, capsys):
-    from fgvad.train import run_training
+    from fgvad.train import train
 
     root, broken = broken_synth
     out = tmp_path / "run"
-    result = run_training(dict(TINY_TRAINING, data_path=str(root / "train.json"), video_root=str(root / "videos"),
-                               output_dir=str(out), max_bad_sample_fraction=0.6))
+    result = train(dict(TINY_TRAINING, data_path=str(root / "train.json"), video_root=str(root / "videos"),
+                        output_dir=str(out), max_bad_sample_fraction=0.6))
     assert result.global_step == 3
     listed = (out / "skipped_samples.txt").read_text().splitlines()
     assert sorted(line.split("\t")[0].split(" (")[1].rstrip(")") for line in listed) == sorted(broken)
@@ -147,8 +147,8 @@ def test_bad_videos_are_skipped_once_each_and_counted(broken_synth, tmp_path, ca
 def test_too_many_bad_samples_stop_training_with_a_message(broken_synth, tmp_path):
     """Cache mode: broken videos are missing from the cache and one cached file is truncated."""
     from fgvad.data.annotations import load_annotations
-    from fgvad.train import run_training
-    from fgvad.train.guards import TooManyBadSamplesError
+    from fgvad.train import train
+    from fgvad.core.errors import TooManyBadSamplesError
 
     root, broken = broken_synth
     cache_dir = tmp_path / "cache"
@@ -160,7 +160,7 @@ def test_too_many_bad_samples_stop_training_with_a_message(broken_synth, tmp_pat
 
     # The wrapper training uses: the truncated file is found by its size and replaced by the next sample.
     from fgvad.data.dataset import VideoTextDataset
-    from fgvad.train.guards import SkipBadSamples
+    from fgvad.train.bad_samples import SkipBadSamples
 
     wrapped = SkipBadSamples(VideoTextDataset(entries, cache=cache, num_frames=4, size=32), tmp_path / "probe")
     assert wrapped[0]["index"] == entries[2].index  # 0 is corrupt, 1 was never cached
@@ -169,31 +169,31 @@ def test_too_many_bad_samples_stop_training_with_a_message(broken_synth, tmp_pat
 
     out = tmp_path / "run"
     with pytest.raises(TooManyBadSamplesError, match=r"of 8 training samples failed to load \(more than "
-                                                     r"--max_bad_sample_fraction 0.05\)"):
-        run_training(dict(TINY_TRAINING, data_path=str(root / "train.json"), cache_dir=str(cache_dir),
-                          output_dir=str(out), max_steps=50))
-    assert "failed to load, more than --max_bad_sample_fraction" in (out / "trainer_log.txt").read_text()
+                                                     r"--max-bad-sample-fraction 0.05\)"):
+        train(dict(TINY_TRAINING, data_path=str(root / "train.json"), cache_dir=str(cache_dir),
+                   output_dir=str(out), max_steps=50))
+    assert "failed to load, more than --max-bad-sample-fraction" in (out / "trainer_log.txt").read_text()
     assert not list(out.glob("checkpoint-*"))
 
 
 def test_unwritable_output_dir_fails_before_training(broken_synth, tmp_path):
     from fgvad.core.errors import ConfigError
-    from fgvad.train import run_training
+    from fgvad.train import train
 
     root, _ = broken_synth
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
     with pytest.raises(ConfigError, match=r"--output_dir .*a_file/out: not writable"):
-        run_training(dict(TINY_TRAINING, data_path=str(root / "train.json"), video_root=str(root / "videos"),
-                          output_dir=str(blocker / "out")))
+        train(dict(TINY_TRAINING, data_path=str(root / "train.json"), video_root=str(root / "videos"),
+                   output_dir=str(blocker / "out")))
 
 
 def test_failed_save_keeps_the_previous_checkpoint_and_says_why(broken_synth, tmp_path):
     from transformers import TrainerCallback
 
     from fgvad.core.errors import CheckpointError
-    from fgvad.train import run_training
-    from fgvad.train.guards import STAGING_DIR, latest_complete_checkpoint
+    from fgvad.train import train
+    from fgvad.train.checkpointing import STAGING_DIR, latest_complete_checkpoint
 
     class BlockSaving(TrainerCallback):
         """Before the step-2 save, put a file where the checkpoint must be written (as a full disk would)."""
@@ -206,9 +206,9 @@ def test_failed_save_keeps_the_previous_checkpoint_and_says_why(broken_synth, tm
     out = tmp_path / "run"
     with pytest.raises(CheckpointError, match=r"could not save checkpoint-2 .*the previous checkpoint "
                                               r".*checkpoint-1 is kept"):
-        run_training(dict(TINY_TRAINING, data_path=str(root / "train.json"), video_root=str(root / "videos"),
-                          output_dir=str(out), save_steps=1, max_bad_sample_fraction=0.6),
-                     callbacks=[BlockSaving()])
+        train(dict(TINY_TRAINING, data_path=str(root / "train.json"), video_root=str(root / "videos"),
+                   output_dir=str(out), save_steps=1, max_bad_sample_fraction=0.6),
+              callbacks=[BlockSaving()])
     assert latest_complete_checkpoint(out) == str(out / "checkpoint-1")
     assert not (out / "checkpoint-2").exists()
     assert "ERROR could not save checkpoint-2" in (out / "trainer_log.txt").read_text()
@@ -221,14 +221,14 @@ def test_full_disk_during_save_keeps_the_previous_checkpoint(broken_synth, tmp_p
 
     import yaml
 
-    from fgvad.train import run_training
-    from fgvad.train.guards import STAGING_DIR, latest_complete_checkpoint
+    from fgvad.train import train
+    from fgvad.train.checkpointing import STAGING_DIR, latest_complete_checkpoint
 
     root, _ = broken_synth
     out = tmp_path / "run"
     options = dict(TINY_TRAINING, data_path=str(root / "train.json"), video_root=str(root / "videos"),
                    output_dir=str(out), save_steps=1, max_bad_sample_fraction=0.6)
-    run_training(dict(options, max_steps=1))
+    train(dict(options, max_steps=1))
     config = tmp_path / "resume.yaml"
     config.write_text(yaml.safe_dump(dict(options, resume_from_checkpoint=True)))
 

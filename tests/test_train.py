@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from transformers import TrainerCallback
 
 from fgvad.data.tools.synth import generate_dataset
-from fgvad.train import run_training
+from fgvad.train import train
 from helpers_train import tiny_run_options
 
 pytestmark = pytest.mark.slow
@@ -37,9 +37,9 @@ def _losses(history: list[dict]) -> dict[int, float]:
 
 
 def test_demo_preset_converges_on_synthetic_data(synth: Path, tmp_path: Path):
-    result = run_training("demo", {"data_path": str(synth / "train.json"), "video_root": str(synth / "videos"),
-                                   "output_dir": str(tmp_path / "demo"), "num_train_epochs": 16,
-                                   "report_to": "tensorboard", "disable_tqdm": True})
+    result = train("demo", {"data_path": str(synth / "train.json"), "video_root": str(synth / "videos"),
+                            "output_dir": str(tmp_path / "demo"), "num_train_epochs": 16,
+                            "report_to": "tensorboard", "disable_tqdm": True})
     logs = [h for h in result.log_history if "loss" in h and "train_loss" not in h]
     assert len(logs) >= 10
     for h in logs:
@@ -83,11 +83,11 @@ def _weights(folder: Path) -> dict[str, torch.Tensor]:
 
 def test_resume_is_exact_and_checkpoints_rotate(synth: Path, tmp_path: Path):
     # Mirroring draws random numbers per video: resume must restore those draws too.
-    full = run_training(_small(synth, tmp_path / "full", save_steps=1, save_total_limit=2, hflip_probability=0.5))
+    full = train(_small(synth, tmp_path / "full", save_steps=1, save_total_limit=2, hflip_probability=0.5))
     part = tmp_path / "part"
-    run_training(_small(synth, part, hflip_probability=0.5), callbacks=[StopAt(3)])
+    train(_small(synth, part, hflip_probability=0.5), callbacks=[StopAt(3)])
     assert (part / "checkpoint-3").is_dir() and not (part / "checkpoint-6").exists()
-    resumed = run_training(_small(synth, part, resume_from_checkpoint=True, hflip_probability=0.5))
+    resumed = train(_small(synth, part, resume_from_checkpoint=True, hflip_probability=0.5))
 
     a, b = _losses(full.log_history), _losses(resumed.log_history)
     assert sorted(a) == [1, 2, 3, 4, 5, 6] and sorted(b) == [1, 2, 3, 4, 5, 6]
@@ -138,8 +138,8 @@ class PoisonParameter(TrainerCallback):
 
 def test_single_nan_step_is_skipped_and_training_continues(synth: Path, tmp_path: Path):
     out = tmp_path / "nan_once"
-    result = run_training(_small(synth, out, max_steps=5, save_steps=100),
-                          callbacks=[PoisonParameter([], start=2, stop=3)])
+    result = train(_small(synth, out, max_steps=5, save_steps=100),
+                   callbacks=[PoisonParameter([], start=2, stop=3)])
     log = (out / "trainer_log.txt").read_text()
     assert "WARNING step 3: loss is NaN/Inf, update skipped" in log
     weights = _weights(result.final_checkpoint)
@@ -148,12 +148,12 @@ def test_single_nan_step_is_skipped_and_training_continues(synth: Path, tmp_path
 
 
 def test_repeated_nans_stop_training_and_keep_the_last_good_checkpoint(synth: Path, tmp_path: Path):
-    from fgvad.train.trainer import TrainingDivergedError
+    from fgvad.core.errors import TrainingDivergedError
 
     out = tmp_path / "nan_many"
     with pytest.raises(TrainingDivergedError, match="consecutive NaN/Inf losses; the last good checkpoint is"):
-        run_training(_small(synth, out, max_steps=10, save_steps=1, max_nan_steps=2),
-                     callbacks=[PoisonParameter([], start=2, stop=None)])
+        train(_small(synth, out, max_steps=10, save_steps=1, max_nan_steps=2),
+              callbacks=[PoisonParameter([], start=2, stop=None)])
     kept = sorted(p.name for p in out.glob("checkpoint-*"))
     # Steps 3 and 4 were skipped; no checkpoint of the broken state after step 2.
     assert kept[-1] == "checkpoint-2"

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from fgvad.data.tools.synth import generate_dataset
+from fgvad.train.options import flag
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +39,7 @@ def _options(synth: Path, out: Path, batch: int) -> list[str]:
         opts["ddp_backend"] = "gloo"  # only meaningful (and accepted) under torchrun
     args: list[str] = []
     for key, value in opts.items():
-        args += [f"--{key}", str(value)]
+        args += [flag(key), str(value)]  # --num-frames (fgvad), --max_steps (HF)
     return args
 
 

@@ -105,7 +105,7 @@ def run_demo(out: str | Path = DEFAULT_OUT, *, seed: int = 0, quick: bool = Fals
     from fgvad.data.tools.synth import generate_dataset
     from fgvad.eval import evaluate
     from fgvad.models.tokenizer import load_tokenizer
-    from fgvad.train.run import run_training
+    from fgvad.train import train
     from fgvad.viz.report import build_report
 
     out = Path(out)
@@ -127,7 +127,7 @@ def run_demo(out: str | Path = DEFAULT_OUT, *, seed: int = 0, quick: bool = Fals
                                  "output_dir": str(model_dir), "seed": seed}
     if size.epochs is not None:
         overrides["num_train_epochs"] = size.epochs
-    trained = run_training("demo", overrides, callbacks=[initial_model_saver(initial_dir)])
+    trained = train("demo", overrides, callbacks=[initial_model_saver(initial_dir)])
     # The tokenizer is built from the training texts, identically for both models.
     load_tokenizer(trained.final_checkpoint).save_pretrained(str(initial_dir))
     seconds["train"] = time.perf_counter() - t

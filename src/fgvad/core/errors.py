@@ -52,3 +52,26 @@ class EvalError(FgvadError):
 
 class SynthError(FgvadError):
     """Bad parameters for the synthetic dataset or an output folder we must not overwrite."""
+
+
+# --- training (raised by fgvad.train; each names the option or file to change)
+
+
+class TrainingDivergedError(FgvadError):
+    """Training stopped because the loss stayed NaN/Inf for ``--max-nan-steps`` steps in a row."""
+
+
+class TooManyBadSamplesError(FgvadError):
+    """More of the training data failed to load than ``--max-bad-sample-fraction`` allows."""
+
+
+class TrainingInterrupted(FgvadError):
+    """SIGINT/SIGTERM stopped training after a checkpoint was written."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_code = 128 + signum  # the shell convention for "ended by signal N"
+
+
+class AutoFitError(FgvadError):
+    """``--auto-fit``: even one video at the smallest frame count does not fit the GPU."""

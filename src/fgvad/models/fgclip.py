@@ -1,6 +1,7 @@
 """FG-CLIP (v1) on top of transformers' own CLIP classes, without ``trust_remote_code``.
 
-The towers are transformers' ``CLIPTextModel`` / ``CLIPVisionModel``; FG-CLIP's extras are
+The towers are transformers' ``CLIPTextModel`` / ``CLIPVisionModel`` (their bare transformer
+where a release still wraps it, so the keys are the same on every tested release); FG-CLIP's extras are
 real parameters registered under the official key names, so a state dict of this module is
 exactly the official checkpoint layout (83 tensors for the tiny fixture):
 
@@ -21,14 +22,13 @@ Differences from upstream, all on inputs upstream rejects or mishandles:
 from __future__ import annotations
 
 import json
-from functools import partial
 from pathlib import Path
 from typing import Any, Iterable
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 from transformers import CLIPConfig, CLIPTextConfig, CLIPTextModel, CLIPVisionConfig, CLIPVisionModel
-from transformers.modeling_layers import GradientCheckpointingLayer
 
 from fgvad.core.constants import BOS_TOKEN_ID, EOS_TOKEN_ID, LONG_TEXT_LENGTH, SHORT_TEXT_LENGTH
 from fgvad.core.errors import CheckpointError, ConfigError
@@ -99,6 +99,10 @@ def clip_config_from_dict(raw: dict[str, Any], source: str = "config.json") -> C
     return config
 
 
+# The smallest vocabulary that holds CLIP's special ids (bos 49406, eos 49407): CLIP's own size.
+CLIP_VOCAB_SIZE = EOS_TOKEN_ID + 1
+
+
 def tiny_fgclip_config(
     *,
     vision_width: int = 64,
@@ -108,25 +112,31 @@ def tiny_fgclip_config(
     layers: int = 2,
     heads: int = 4,
     projection_dim: int = 64,
-    vocab_size: int = 49408,
+    vocab_size: int | None = None,
     mlp_ratio: int = 2,
+    vision_layers: int | None = None,
+    text_layers: int | None = None,
+    vision_heads: int | None = None,
+    text_heads: int | None = None,
 ) -> CLIPConfig:
-    """A small CLIP config for tests and the CPU demo (random init, trains in a minute).
+    """A small CLIP config for tests, the CPU demo and ``fgvad train`` with model 'tiny'
+    (random init, trains in a minute). ``layers``/``heads`` apply to both towers unless the
+    per-tower value is given.
 
-    ``vocab_size`` stays 49408 by default so that the FG-CLIP token ids (bos 49406, eos 49407)
-    exist; the offline tokenizer of :mod:`fgvad.models.tokenizer` uses those ids too.
+    ``vocab_size`` defaults to CLIP's 49408 so that the FG-CLIP token ids (bos 49406, eos
+    49407) exist; the offline tokenizer of :mod:`fgvad.models.tokenizer` uses those ids too.
     """
     return clip_config_from_dict(
         {
             "projection_dim": projection_dim,
             "text_config": {
-                "vocab_size": vocab_size, "hidden_size": text_width,
-                "intermediate_size": text_width * mlp_ratio, "num_hidden_layers": layers,
-                "num_attention_heads": heads, "projection_dim": projection_dim,
+                "vocab_size": vocab_size or CLIP_VOCAB_SIZE, "hidden_size": text_width,
+                "intermediate_size": text_width * mlp_ratio, "num_hidden_layers": text_layers or layers,
+                "num_attention_heads": text_heads or heads, "projection_dim": projection_dim,
             },
             "vision_config": {
                 "hidden_size": vision_width, "intermediate_size": vision_width * mlp_ratio,
-                "num_hidden_layers": layers, "num_attention_heads": heads,
+                "num_hidden_layers": vision_layers or layers, "num_attention_heads": vision_heads or heads,
                 "image_size": image_size, "patch_size": patch, "projection_dim": projection_dim,
             },
         },
@@ -292,12 +302,11 @@ class FGCLIPModel(nn.Module):
         super().__init__()
         _check_attention(attn_implementation)
         self.config = config
-        text_config, vision_config = config.text_config, config.vision_config
-        text_config._attn_implementation = attn_implementation
-        vision_config._attn_implementation = attn_implementation
+        text_config = _with_attention(config.text_config, attn_implementation)
+        vision_config = _with_attention(config.vision_config, attn_implementation)
         self.attn_implementation = attn_implementation
-        self.text_model = CLIPTextModel(text_config)
-        self.vision_model = CLIPVisionModel(vision_config)
+        self.text_model = _bare_tower(CLIPTextModel(text_config), "text_model")
+        self.vision_model = _bare_tower(CLIPVisionModel(vision_config), "vision_model")
         text_width, vision_width = text_config.hidden_size, vision_config.hidden_size
         self.visual_projection = nn.Linear(vision_width, config.projection_dim, bias=False)
         self.text_projection = nn.Linear(text_width, config.projection_dim, bias=False)
@@ -311,6 +320,10 @@ class FGCLIPModel(nn.Module):
         embeddings.position_embedding_res = nn.Embedding(LONG_TEXT_LENGTH, text_width)
         self.eos_token_id = EOS_TOKEN_ID
         self.tokenizer: Any = None
+        # Activation checkpointing (see gradient_checkpointing_enable): run-time switches, not weights.
+        self._checkpointed_vision: frozenset[int] = frozenset()
+        self._checkpoint_text = False
+        self._checkpoint_kwargs: dict[str, Any] = {}
         if not _on_meta(self):
             self._init_own_weights()
 
@@ -441,21 +454,30 @@ class FGCLIPModel(nn.Module):
         """
         if every < 1:
             raise ConfigError(f"gradient checkpointing: every must be >= 1, got {every}")
-        kwargs = {"use_reentrant": False, **(gradient_checkpointing_kwargs or {})}
-        func = partial(torch.utils.checkpoint.checkpoint, **kwargs)
-        _set_layer_checkpointing(self, True, func)
-        for index, layer in enumerate(self.vision_model.encoder.layers):
-            layer.gradient_checkpointing = index % every == 0
+        self._checkpoint_kwargs = {"use_reentrant": False, **(gradient_checkpointing_kwargs or {})}
+        self._checkpointed_vision = frozenset(range(0, len(self.vision_model.encoder.layers), every))
+        self._checkpoint_text = True
 
     activation_checkpointing_enable = gradient_checkpointing_enable
 
     def gradient_checkpointing_disable(self) -> None:
-        _set_layer_checkpointing(self, False, None)
+        self._checkpointed_vision = frozenset()
+        self._checkpoint_text = False
 
     @property
     def is_gradient_checkpointing(self) -> bool:
-        return any(getattr(m, "gradient_checkpointing", False) for m in self.modules()
-                   if isinstance(m, GradientCheckpointingLayer))
+        return bool(self._checkpointed_vision) or self._checkpoint_text
+
+    @property
+    def checkpointed_vision_layers(self) -> list[int]:
+        """Indices of the vision layers whose activations are recomputed in the backward pass."""
+        return sorted(self._checkpointed_vision)
+
+    def _run_layer(self, layer: nn.Module, checkpointed: bool, hidden: torch.Tensor, *args: Any,
+                   **kwargs: Any) -> torch.Tensor:
+        if checkpointed and self.training and torch.is_grad_enabled():
+            return checkpoint(layer, hidden, *args, **self._checkpoint_kwargs, **kwargs)
+        return layer(hidden, *args, **kwargs)
 
     def compile_layers(self, text: bool = False, **compile_kwargs: Any) -> None:
         """``torch.compile`` each vision encoder layer in place (regional compilation).
@@ -497,12 +519,13 @@ class FGCLIPModel(nn.Module):
         vision = self.vision_model
         hidden = vision.embeddings(pixel_values.to(self.dtype), interpolate_pos_encoding=interpolate_pos_encoding)
         hidden = vision.pre_layrnorm(hidden)
-        for layer in vision.encoder.layers[:-1]:
-            hidden = layer(hidden, None)
+        for index, layer in enumerate(vision.encoder.layers[:-1]):
+            hidden = self._run_layer(layer, index in self._checkpointed_vision, hidden, None)
         return hidden
 
     def _image_from_trunk(self, hidden: torch.Tensor) -> torch.Tensor:
-        hidden = self.vision_model.encoder.layers[-1](hidden, None)
+        layers = self.vision_model.encoder.layers
+        hidden = self._run_layer(layers[-1], len(layers) - 1 in self._checkpointed_vision, hidden, None)
         pooled = self.vision_model.post_layernorm(hidden[:, 0, :])
         return self.visual_projection(pooled)
 
@@ -603,7 +626,7 @@ class FGCLIPModel(nn.Module):
         hidden = embeddings.token_embedding(input_ids) + position_embeds[None]
         mask = self._causal_mask(length, hidden)
         for layer in self.text_model.encoder.layers:
-            hidden = layer(hidden, mask, is_causal=True)
+            hidden = self._run_layer(layer, self._checkpoint_text, hidden, mask, is_causal=True)
         hidden = self.text_model.final_layer_norm(hidden)
         is_eos = input_ids == self.eos_token_id
         first_eos = torch.where(is_eos.any(-1), is_eos.int().argmax(-1), torch.full_like(input_ids[:, 0], length - 1))
@@ -633,15 +656,20 @@ def _on_meta(module: Any) -> bool:
     return any(p.is_meta for p in module.parameters())
 
 
-def _set_layer_checkpointing(model: Any, enable: bool, func: Any) -> None:
-    for module in model.modules():
-        if isinstance(module, GradientCheckpointingLayer):
-            module.gradient_checkpointing = enable
-            module._gradient_checkpointing_func = func
+def _with_attention(config: Any, attn_implementation: str) -> Any:
+    # A copy built with the config's public `attn_implementation` argument, which the towers' attention reads.
+    return type(config)(**{**config.to_dict(), "attn_implementation": attn_implementation})
+
+
+def _bare_tower(model: nn.Module, inner: str) -> nn.Module:
+    # Early transformers 5 releases wrap the tower (CLIPTextModel.text_model is a
+    # CLIPTextTransformer); later ones flattened it. The bare tower has the official FG-CLIP
+    # keys (text_model.embeddings...) on both.
+    return getattr(model, inner, model)
 
 
 __all__ = [
     "BOS_TOKEN_ID", "EOS_TOKEN_ID", "SHORT_TEXT_LENGTH", "LONG_TEXT_LENGTH", "EXTRA_KEYS",
-    "FGCLIPModel", "clip_config_from_dict", "tiny_fgclip_config", "stretch_position_table",
+    "CLIP_VOCAB_SIZE", "FGCLIPModel", "clip_config_from_dict", "tiny_fgclip_config", "stretch_position_table",
     "load_clip_config", "read_checkpoint_config", "resolve_checkpoint_folder",
 ]

@@ -366,7 +366,7 @@ class VideoFGCLIP(nn.Module):
         folder = Path(path)
         clip = FGCLIPModel.from_pretrained(folder, dtype=dtype, torch_dtype=torch_dtype,
                                            attn_implementation=attn_implementation, device=device)
-        meta = _read_video_meta(folder)
+        meta = read_video_meta(folder)
         if meta is None:
             return cls(clip, head_config).eval()
         config = VideoHeadConfig.from_dict(meta.get("head_config") or {}, source=str(folder / VIDEO_CONFIG_NAME))
@@ -395,7 +395,8 @@ class VideoFGCLIP(nn.Module):
         return model.eval()
 
 
-def _read_video_meta(folder: Path) -> dict[str, Any] | None:
+def read_video_meta(folder: Path) -> dict[str, Any] | None:
+    """The fgvad video config of a checkpoint folder; None for a plain FG-CLIP/CLIP folder."""
     meta_file = folder / VIDEO_CONFIG_NAME
     if not meta_file.is_file():
         return None
@@ -410,7 +411,7 @@ def _read_video_meta(folder: Path) -> dict[str, Any] | None:
 
 def read_trained_on(path: str | Path) -> list[str]:
     """The video keys stored by ``save_pretrained(..., trained_on=...)``; [] when none were stored."""
-    meta = _read_video_meta(Path(path))
+    meta = read_video_meta(Path(path))
     if meta is None:
         return []
     keys = meta.get("trained_on") or []
@@ -420,4 +421,4 @@ def read_trained_on(path: str | Path) -> list[str]:
 
 
 __all__ = ["VideoHeadConfig", "VideoOutput", "VideoFGCLIP", "TemporalModule", "frames_to_pixels",
-           "read_trained_on", "CLIP_MEAN", "CLIP_STD"]
+           "read_trained_on", "read_video_meta", "CLIP_MEAN", "CLIP_STD"]

@@ -37,6 +37,16 @@ def append_log_line(output_dir: str | Path, line: str) -> None:
         fh.write(line.rstrip("\n") + "\n")
 
 
+def note_in_log(output_dir: str | Path | None, line: str) -> None:
+    """:func:`append_log_line` for warnings and errors: a full disk must not turn them into a crash."""
+    if output_dir is None:
+        return
+    try:
+        append_log_line(output_dir, line)
+    except OSError:
+        pass
+
+
 class TrainerLogCallback(TrainerCallback):
     """Writes ``output_dir/trainer_log.txt`` (main process only)."""
 

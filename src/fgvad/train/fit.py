@@ -1,4 +1,4 @@
-"""``--auto_fit``: the largest per-device micro-batch (and, if needed, frame count) that fits the GPU.
+"""``--auto-fit``: the largest per-device micro-batch (and, if needed, frame count) that fits the GPU.
 
 The effective batch (per-device batch x gradient accumulation) is what the optimisation
 sees, so it is kept: a smaller micro-batch gets proportionally more accumulation steps,
@@ -16,11 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from fgvad.core.errors import FgvadError
-
-
-class AutoFitError(FgvadError):
-    """Even one video at the smallest frame count does not fit the GPU."""
+from fgvad.core.errors import AutoFitError
 
 
 @dataclass
@@ -94,8 +90,8 @@ def find_fit(try_step: Callable[[int, int], None], *, per_device_batch: int, acc
             break
         if frames // 2 < min_frames:
             raise AutoFitError(f"auto_fit: one video of {frames} frames does not fit on this GPU even at batch 1; "
-                               "try --gradient_checkpointing true, a smaller --image_size model, or "
-                               "--freeze_vision_layers")
+                               "try --activation_checkpointing true, a smaller --image-size model, or "
+                               "--freeze-vision-layers")
         frames //= 2
     choice_acc = effective // best
     changed = (best, frames) != (per_device_batch, num_frames)

@@ -6,6 +6,12 @@ first: fgvad's defaults for ``TrainingArguments`` (cosine schedule, warmup, grad
 TensorBoard), the YAML file, the command line. Unknown options are an error naming the
 closest valid option.
 
+Spelling: an option's name is its field name (``num_frames``, YAML keys and mappings use
+it as is). As a flag, fgvad's own options are kebab-case (``--num-frames``) and HF
+``TrainingArguments`` keep their names (``--per_device_train_batch_size``); this module
+accepts either separator for both (the CLI adds a note for ``--num_frames``), and its
+messages name each option by its flag (:func:`flag`).
+
 Values are coerced to the declared type of the option, for YAML too: PyYAML reads
 ``1e-5`` as a string, which would otherwise reach the optimizer as text.
 """
@@ -22,6 +28,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from fgvad.core.errors import ConfigError
+from fgvad.core.prompts import DEFAULT_TEMPLATE
 
 # Presets ship inside the package (the repository's configs/ links here), so an installed
 # fgvad finds `fgvad train demo` as a source checkout does.
@@ -34,14 +41,14 @@ class ModelArguments:
 
     model_name_or_path: str = field(default="tiny", metadata={
         "help": "FG-CLIP or CLIP checkpoint folder, or 'tiny' to build a small model from scratch "
-                "(sizes from the tiny_* options)"})
+                "(sizes from the --tiny-* options)"})
     tokenizer_path: str | None = field(default=None, metadata={
         "help": "tokenizer folder; default: the checkpoint folder, or for 'tiny' an offline "
                 "tokenizer built from the training captions"})
     tiny_vision_width: int = field(default=64, metadata={"help": "tiny model: vision hidden size"})
     tiny_vision_layers: int = field(default=2, metadata={"help": "tiny model: vision layers"})
     tiny_vision_heads: int = field(default=4, metadata={"help": "tiny model: vision attention heads"})
-    tiny_patch_size: int = field(default=8, metadata={"help": "tiny model: patch size (image_size is a data option)"})
+    tiny_patch_size: int = field(default=8, metadata={"help": "tiny model: patch size (--image-size is a data option)"})
     tiny_text_width: int = field(default=64, metadata={"help": "tiny model: text hidden size"})
     tiny_text_layers: int = field(default=2, metadata={"help": "tiny model: text layers"})
     tiny_text_heads: int = field(default=4, metadata={"help": "tiny model: text attention heads"})
@@ -51,7 +58,7 @@ class ModelArguments:
         "help": "tiny model: vocabulary size (default: the tokenizer's)"})
     temporal_layers: int = field(default=1, metadata={"help": "transformer layers of the temporal module"})
     temporal_window: int | None = field(default=None, metadata={
-        "help": "temporal attention window in frames (default: num_frames)"})
+        "help": "temporal attention window in frames (default: --num-frames)"})
     temporal_heads: int = field(default=8, metadata={"help": "attention heads of the temporal module"})
     temporal_dropout: float = field(default=0.1, metadata={"help": "dropout of the temporal module"})
     mil_hidden: int = field(default=256, metadata={"help": "hidden width of the MIL head"})
@@ -67,7 +74,7 @@ class ModelArguments:
     freeze_vision_layers: int = field(default=0, metadata={
         "help": "freeze the patch embedding and the first N vision layers (0 = train all)"})
     freeze_text: bool = field(default=False, metadata={"help": "freeze the whole text tower"})
-    class_prompt_template: str = field(default="a surveillance video of {}", metadata={
+    class_prompt_template: str = field(default=DEFAULT_TEMPLATE, metadata={
         "help": "text of the class prompts used as extra negatives and by prompt scores"})
 
 
@@ -118,11 +125,11 @@ class LossArguments:
 class OptimizationArguments:
     _argument_group_name = "fgvad optimisation options"
 
-    text_lr: float | None = field(default=None, metadata={"help": "learning rate of the text tower (default learning_rate)"})
-    vision_lr: float | None = field(default=None, metadata={"help": "learning rate of the vision tower (default learning_rate)"})
+    text_lr: float | None = field(default=None, metadata={"help": "learning rate of the text tower (default --learning_rate)"})
+    vision_lr: float | None = field(default=None, metadata={"help": "learning rate of the vision tower (default --learning_rate)"})
     head_lr: float | None = field(default=None, metadata={
-        "help": "learning rate of the new temporal module and heads (default learning_rate x head_lr_multiplier)"})
-    head_lr_multiplier: float = field(default=1.0, metadata={"help": "see head_lr"})
+        "help": "learning rate of the new temporal module and heads (default --learning_rate x --head-lr-multiplier)"})
+    head_lr_multiplier: float = field(default=1.0, metadata={"help": "see --head-lr"})
     max_nan_steps: int = field(default=5, metadata={
         "help": "stop after this many consecutive steps with a NaN/Inf loss (each one is skipped)"})
     auto_fit: bool = field(default=False, metadata={
@@ -131,6 +138,13 @@ class OptimizationArguments:
 
 
 FGVAD_ARGUMENT_CLASSES: tuple[type, ...] = (ModelArguments, DataArguments, LossArguments, OptimizationArguments)
+FGVAD_OPTION_NAMES: frozenset[str] = frozenset(
+    f.name for cls in FGVAD_ARGUMENT_CLASSES for f in dataclasses.fields(cls) if f.init)
+
+
+def flag(name: str) -> str:
+    """The command-line spelling of option ``name``: ``--num-frames`` (fgvad), ``--learning_rate`` (HF)."""
+    return "--" + (name.replace("_", "-") if name in FGVAD_OPTION_NAMES else name)
 
 # fgvad's defaults for HF options: the users' run diverged without warmup/decay and clipping.
 TRAINING_DEFAULTS: dict[str, Any] = {
@@ -150,6 +164,14 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 }
 
 
+# transformers 5.23 renamed these HF options (the old names are deprecated aliases until v6);
+# presets use the new names, which set the old fields on earlier 5.x releases.
+HF_RENAMED_OPTIONS = {
+    "activation_checkpointing": "gradient_checkpointing",
+    "activation_checkpointing_kwargs": "gradient_checkpointing_kwargs",
+}
+
+
 @dataclass
 class TrainConfig:
     """Everything a training run needs, already validated."""
@@ -165,13 +187,14 @@ class TrainConfig:
 # --------------------------------------------------------------------------- option tables
 
 
-def _training_arguments_class() -> type:
+def training_arguments_class() -> type:
     from transformers import TrainingArguments
 
     return TrainingArguments
 
 
-def _fields(cls: type) -> dict[str, tuple[dataclasses.Field, Any]]:
+def fields_of(cls: type) -> dict[str, tuple[dataclasses.Field, Any]]:
+    """Field name -> (dataclass field, resolved type) of an options dataclass."""
     hints = typing.get_type_hints(cls)
     return {f.name: (f, hints[f.name]) for f in dataclasses.fields(cls) if f.init}
 
@@ -179,16 +202,30 @@ def _fields(cls: type) -> dict[str, tuple[dataclasses.Field, Any]]:
 def option_table() -> dict[str, tuple[type, dataclasses.Field, Any]]:
     """Every accepted option name -> (owning dataclass, field, resolved type)."""
     table: dict[str, tuple[type, dataclasses.Field, Any]] = {}
-    for cls in (*FGVAD_ARGUMENT_CLASSES, _training_arguments_class()):
-        for name, (f, hint) in _fields(cls).items():
+    for cls in (*FGVAD_ARGUMENT_CLASSES, training_arguments_class()):
+        for name, (f, hint) in fields_of(cls).items():
             table.setdefault(name, (cls, f, hint))
+    for new, old in HF_RENAMED_OPTIONS.items():
+        if new not in table and old in table:  # an older transformers: the new name sets the old field
+            table[new] = table[old]
     return table
 
 
-def unknown_option_error(name: str, valid: Sequence[str]) -> ConfigError:
-    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
-    hint = f" (did you mean --{close[0]}?)" if close else " (see fgvad train --help)"
-    return ConfigError(f"unknown option --{name}{hint}")
+def options_of(cls: type, raw: Mapping[str, Any]) -> Any:
+    """An instance of fgvad options dataclass ``cls`` from the keys of ``raw`` that are its fields (coerced)."""
+    fields = fields_of(cls)
+    return cls(**{k: coerce_value(k, v, fields[k][1]) for k, v in raw.items() if k in fields})
+
+
+def unknown_option_error(name: str, valid: Sequence[str], *, as_flag: bool = True) -> ConfigError:
+    """``as_flag``: ``name`` came from the command line (shown as ``--name``), else it is a YAML
+    or mapping key (shown bare, with the closest valid key)."""
+    close = difflib.get_close_matches(name.replace("-", "_"), list(valid), n=1, cutoff=0.6)
+    if as_flag:
+        hint = f" (did you mean {flag(close[0])}?)" if close else " (see fgvad train --help)"
+        return ConfigError(f"unknown option --{name}{hint}")
+    hint = f" (did you mean {close[0]}?)" if close else " (see fgvad train --help)"
+    return ConfigError(f"unknown option {name}{hint}")
 
 
 # --------------------------------------------------------------------------- coercion
@@ -197,7 +234,7 @@ _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
 
 
-def _union_args(hint: Any) -> tuple[Any, ...] | None:
+def union_args(hint: Any) -> tuple[Any, ...] | None:
     origin = typing.get_origin(hint)
     if origin is typing.Union or origin is types.UnionType:
         return typing.get_args(hint)
@@ -206,7 +243,7 @@ def _union_args(hint: Any) -> tuple[Any, ...] | None:
 
 def coerce_value(name: str, value: Any, hint: Any) -> Any:
     """Convert ``value`` (from YAML or a command-line string) to the type ``hint`` of option ``name``."""
-    args = _union_args(hint)
+    args = union_args(hint)
     if args is not None:
         non_none = [a for a in args if a is not type(None)]
         if str in non_none and isinstance(value, (str, list, dict)) and len(non_none) > 1:
@@ -263,7 +300,7 @@ def coerce_value(name: str, value: Any, hint: Any) -> Any:
             return value.value if isinstance(value, enum.Enum) else str(value)
     except (ValueError, TypeError):
         kind = getattr(hint, "__name__", str(hint))
-        raise ConfigError(f"option --{name}: expected {kind}, got {str(value)[:60]!r}") from None
+        raise ConfigError(f"option {flag(name)}: expected {kind}, got {str(value)[:60]!r}") from None
     return value
 
 
@@ -271,7 +308,9 @@ def coerce_value(name: str, value: Any, hint: Any) -> Any:
 
 
 def parse_overrides(argv: Sequence[str], table: Mapping[str, tuple[type, dataclasses.Field, Any]]) -> dict[str, Any]:
-    """Turn ``--key value``, ``--key=value``, ``--flag``, ``--no_flag`` and ``--key v1 v2`` into a dict."""
+    """Turn ``--key value``, ``--key=value``, ``--flag``, ``--no-flag`` and ``--key v1 v2`` into a dict.
+
+    Either separator is accepted in every name (``--num-frames``, ``--num_frames``)."""
     out: dict[str, Any] = {}
     i = 0
     argv = list(argv)
@@ -279,13 +318,13 @@ def parse_overrides(argv: Sequence[str], table: Mapping[str, tuple[type, datacla
         token = argv[i]
         if not token.startswith("--") or token == "--":
             raise ConfigError(f"unexpected argument {token!r} (options look like --key value)")
-        key, eq, inline = token[2:].partition("=")
-        key = key.replace("-", "_")
+        typed, eq, inline = token[2:].partition("=")
+        key = typed.replace("-", "_")
         negated = False
         if key not in table and key.startswith("no_") and key[3:] in table:
             key, negated = key[3:], True
         if key not in table:
-            raise unknown_option_error(key, list(table))
+            raise unknown_option_error(typed, list(table))
         values: list[str] = []
         if eq:
             values = [inline]
@@ -297,14 +336,14 @@ def parse_overrides(argv: Sequence[str], table: Mapping[str, tuple[type, datacla
             i = j - 1
         i += 1
         hint = table[key][2]
-        is_bool = hint is bool or (_union_args(hint) is not None and bool in _union_args(hint))
+        is_bool = hint is bool or (union_args(hint) is not None and bool in union_args(hint))
         if negated:
             if values or not is_bool:
-                raise ConfigError(f"option --no_{key} takes no value")
+                raise ConfigError(f"option --{typed} takes no value")
             out[key] = False
         elif not values:
             if not is_bool:
-                raise ConfigError(f"option --{key} needs a value")
+                raise ConfigError(f"option {flag(key)} needs a value")
             out[key] = True
         else:
             out[key] = values[0] if len(values) == 1 else values
@@ -357,14 +396,14 @@ def build_config(
             given = load_yaml_options(config)
         for key in given:
             if key not in table:
-                raise unknown_option_error(key, list(table))
+                raise unknown_option_error(key, list(table), as_flag=False)
         merged.update(given)
     if overrides:
         if isinstance(overrides, Mapping):
             extra = {str(k).replace("-", "_"): v for k, v in overrides.items()}
             for key in extra:
                 if key not in table:
-                    raise unknown_option_error(key, list(table))
+                    raise unknown_option_error(key, list(table), as_flag=False)
         else:
             extra = parse_overrides(overrides, table)
         merged.update(extra)
@@ -372,16 +411,16 @@ def build_config(
 
     per_class: dict[type, dict[str, Any]] = {}
     for key, value in merged.items():
-        cls, _f, hint = table[key]
-        per_class.setdefault(cls, {})[key] = coerce_value(key, value, hint)
+        cls, f, hint = table[key]
+        per_class.setdefault(cls, {})[f.name] = coerce_value(key, value, hint)
     # `resume_from_checkpoint: true` means "the latest checkpoint in output_dir".
-    resume = per_class.get(_training_arguments_class(), {}).get("resume_from_checkpoint")
+    resume = per_class.get(training_arguments_class(), {}).get("resume_from_checkpoint")
     if isinstance(resume, bool) or (isinstance(resume, str) and resume.lower() in ("true", "false")):
         value = str(resume).lower() == "true"
-        per_class[_training_arguments_class()]["resume_from_checkpoint"] = "latest" if value else None
+        per_class[training_arguments_class()]["resume_from_checkpoint"] = "latest" if value else None
 
     built: dict[type, Any] = {}
-    for cls in (*FGVAD_ARGUMENT_CLASSES, _training_arguments_class()):
+    for cls in (*FGVAD_ARGUMENT_CLASSES, training_arguments_class()):
         try:
             built[cls] = cls(**per_class.get(cls, {}))
         except (ValueError, TypeError) as err:
@@ -389,7 +428,7 @@ def build_config(
             raise ConfigError(f"invalid training options: {first}") from None
     cfg = TrainConfig(
         model=built[ModelArguments], data=built[DataArguments], loss=built[LossArguments],
-        optim=built[OptimizationArguments], training=built[_training_arguments_class()], source=merged,
+        optim=built[OptimizationArguments], training=built[training_arguments_class()], source=merged,
     )
     validate(cfg)
     return cfg
@@ -398,57 +437,33 @@ def build_config(
 def validate(cfg: TrainConfig) -> None:
     d, loss, o = cfg.data, cfg.loss, cfg.optim
     if d.num_frames < 1:
-        raise ConfigError(f"option --num_frames: must be at least 1, got {d.num_frames}")
+        raise ConfigError(f"option --num-frames: must be at least 1, got {d.num_frames}")
     if d.image_size < 8:
-        raise ConfigError(f"option --image_size: must be at least 8, got {d.image_size}")
+        raise ConfigError(f"option --image-size: must be at least 8, got {d.image_size}")
     if d.keyframe_base not in (0, 1):
-        raise ConfigError(f"option --keyframe_base: must be 0 or 1, got {d.keyframe_base}")
+        raise ConfigError(f"option --keyframe-base: must be 0 or 1, got {d.keyframe_base}")
     if d.max_videos is not None and d.max_videos < 1:
-        raise ConfigError(f"option --max_videos: must be at least 1, got {d.max_videos}")
+        raise ConfigError(f"option --max-videos: must be at least 1, got {d.max_videos}")
     if d.max_keyframes < 0:
-        raise ConfigError(f"option --max_keyframes: must be >= 0, got {d.max_keyframes}")
+        raise ConfigError(f"option --max-keyframes: must be >= 0, got {d.max_keyframes}")
     if not 0 < loss.mil_topk_fraction <= 1:
-        raise ConfigError(f"option --mil_topk_fraction: must be in (0, 1], got {loss.mil_topk_fraction}")
+        raise ConfigError(f"option --mil-topk-fraction: must be in (0, 1], got {loss.mil_topk_fraction}")
     for name in ("global_loss_weight", "region_loss_weight", "hard_negative_loss_weight", "mil_loss_weight",
                  "mil_smoothness_weight", "mil_sparsity_weight"):
         if getattr(loss, name) < 0:
-            raise ConfigError(f"option --{name}: must be >= 0, got {getattr(loss, name)}")
+            raise ConfigError(f"option {flag(name)}: must be >= 0, got {getattr(loss, name)}")
     for name in ("text_lr", "vision_lr", "head_lr"):
         value = getattr(o, name)
         if value is not None and value < 0:
-            raise ConfigError(f"option --{name}: must be >= 0, got {value}")
+            raise ConfigError(f"option {flag(name)}: must be >= 0, got {value}")
     if o.max_nan_steps < 1:
-        raise ConfigError(f"option --max_nan_steps: must be at least 1, got {o.max_nan_steps}")
+        raise ConfigError(f"option --max-nan-steps: must be at least 1, got {o.max_nan_steps}")
     m = cfg.model
     if m.gradient_checkpointing_every < 1:
-        raise ConfigError(f"option --gradient_checkpointing_every: must be at least 1, got "
+        raise ConfigError(f"option --gradient-checkpointing-every: must be at least 1, got "
                           f"{m.gradient_checkpointing_every}")
     if m.freeze_vision_layers < 0:
-        raise ConfigError(f"option --freeze_vision_layers: must be >= 0, got {m.freeze_vision_layers}")
+        raise ConfigError(f"option --freeze-vision-layers: must be >= 0, got {m.freeze_vision_layers}")
     if m.model_name_or_path == "tiny" and d.image_size % m.tiny_patch_size:
-        raise ConfigError(f"option --image_size: {d.image_size} is not a multiple of tiny_patch_size "
+        raise ConfigError(f"option --image-size: {d.image_size} is not a multiple of --tiny-patch-size "
                           f"{m.tiny_patch_size}")
-
-
-def help_parser(prog: str = "fgvad train", description: str | None = None, epilog: str | None = None):
-    """An argparse parser used for ``--help`` only: fgvad's groups first, then HF TrainingArguments."""
-    import argparse
-
-    from transformers import HfArgumentParser
-
-    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=epilog,
-                                     usage=f"{prog} CONFIG.yaml [--option value ...]",
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, add_help=True)
-    parser.add_argument("config", nargs="?", help="YAML preset (path, or a name in configs/: demo, ucf_debug, "
-                                                  "ucf_full, ucf_24gb); every key can be overridden below")
-    for cls in (*FGVAD_ARGUMENT_CLASSES, _training_arguments_class()):
-        title = getattr(cls, "_argument_group_name", None) or (
-            "HF TrainingArguments (all accepted; see transformers.TrainingArguments)")
-        group = parser.add_argument_group(title)
-        for name, (f, hint) in _fields(cls).items():
-            f.type = hint
-            try:
-                HfArgumentParser._parse_dataclass_field(group, f)
-            except (ValueError, RuntimeError, argparse.ArgumentError):
-                group.add_argument(f"--{name}", help=f.metadata.get("help"))
-    return parser

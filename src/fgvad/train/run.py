@@ -1,6 +1,10 @@
-"""``run_training``: options -> data, tokenizer, model -> VideoTrainer -> checkpoints.
+"""``train``: options -> data, tokenizer, model -> VideoTrainer -> checkpoints.
 
-Used by ``fgvad train`` and, without a subprocess, by ``fgvad demo``.
+The one training entry point: ``fgvad train`` and ``fgvad demo`` call it (no subprocess),
+and so can a user's script::
+
+    from fgvad.train import train
+    result = train("demo", {"data_path": "train.json", "output_dir": "out/model"})
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from fgvad.core.errors import CheckpointError, ConfigError, FgvadError, TrainingDivergedError
 from fgvad.train.options import TrainConfig, build_config
-from fgvad.core.errors import CheckpointError, ConfigError, FgvadError
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +38,7 @@ def load_entries(cfg: TrainConfig, output_dir: Path, is_main: bool) -> tuple[lis
 
     d = cfg.data
     if not d.data_path:
-        raise ConfigError("option --data_path is required (the training annotation JSON)")
+        raise ConfigError("option --data-path is required (the training annotation JSON)")
     entries = [e for e in load_annotations(d.data_path, keyframe_base=d.keyframe_base) if not e.is_image]
     if d.max_videos is not None:
         entries = entries[: d.max_videos]
@@ -56,93 +60,11 @@ def load_entries(cfg: TrainConfig, output_dir: Path, is_main: bool) -> tuple[lis
     return entries, skipped
 
 
-def load_or_build_tokenizer(cfg: TrainConfig, entries: Sequence[Any], prompts: Sequence[str]) -> Any:
-    from fgvad.models.tokenizer import build_offline_tokenizer, has_tokenizer, load_tokenizer
-
-    m = cfg.model
-    if m.tokenizer_path:
-        return load_tokenizer(m.tokenizer_path)
-    if m.model_name_or_path != "tiny":
-        if has_tokenizer(m.model_name_or_path):
-            return load_tokenizer(m.model_name_or_path)
-        raise ConfigError(f"{m.model_name_or_path}: no tokenizer files there; give --tokenizer_path")
-    # A tiny model from scratch: a word-level tokenizer of the training texts (deterministic,
-    # so every DDP rank builds the same one without sharing files).
-    texts: list[str] = list(prompts)
-    for e in entries:
-        texts.append(e.global_caption)
-        for r in e.regions:
-            texts.append(r.caption)
-            texts.extend(r.hard_negatives)
-    return build_offline_tokenizer(texts)
-
-
-def build_model(cfg: TrainConfig) -> Any:
-    from fgvad.models.fgclip import FGCLIPModel, clip_config_from_dict
-    from fgvad.models.video import VideoFGCLIP, VideoHeadConfig
-    from fgvad.models.video import _read_video_meta  # noqa: PLC2701 (same package family)
-
-    m, d = cfg.model, cfg.data
-    head = VideoHeadConfig(
-        temporal_layers=m.temporal_layers, heads=m.temporal_heads,
-        window=m.temporal_window or d.num_frames, dropout=m.temporal_dropout, pooling=m.video_pooling,
-        mil_hidden=m.mil_hidden, mil_dropout=m.mil_dropout, frame_chunk=m.frame_chunk,
-    )
-    if m.model_name_or_path == "tiny":
-        clip_config = clip_config_from_dict({
-            "projection_dim": m.tiny_projection_dim,
-            "text_config": {
-                "vocab_size": m.tiny_vocab_size or 49408, "hidden_size": m.tiny_text_width,
-                "intermediate_size": m.tiny_text_width * m.tiny_mlp_ratio, "num_hidden_layers": m.tiny_text_layers,
-                "num_attention_heads": m.tiny_text_heads, "projection_dim": m.tiny_projection_dim,
-            },
-            "vision_config": {
-                "hidden_size": m.tiny_vision_width, "intermediate_size": m.tiny_vision_width * m.tiny_mlp_ratio,
-                "num_hidden_layers": m.tiny_vision_layers, "num_attention_heads": m.tiny_vision_heads,
-                "image_size": d.image_size, "patch_size": m.tiny_patch_size,
-                "projection_dim": m.tiny_projection_dim,
-            },
-        }, source="tiny model options")
-        model = VideoFGCLIP(FGCLIPModel.from_config(clip_config), head)
-    else:
-        folder = Path(m.model_name_or_path)
-        if not folder.is_dir():
-            raise CheckpointError(f"{folder}: checkpoint folder not found (use 'tiny' for a model from scratch)")
-        if _read_video_meta(folder) is not None:
-            model = VideoFGCLIP.from_pretrained(folder)  # continue training a video checkpoint
-        else:
-            model = VideoFGCLIP.from_pretrained(folder, head_config=head)
-        if model.image_size != d.image_size:
-            log.info("frames are resized from %d to the model's %d px", d.image_size, model.image_size)
-    apply_freezing(model, cfg)
-    return model.train()
-
-
-def apply_freezing(model: Any, cfg: TrainConfig) -> None:
-    m = cfg.model
-    vision = model.clip.vision_model
-    if m.freeze_vision_layers:
-        layers = vision.vision_model.encoder.layers if hasattr(vision, "vision_model") else vision.encoder.layers
-        if m.freeze_vision_layers > len(layers):
-            raise ConfigError(f"option --freeze_vision_layers: {m.freeze_vision_layers} exceeds the "
-                              f"{len(layers)} vision layers")
-        embeddings = vision.vision_model.embeddings if hasattr(vision, "vision_model") else vision.embeddings
-        for p in embeddings.parameters():
-            p.requires_grad_(False)
-        for layer in layers[: m.freeze_vision_layers]:
-            for p in layer.parameters():
-                p.requires_grad_(False)
-    if m.freeze_text:
-        for mod in (model.clip.text_model, model.clip.text_projection, model.clip.text_filip_projection):
-            for p in mod.parameters():
-                p.requires_grad_(False)
-
-
 def _resolve_resume(value: str | None, output_dir: Path) -> str | None:
     if value is None:
         return None
     if value == "latest":
-        from fgvad.train.guards import latest_complete_checkpoint
+        from fgvad.train.checkpointing import latest_complete_checkpoint
 
         last = latest_complete_checkpoint(output_dir)  # skips half-written ones
         if last is None:
@@ -161,25 +83,26 @@ def out_of_memory_message(cfg: TrainConfig) -> str:
     if batch > 1:
         options.append(f"--per_device_train_batch_size {max(1, batch // 2)} --gradient_accumulation_steps "
                        f"{args.gradient_accumulation_steps * 2} (same effective batch)")
-    if not (args.gradient_checkpointing or args.activation_checkpointing or _checkpointing_was_on(cfg)):
-        options.append("--gradient_checkpointing true")
+    if not (args.gradient_checkpointing or getattr(args, "activation_checkpointing", False)
+            or _checkpointing_was_on(cfg)):
+        options.append("--activation_checkpointing true")
     elif cfg.model.gradient_checkpointing_every > 1:
-        options.append("--gradient_checkpointing_every 1")
+        options.append("--gradient-checkpointing-every 1")
     if not (args.bf16 or args.fp16):
         options.append("--bf16 true")
-    options.append(f"--num_frames {max(1, d.num_frames // 2)}")
-    options.append("--auto_fit true (finds the largest batch that fits)")
+    options.append(f"--num-frames {max(1, d.num_frames // 2)}")
+    options.append("--auto-fit true (finds the largest batch that fits)")
     return (f"out of GPU memory at {d.num_frames} frames x batch {batch}; try " + ", or ".join(options))
 
 
 def _checkpointing_was_on(cfg: TrainConfig) -> bool:
-    # run_training switches the HF flags off after enabling checkpointing on the model itself.
+    # train() switches the HF flags off after enabling checkpointing on the model itself.
     return bool(cfg.source.get("gradient_checkpointing") or cfg.source.get("activation_checkpointing"))
 
 
 def _auto_fit(cfg: TrainConfig, module: Any, tokenizer: Any, dataset: Any, train_dataset: Any,
               is_main: bool) -> tuple[Any, Any]:
-    """Apply ``--auto_fit``: may change the per-device batch, accumulation and frame count."""
+    """Apply ``--auto-fit``: may change the per-device batch, accumulation and frame count."""
     import torch
 
     from fgvad.train.collator import TrainCollator
@@ -216,23 +139,37 @@ def _auto_fit(cfg: TrainConfig, module: Any, tokenizer: Any, dataset: Any, train
     return dataset, train_dataset
 
 
+def _as_config(config: TrainConfig | str | Path | Mapping[str, Any] | None,
+               overrides: Sequence[str] | Mapping[str, Any] | None) -> TrainConfig:
+    if isinstance(config, TrainConfig):
+        if overrides:
+            raise ConfigError("overrides apply to a preset, a YAML file or a mapping; with a TrainConfig, "
+                              "set its fields instead")
+        return config
+    return build_config(config, overrides)
+
+
 # --------------------------------------------------------------------------- entry point
 
 
-def run_training(config: str | Path | Mapping[str, Any] | None = None,
-                 overrides: Sequence[str] | Mapping[str, Any] | None = None,
-                 *, callbacks: Sequence[Any] = ()) -> TrainResult:
-    """Train from a YAML preset (or dict) plus overrides; returns where the results are.
+def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
+          overrides: Sequence[str] | Mapping[str, Any] | None = None,
+          *, callbacks: Sequence[Any] = ()) -> TrainResult:
+    """Train a video FG-CLIP model; returns where the results are.
 
-    Raises :class:`FgvadError` subclasses for user mistakes and
-    :class:`~fgvad.train.trainer.TrainingDivergedError` when the loss stays NaN/Inf.
+    ``config``: a :class:`~fgvad.train.options.TrainConfig`, a YAML path, a preset name
+    (``demo``, ``ucf_debug``, ``ucf_full``, ``ucf_24gb``) or a mapping of option: value.
+    ``overrides``: command-line tokens (``["--num-frames", "64"]``) or a mapping, applied
+    on top. ``callbacks``: extra ``transformers.TrainerCallback`` objects.
+
+    Raises :class:`~fgvad.core.errors.FgvadError` subclasses for user mistakes, among them
+    :class:`~fgvad.core.errors.TrainingDivergedError` when the loss stays NaN/Inf,
+    :class:`~fgvad.core.errors.TrainingInterrupted` after SIGINT/SIGTERM (a checkpoint is
+    saved) and :class:`~fgvad.core.errors.TooManyBadSamplesError`.
     """
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    cfg = build_config(config, overrides)
-    return train_with_config(cfg, callbacks=callbacks)
+    cfg = _as_config(config, overrides)
 
-
-def train_with_config(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainResult:
     import torch
     from transformers import set_seed
     from transformers.utils import logging as hf_logging
@@ -240,12 +177,15 @@ def train_with_config(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Tra
     from fgvad.core.prompts import class_prompts
     from fgvad.data.dataset import VideoTextDataset, default_class_names
     from fgvad.models.tokenizer import tokenize
+    from fgvad.train.bad_samples import BadSampleGuard, SkipBadSamples
     from fgvad.train.callbacks import TrainerLogCallback
+    from fgvad.train.checkpointing import check_output_writable, refusing_unsafe_state
     from fgvad.train.collator import EpochToCollator, TrainCollator
     from fgvad.train.data import maybe_cache_in_memory
+    from fgvad.train.model_setup import build_model, load_or_build_tokenizer
     from fgvad.train.module import VideoTrainingModule
-    from fgvad.train.guards import BadSampleGuard, GracefulInterrupt, SkipBadSamples, check_output_writable
-    from fgvad.train.trainer import NanGuardCallback, TrainingDivergedError, VideoTrainer
+    from fgvad.train.signals import GracefulInterrupt
+    from fgvad.train.trainer import VideoTrainer
 
     hf_logging.set_verbosity_warning()
     args = cfg.training
@@ -271,9 +211,10 @@ def train_with_config(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Tra
                                           max_keyframes=d.max_keyframes, budget_mb=d.memory_cache_mb)
 
     # Activation checkpointing is switched on here: our model's signature differs from HF's.
-    if args.activation_checkpointing or args.gradient_checkpointing:
+    if getattr(args, "activation_checkpointing", False) or args.gradient_checkpointing:
         video_model.gradient_checkpointing_enable(every=cfg.model.gradient_checkpointing_every)
-        args.activation_checkpointing = False
+        if hasattr(args, "activation_checkpointing"):
+            args.activation_checkpointing = False
         args.gradient_checkpointing = False
     if cfg.model.compile:
         video_model.compile_towers()
@@ -286,18 +227,16 @@ def train_with_config(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Tra
     train_dataset = SkipBadSamples(train_dataset, output_dir)
     bad_samples = BadSampleGuard(output_dir, len(train_dataset), d.max_bad_sample_fraction)
     interrupt = GracefulInterrupt()
-    nan_guard = NanGuardCallback(cfg.optim.max_nan_steps)
     collator = TrainCollator(tokenizer, d.hflip_probability, seed=args.seed)
     trainer = VideoTrainer(
         model=module, args=args, data_collator=collator, train_dataset=train_dataset,
-        callbacks=[TrainerLogCallback(d.num_frames), nan_guard, bad_samples, interrupt, EpochToCollator(collator),
-                   *callbacks],
+        callbacks=[TrainerLogCallback(d.num_frames), bad_samples, interrupt, EpochToCollator(collator), *callbacks],
         fgvad_config=cfg, trained_on=sorted({e.key for e in entries}), tokenizer=tokenizer,
     )
-    nan_guard.trainer = trainer
     resume = _resolve_resume(args.resume_from_checkpoint, output_dir)
     try:
-        trainer.train(resume_from_checkpoint=resume)
+        with refusing_unsafe_state(resume):
+            trainer.train(resume_from_checkpoint=resume)
     except torch.OutOfMemoryError:
         raise FgvadError(out_of_memory_message(cfg)) from None
     history = list(trainer.state.log_history)
@@ -305,13 +244,14 @@ def train_with_config(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Tra
         raise interrupt.error(output_dir)
     if bad_samples.exceeded:
         raise bad_samples.error()
-    if trainer.stopped_for_nan:
-        from transformers.trainer_utils import get_last_checkpoint
+    if trainer.nan_guard.stopped:
+        from fgvad.train.checkpointing import latest_complete_checkpoint
 
-        last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+        last = latest_complete_checkpoint(output_dir)
         kept = f"; the last good checkpoint is {last}" if last else ""
         raise TrainingDivergedError(f"training stopped at step {trainer.state.global_step}: "
                                     f"{cfg.optim.max_nan_steps} consecutive NaN/Inf losses{kept}")
     trainer.save_model(str(output_dir))
     return TrainResult(output_dir=output_dir, log_history=history, final_checkpoint=output_dir,
                        global_step=trainer.state.global_step, skipped_entries=skipped)
+

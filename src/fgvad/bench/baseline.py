@@ -1,0 +1,74 @@
+"""The stock transformers vision tower of the same size: the number fgvad must beat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fgvad.bench.harness import Context, autocast, peak_gib, reset_peak, time_steps
+from fgvad.bench.options import use_compile
+from fgvad.bench.sizes import model_config
+
+
+def stock_vision_model(size: str, device: Any) -> Any:
+    """transformers' own CLIPVisionModelWithProjection of the same size (sdpa attention)."""
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    config = model_config(size)
+    vision = CLIPVisionConfig(**{k: getattr(config.vision_config, k) for k in (
+        "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "image_size",
+        "patch_size", "hidden_act", "layer_norm_eps")}, projection_dim=config.projection_dim,
+        attn_implementation="sdpa")
+    return CLIPVisionModelWithProjection(vision).to(device)
+
+
+def bench_baseline(ctx: Context) -> list[dict[str, Any]]:
+    """Stock transformers, eager and compiled: vision-tower training step and inference."""
+    import torch
+
+    o, device = ctx.options, ctx.device
+    records = []
+    size = int(model_config(o.size).vision_config.image_size)
+    total = o.frames * o.batch
+    for compiled in (False, True):
+        if compiled and not use_compile(o, device):
+            continue
+        label = "compiled" if compiled else "eager"
+        for mode in ("train", "infer"):
+            reset_peak(device)
+            torch.manual_seed(o.seed)
+            model = stock_vision_model(o.size, device)
+            runner = torch.compile(model) if compiled else model
+            pixels = torch.randn(total, 3, size, size, device=device)
+            try:
+                if mode == "train":
+                    model.train()
+                    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=device.type == "cuda")
+
+                    def step() -> Any:
+                        with autocast(device, ctx.dtype):
+                            embeds = runner(pixel_values=pixels).image_embeds
+                        loss = embeds.float().pow(2).mean()  # a simple loss; the point is the tower
+                        loss.backward()
+                        optimizer.step()
+                        optimizer.zero_grad(set_to_none=True)
+                else:
+                    model.eval()
+
+                    def step() -> Any:
+                        with torch.inference_mode(), autocast(device, ctx.dtype):
+                            return runner(pixel_values=pixels).image_embeds
+
+                seconds = time_steps(step, device, o.steps, o.warmup, f"stock {label} {mode}")
+                fps = total * o.steps / seconds
+                records.append(ctx.line(f"baseline_{mode}", variant=f"transformers {label}", frames=o.frames,
+                                        batch=o.batch, steps=o.steps, seconds=round(seconds, 3),
+                                        frames_per_s=round(fps, 1), mfu=ctx.mfu(fps, 3.0 if mode == "train" else 1.0),
+                                        peak_mem_gib=peak_gib(device), compile=compiled))
+            except torch.OutOfMemoryError:
+                records.append(ctx.line(f"baseline_{mode}", variant=f"transformers {label}", frames=o.frames,
+                                        batch=o.batch, error="out of memory", compile=compiled))
+            finally:
+                del model, runner, pixels
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+    return records

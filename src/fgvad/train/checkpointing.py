@@ -1,0 +1,184 @@
+"""Checkpoints that are complete or absent, loaded without unpickling objects.
+
+- :class:`AtomicCheckpointMixin` (for the Trainer) writes ``checkpoint-N`` under
+  ``output_dir/.incomplete/`` and renames it into place once every file is written, so a
+  run killed mid-save (``kill -9``, power loss) leaves nothing that a resume would pick; a
+  failed save (disk full) becomes one line that names the checkpoint kept.
+- :func:`refusing_unsafe_state` turns a checkpoint state file that holds more than tensors
+  (transformers loads them with ``torch.load(weights_only=True)``) into one line.
+- :func:`check_output_writable` and :func:`latest_complete_checkpoint` run before training.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+from fgvad.core.errors import CheckpointError, ConfigError
+from fgvad.train.callbacks import note_in_log
+
+STAGING_DIR = ".incomplete"
+_CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
+
+
+def check_output_writable(output_dir: str | Path) -> None:
+    """Fail before any work when checkpoints could not be written to ``output_dir``."""
+    folder = Path(output_dir)
+    probe = folder / f".fgvad-write-test-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with probe.open("wb") as fh:
+            fh.write(b"0" * 4096)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as err:
+        raise ConfigError(f"--output_dir {folder}: not writable ({err.strerror or err}); choose another "
+                          "folder or free some space") from None
+    finally:
+        try:
+            probe.unlink()
+        except OSError:
+            pass
+    shutil.rmtree(folder / STAGING_DIR, ignore_errors=True)  # left over by a run killed mid-save
+
+
+def is_complete_checkpoint(folder: str | Path) -> bool:
+    folder = Path(folder)
+    has_weights = any((folder / name).is_file() for name in ("model.safetensors", "model.safetensors.index.json"))
+    return (folder / "trainer_state.json").is_file() and has_weights
+
+
+def numbered_checkpoints(output_dir: str | Path) -> list[tuple[int, Path]]:
+    """``(N, path)`` of every ``checkpoint-N`` folder in ``output_dir``, newest step first."""
+    folder = Path(output_dir)
+    if not folder.is_dir():
+        return []
+    return sorted(((int(m.group(1)), p) for p in folder.iterdir()
+                   if p.is_dir() and (m := _CHECKPOINT_RE.match(p.name))), reverse=True)
+
+
+def latest_complete_checkpoint(output_dir: str | Path) -> str | None:
+    """The newest ``checkpoint-N`` with its state and weights (older fgvad or HF runs may have
+    left half-written ones behind; those are skipped with a warning)."""
+    for _, path in numbered_checkpoints(output_dir):
+        if is_complete_checkpoint(path):
+            return str(path)
+        print(f"fgvad: warning: {path} is incomplete (no trainer_state.json or weights); skipped",
+              file=sys.stderr, flush=True)
+    return None
+
+
+def rotate_checkpoints(output_dir: str | Path, limit: int | None, keep: tuple[str | None, ...] = ()) -> None:
+    """Delete the oldest-written ``checkpoint-N`` folders beyond ``limit`` (HF's
+    ``save_total_limit``; None or 0 keeps all), never one named in ``keep`` (the one just
+    written, the best model)."""
+    if not limit or limit <= 0:
+        return
+    def written(item: tuple[int, Path]) -> tuple[float, int]:
+        return item[1].stat().st_mtime, item[0]
+
+    found = sorted(numbered_checkpoints(output_dir), key=written)  # oldest first
+    protected = {Path(k).resolve() for k in keep if k}
+    for _, path in found[: max(len(found) - limit, 0)]:
+        if path.resolve() not in protected:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def refusing_unsafe_state(checkpoint: str | None) -> Iterator[None]:
+    """Resuming from ``checkpoint``: an optimizer, scheduler, scaler or RNG file that holds
+    objects other than tensors fails as one :class:`CheckpointError` (transformers loads
+    them with ``torch.load(weights_only=True)``, which refuses such objects unrun)."""
+    try:
+        yield
+    except pickle.UnpicklingError as err:
+        if checkpoint is None:
+            raise
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{checkpoint}: training state (optimizer, scheduler, scaler or RNG file) refused: "
+                              "it holds objects other than tensors, which could run code when unpickled "
+                              f"(torch.load weights_only=True: {first[:120]})") from None
+
+
+def _is_write_failure(err: BaseException) -> bool:
+    # torch.save reports a short write as RuntimeError ("unexpected pos ..."), safetensors as
+    # SafetensorError; neither says "disk", so both count as failures of the save itself.
+    return isinstance(err, (OSError, RuntimeError)) or type(err).__name__ == "SafetensorError"
+
+
+def _free_space(folder: str | Path) -> str:
+    try:
+        return f"{shutil.disk_usage(folder).free / 2**20:.0f} MiB free there"
+    except OSError:
+        return "free space unknown"
+
+
+@contextlib.contextmanager
+def _output_dir_set_to(args: Any, folder: str) -> Iterator[None]:
+    # The Trainer writes checkpoint-N into args.output_dir (its documented meaning); pointing it
+    # at the staging folder for the length of one save stages every file of the checkpoint.
+    previous = args.output_dir
+    args.output_dir = folder
+    try:
+        yield
+    finally:
+        args.output_dir = previous
+
+
+def _remove_empty(folder: str) -> None:
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass  # not empty (another rank's files) or already gone
+
+
+class AtomicCheckpointMixin:
+    """Trainer mixin: complete-or-absent ``checkpoint-N`` folders and one-line save errors.
+
+    Wraps ``Trainer._save_checkpoint`` (private: transformers has no public hook around a
+    whole checkpoint; ``on_save`` fires after the files are written). See docs/CONTRACTS.md.
+    fgvad runs no hyperparameter search, so checkpoints live directly in ``output_dir``.
+    """
+
+    def _save_checkpoint(self, model: Any, trial: Any) -> None:
+        args, state = self.args, self.state  # type: ignore[attr-defined]
+        run_dir = args.output_dir
+        staging = os.path.join(run_dir, STAGING_DIR)
+        name = f"checkpoint-{state.global_step}"
+        staged, final = os.path.join(staging, name), os.path.join(run_dir, name)
+        if args.should_save:
+            shutil.rmtree(staged, ignore_errors=True)
+        try:
+            with _output_dir_set_to(args, staging):
+                super()._save_checkpoint(model, trial)  # type: ignore[misc]
+        except Exception as err:
+            if not _is_write_failure(err):
+                raise
+            shutil.rmtree(staged, ignore_errors=True)
+            _remove_empty(staging)
+            kept = latest_complete_checkpoint(run_dir)
+            message = (f"could not save {name} into {run_dir} ({' '.join(str(err).split())[:200]}; "
+                       f"{_free_space(run_dir)}); "
+                       f"{'the previous checkpoint ' + kept + ' is kept' if kept else 'no earlier checkpoint exists'}")
+            note_in_log(run_dir, f"ERROR {message}")
+            raise CheckpointError(message) from None
+        if args.world_size > 1:
+            self.accelerator.wait_for_everyone()  # type: ignore[attr-defined]  # all shards written
+        if not args.should_save:
+            return
+        if os.path.exists(final):  # re-saving a step after resuming from an earlier checkpoint
+            old = os.path.join(staging, f"{name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(final, old)
+            shutil.rmtree(old, ignore_errors=True)
+        os.replace(staged, final)
+        _remove_empty(staging)
+        if state.best_model_checkpoint and Path(state.best_model_checkpoint).parent.name == STAGING_DIR:
+            state.best_model_checkpoint = os.path.join(run_dir, Path(state.best_model_checkpoint).name)
+        rotate_checkpoints(run_dir, args.save_total_limit, keep=(final, state.best_model_checkpoint))
