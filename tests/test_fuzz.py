@@ -3,7 +3,8 @@
 Random and mutated JSON (wrong types, missing keys, NaN/inf/huge numbers, deep nesting,
 non-UTF-8 bytes, lone surrogates, NUL characters) must only ever leave fgvad as an
 ``FgvadError`` with a one-line message; `fgvad data check` must exit 0/1/2 with either a
-JSON report or one ``fgvad: error:`` line. Nothing may hang: every case is timed.
+JSON report or one ``fgvad: error:`` line. A hang shows up as pytest's faulthandler stack dump (faulthandler_timeout), not as a
+timed assertion: timing goals live in bench/, and a busy CI machine must not fail a correct run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import json
 import math
 import resource
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,6 @@ from fgvad.cli import main as cli_main
 from fgvad.data.annotations import load_annotations
 from fgvad.core.errors import FgvadError
 
-CASE_SECONDS = 20.0  # a generous per-case ceiling: anything slower counts as a hang
 TRIED = {"loader": 0, "check": 0}
 
 _WORKDIR = Path(tempfile.mkdtemp(prefix="fgvad-fuzz-"))
@@ -142,7 +141,6 @@ def _write(data: bytes) -> Path:
 
 
 def _assert_loader_contract(path: Path) -> None:
-    start = time.perf_counter()
     try:
         entries = load_annotations(path)
     except FgvadError as err:
@@ -156,15 +154,12 @@ def _assert_loader_contract(path: Path) -> None:
                 for box in region.boxes:
                     assert all(math.isfinite(v) for v in box.xyxy) and box.frame >= 0
     TRIED["loader"] += 1
-    assert time.perf_counter() - start < CASE_SECONDS
 
 
 def _assert_check_contract(path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
-    start = time.perf_counter()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = cli_main(["data", "check", str(path), "--video-root", str(_VIDEO_ROOT), "--json"])
-    elapsed = time.perf_counter() - start
     assert status in (0, 1, 2), status
     if out.getvalue():
         report = json.loads(out.getvalue())
@@ -175,7 +170,6 @@ def _assert_check_contract(path: Path) -> None:
         lines = err.getvalue().splitlines()
         assert len(lines) == 1 and lines[0].startswith("fgvad: error: "), err.getvalue()
     TRIED["check"] += 1
-    assert elapsed < CASE_SECONDS
 
 
 _FUZZ = settings(max_examples=250, deadline=None, database=None,
