@@ -3,8 +3,9 @@
 Random and mutated JSON (wrong types, missing keys, NaN/inf/huge numbers, deep nesting,
 non-UTF-8 bytes, lone surrogates, NUL characters) must only ever leave fgvad as an
 ``FgvadError`` with a one-line message; `fgvad data check` must exit 0/1/2 with either a
-JSON report or one ``fgvad: error:`` line. A hang shows up as pytest's faulthandler stack dump (faulthandler_timeout), not as a
-timed assertion: timing goals live in bench/, and a busy CI machine must not fail a correct run.
+JSON report or one ``fgvad: error:`` line. A hang shows up as pytest's faulthandler stack
+dump (faulthandler_timeout), not as a timed assertion: timing goals live in bench/, and a
+busy CI machine must not fail a correct run.
 """
 
 from __future__ import annotations
