@@ -41,7 +41,7 @@ def bench_data(ctx: Context, workdir: Path) -> dict[str, Any]:
                          workers=o.workers, progress=False)
     cache_seconds = time.perf_counter() - started
     dataset = VideoTextDataset(entries, cache=cache_dir, num_frames=o.frames, size=image_size,
-                               max_keyframes=o.keyframes)
+                               max_boxes=2 * o.keyframes)
     tokenizer = build_offline_tokenizer([e.global_caption for e in entries]
                                         + [r.caption for e in entries for r in e.regions])
     loader = DataLoader(dataset, batch_size=o.batch, shuffle=True, collate_fn=TrainCollator(tokenizer),
@@ -54,7 +54,7 @@ def bench_data(ctx: Context, workdir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     for _ in range(epochs):
         for batch in loader:
-            batch = to_device({k: v for k, v in batch.items() if k in ("frames", "keyframes")}, device)
+            batch = to_device({k: v for k, v in batch.items() if k == "frames"}, device)
             pixels = frames_to_pixels(batch["frames"], image_size, device=device)
             checksum += pixels[..., :1, :1].sum()  # keeps the work honest without a host sync
             n_frames += int(batch["frames"].shape[0] * batch["frames"].shape[1])

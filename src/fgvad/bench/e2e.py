@@ -54,7 +54,7 @@ def bench_e2e(ctx: Context, workdir: Path) -> dict[str, Any]:
     options: dict[str, Any] = {
         "model_name_or_path": str(checkpoint), "data_path": str(info.train_json),
         "video_root": str(info.video_root), "cache_dir": str(cache_dir), "num_frames": o.frames,
-        "image_size": image_size, "max_keyframes": o.keyframes, "temporal_dropout": 0.0,
+        "image_size": image_size, "max_boxes": 2 * o.keyframes, "temporal_dropout": 0.0,
         "output_dir": str(workdir / "e2e_out"), "num_train_epochs": o.e2e_epochs,
         "per_device_train_batch_size": o.batch, "gradient_accumulation_steps": 1,
         "logging_steps": 10, "save_strategy": "no", "report_to": "none",

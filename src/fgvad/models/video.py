@@ -236,11 +236,26 @@ class VideoFGCLIP(nn.Module):
 
     def encode_frames(self, pixels: torch.Tensor) -> torch.Tensor:
         """(B, T, 3, H, W) normalised pixels -> per-frame embeddings (B, T, D), in chunks."""
+        return self.encode_frames_and_dense(pixels)[0]
+
+    def encode_frames_and_dense(self, pixels: torch.Tensor, dense_rows: Sequence[int] = ()
+                                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Per-frame embeddings (B, T, D) and, from the same vision pass, the dense patch features
+        (len(dense_rows), h*w, D) of the frames at ``dense_rows`` (sorted positions in the flattened
+        B*T frames; None when empty): box features are taken on the frames the model sees."""
         batch, length = pixels.shape[:2]
         flat = pixels.reshape(batch * length, *pixels.shape[2:])
         chunk = self.config.frame_chunk
-        embeds = [self.clip.get_image_features(flat[i: i + chunk]) for i in range(0, flat.shape[0], chunk)]
-        return torch.cat(embeds, dim=0).view(batch, length, -1)
+        embeds, dense = [], []
+        for start in range(0, flat.shape[0], chunk):
+            here = [r - start for r in dense_rows if start <= r < start + chunk]
+            if here:
+                image, patches = self.clip.get_image_and_dense_features(flat[start: start + chunk], here)
+                embeds.append(image)
+                dense.append(patches)
+            else:
+                embeds.append(self.clip.get_image_features(flat[start: start + chunk]))
+        return torch.cat(embeds, dim=0).view(batch, length, -1), (torch.cat(dense) if dense else None)
 
     def encode_text(self, input_ids: torch.Tensor, long: bool = False) -> torch.Tensor:
         return self.clip.get_text_features(input_ids, long=long)

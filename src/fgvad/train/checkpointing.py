@@ -144,7 +144,12 @@ class AtomicCheckpointMixin:
     Wraps ``Trainer._save_checkpoint`` (private: transformers has no public hook around a
     whole checkpoint; ``on_save`` fires after the files are written). See docs/CONTRACTS.md.
     fgvad runs no hyperparameter search, so checkpoints live directly in ``output_dir``.
+    Training state of fgvad's own (the caption queue) goes in through
+    :meth:`save_training_extras`, before the folder is renamed into place.
     """
+
+    def save_training_extras(self, folder: str) -> None:
+        """Write training state the Trainer does not know about into the staged checkpoint ``folder``."""
 
     def _save_checkpoint(self, model: Any, trial: Any) -> None:
         args, state = self.args, self.state  # type: ignore[attr-defined]
@@ -157,6 +162,8 @@ class AtomicCheckpointMixin:
         try:
             with _output_dir_set_to(args, staging):
                 super()._save_checkpoint(model, trial)  # type: ignore[misc]
+            if args.should_save:
+                self.save_training_extras(staged)
         except Exception as err:
             if not _is_write_failure(err):
                 raise

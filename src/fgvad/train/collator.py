@@ -7,12 +7,10 @@ losses. Class prompts are tokenised once by the training module, not per batch.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import torch
-from transformers import TrainerCallback
 
 from fgvad.core.constants import SHORT_TEXT_LENGTH
 from fgvad.data.dataset import collate_videos
@@ -20,44 +18,23 @@ from fgvad.train.losses import text_ids
 from fgvad.models.tokenizer import tokenize
 
 
-def mirror_items(items: Sequence[dict[str, Any]], probability: float, *, seed: int = 0,
-                 epoch: int = 0) -> list[dict[str, Any]]:
-    """Mirror some videos left-right: frames, keyframes and their normalised xyxy boxes together.
-
-    Whether an item is mirrored depends only on (seed, epoch, entry index), not on a
-    generator's state: the Trainer collates a batch ahead of the step it belongs to, so
-    draws from torch's generator would land on the wrong side of a checkpoint and a
-    resumed run would mirror different videos.
-    """
-    if probability <= 0:
-        return list(items)
-    out = []
-    for item in items:
-        if random.Random(f"{seed}:{epoch}:{item['index']}").random() < probability:
-            boxes = item["boxes"].clone()
-            boxes[:, [0, 2]] = 1.0 - item["boxes"][:, [2, 0]]
-            item = {**item, "frames": item["frames"].flip(-2), "keyframes": item["keyframes"].flip(-2),
-                    "boxes": boxes}
-        out.append(item)
-    return out
-
-
 @dataclass
 class TrainCollator:
     tokenizer: Any
-    hflip_probability: float = 0.0
-    seed: int = 0
-    epoch: int = 0  # kept current by EpochToCollator
 
     def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        batch = collate_videos(mirror_items(items, self.hflip_probability, seed=self.seed, epoch=self.epoch))
+        batch = collate_videos(items)
         captions: list[str] = batch["global_captions"]
         regions: list[str] = batch["region_captions"]
+        # The frames that carry boxes, as plain ints (the model slices its vision pass with them on
+        # the host, so a GPU step never waits), and each box's row among them.
+        dense_frames = sorted(set(batch["box_frame"].tolist()))
+        row_of = {frame: row for row, frame in enumerate(dense_frames)}
         out: dict[str, Any] = {
             "frames": batch["frames"],
-            "keyframes": batch["keyframes"],
             "boxes": batch["boxes"],
-            "box_keyframe": batch["box_keyframe"],
+            "dense_frames": dense_frames,
+            "box_image": torch.tensor([row_of[f] for f in batch["box_frame"].tolist()], dtype=torch.long),
             "box_region": batch["box_region"],
             "labels": batch["labels"],
             "is_anomaly": batch["is_anomaly"],
@@ -86,15 +63,3 @@ class TrainCollator:
         out["hard_negative_text"] = torch.tensor(text_index, dtype=torch.long)
         out["num_frames_seen"] = torch.tensor(int(batch["frames"].shape[0] * batch["frames"].shape[1]))
         return out
-
-
-class EpochToCollator(TrainerCallback):
-    """Tells the collator which epoch it is collating, also on resume."""
-
-    def __init__(self, collator: TrainCollator):
-        self.collator = collator
-
-    def on_epoch_begin(self, args, state, control, **kwargs):
-        # state.epoch is the fraction of epochs done: 0 at the start, e + 1 after epoch e,
-        # and whatever the checkpoint had when resuming mid-epoch.
-        self.collator.epoch = int((state.epoch or 0.0) + 1e-6)

@@ -158,15 +158,20 @@ def region_contrastive_loss(
     logit_scale: torch.Tensor,
     *,
     region_ids: torch.Tensor | None = None,
+    extra_text_embeds: torch.Tensor | None = None,
+    extra_text_ids: torch.Tensor | None = None,
     gather: bool = True,
 ) -> torch.Tensor:
     """Box-feature<->region-caption InfoNCE over every region of the gathered batch.
 
-    ``box_embeds`` (R, D): one row per annotated box (a region seen at one keyframe);
+    ``box_embeds`` (R, D): one row per box (a region seen on one sampled frame);
     ``box_region`` (R,) indexes each box's caption in ``region_text_embeds`` (N, D).
-    Negatives of a box are all other region captions of the gathered batch; a caption's
-    positives in the text->box direction are all its boxes. Returns 0 (with a graph)
-    when no rank has a box.
+    Negatives of a box are all other region captions of the gathered batch, plus
+    ``extra_text_embeds`` (M, D) (class prompts, a queue of captions from earlier steps; the
+    same on every rank, not gathered) so that a batch with one caption still teaches; an
+    extra text whose ``extra_text_ids`` equals the box's caption id is a positive, never a
+    negative. A caption's positives in the text->box direction are all its boxes. Returns 0
+    (with a graph) when no rank has a box.
     """
     if gather:
         world, rank = _world()
@@ -186,9 +191,17 @@ def region_contrastive_loss(
     scale = scale_from_logit(logit_scale)
     if region_ids is None:
         region_ids = torch.arange(t.shape[0], device=t.device)
-    pos = region_ids[box_region.long()][:, None] == region_ids[None, :]  # (R boxes, N captions)
+    box_ids = region_ids[box_region.long()]
+    pos = box_ids[:, None] == region_ids[None, :]  # (R boxes, N captions)
     logits = scale * b @ t.T
-    return 0.5 * (multi_positive_nce(logits, pos) + multi_positive_nce(logits.T, pos.T))
+    logits_b2t, pos_b2t = logits, pos
+    if extra_text_embeds is not None and extra_text_embeds.shape[0] > 0:
+        if extra_text_ids is None:
+            raise ValueError("extra_text_embeds need extra_text_ids (equal captions are positives)")
+        extra = scale * b @ _normalize(extra_text_embeds).T
+        logits_b2t = torch.cat([logits, extra], dim=1)
+        pos_b2t = torch.cat([pos, box_ids[:, None] == extra_text_ids.to(box_ids.device)[None, :]], dim=1)
+    return 0.5 * (multi_positive_nce(logits_b2t, pos_b2t) + multi_positive_nce(logits.T, pos.T))
 
 
 def hard_negative_loss(

@@ -87,19 +87,43 @@ class DataArguments:
         "help": "folder the 'video' paths are relative to (default: the JSON's folder)"})
     cache_dir: str | None = field(default=None, metadata={
         "help": "frame cache built by `fgvad data cache` (default: decode on the fly)"})
-    num_frames: int = field(default=32, metadata={"help": "frames sampled uniformly per video"})
+    num_frames: int = field(default=32, metadata={
+        "help": "frames per video and step: one from each of num_frames equal segments of the whole video"})
+    frame_pool: int = field(default=4, metadata={
+        "help": "temporal jitter: each video keeps frame_pool x num_frames frames spread over it (a frame cache "
+                "must hold that many: build it with --num-frames frame_pool x num_frames) and every epoch draws "
+                "one of them at random per segment, from (seed, epoch, video); 1 = the same frames every epoch"})
     image_size: int = field(default=224, metadata={"help": "square frame size fed to the model"})
-    max_keyframes: int = field(default=4, metadata={"help": "annotated keyframes per video used by the region loss"})
+    max_boxes: int = field(default=16, metadata={
+        "help": "region boxes per video and step (memory bound): tracks are interpolated onto the sampled "
+                "frames and this many boxes are spread over all of them"})
     keyframe_base: int = field(default=1, metadata={
         "help": "number of the first frame in box_infos (1 = Label Studio, the real files)"})
-    max_videos: int | None = field(default=None, metadata={"help": "train on the first N entries only (debug)"})
+    max_videos: int | None = field(default=None, metadata={
+        "help": "train on N videos only (debug): half normal, the rest spread over the anomaly classes, "
+                "chosen deterministically and listed at start"})
+    balanced_sampling: bool = field(default=True, metadata={
+        "help": "draw anomalous and normal videos in equal numbers in every batch (an epoch stays as many "
+                "draws as there are videos); false: each video once per epoch in a random order"})
+    validation_fraction: float = field(default=0.0, metadata={
+        "help": "hold out this fraction of the training videos of every class for validation (video-level "
+                "AUC/AP of the MIL score and the losses at each evaluation; needs --eval_strategy)"})
+    validation_path: str | None = field(default=None, metadata={
+        "help": "validation annotation JSON (videos below --video-root) instead of --validation-fraction"})
     memory_cache_mb: int = field(default=2048, metadata={
         "help": "keep decoded items in RAM when the whole dataset fits in this many MB (0 = never)"})
     skip_bad: bool = field(default=False, metadata={
         "help": "skip entries whose video is missing or unreadable instead of stopping"})
     hflip_probability: float = field(default=0.0, metadata={
-        "help": "mirror a training video (frames, keyframes and boxes) left-right with this probability; "
+        "help": "mirror a training video (frames and boxes) left-right with this probability; "
                 "off by default because real captions may say 'left' or 'right'"})
+    crop_scale: float = field(default=1.0, metadata={
+        "help": "random resized crop of each training clip (same crop on every frame, boxes moved with it): "
+                "keep between this fraction of the frame's area and all of it (1 = no crop)"})
+    crop_ratio: float = field(default=1.0, metadata={
+        "help": "random resized crop: aspect ratio changed by up to this factor (1 = kept)"})
+    color_jitter: float = field(default=0.0, metadata={
+        "help": "scale brightness, contrast and saturation of each training clip by factors in [1-j, 1+j]"})
     max_bad_sample_fraction: float = field(default=0.05, metadata={
         "help": "samples that fail to decode during training are skipped with a warning; stop when more "
                 "than this fraction of the data fails"})
@@ -118,7 +142,10 @@ class LossArguments:
     mil_smoothness_weight: float = field(default=0.0, metadata={"help": "temporal smoothness of frame scores"})
     mil_sparsity_weight: float = field(default=0.0, metadata={"help": "sparsity of scores on anomalous videos"})
     use_class_prompts: bool = field(default=True, metadata={
-        "help": "add class prompts as negatives of the global loss"})
+        "help": "add class prompts as negatives of the global and region losses"})
+    region_queue_size: int = field(default=1024, metadata={
+        "help": "region captions of recent steps kept as extra negatives of the region loss (a queue, the "
+                "same on every rank); 0 = in-batch negatives only"})
 
 
 @dataclass
@@ -132,6 +159,9 @@ class OptimizationArguments:
     head_lr_multiplier: float = field(default=1.0, metadata={"help": "see --head-lr"})
     max_nan_steps: int = field(default=5, metadata={
         "help": "stop after this many consecutive steps with a NaN/Inf loss (each one is skipped)"})
+    early_stopping_patience: int | None = field(default=None, metadata={
+        "help": "stop when --metric_for_best_model has not improved for this many evaluations (needs "
+                "validation data and --load_best_model_at_end)"})
     auto_fit: bool = field(default=False, metadata={
         "help": "before training on a GPU: find the largest per-device batch (and, if needed, frame "
                 "count) that fits, keeping the effective batch through gradient accumulation"})
@@ -444,8 +474,21 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"option --keyframe-base: must be 0 or 1, got {d.keyframe_base}")
     if d.max_videos is not None and d.max_videos < 1:
         raise ConfigError(f"option --max-videos: must be at least 1, got {d.max_videos}")
-    if d.max_keyframes < 0:
-        raise ConfigError(f"option --max-keyframes: must be >= 0, got {d.max_keyframes}")
+    if d.max_boxes < 0:
+        raise ConfigError(f"option --max-boxes: must be >= 0, got {d.max_boxes}")
+    if d.frame_pool < 1:
+        raise ConfigError(f"option --frame-pool: must be at least 1, got {d.frame_pool}")
+    if not 0 < d.crop_scale <= 1:
+        raise ConfigError(f"option --crop-scale: must be in (0, 1], got {d.crop_scale}")
+    if d.crop_ratio < 1:
+        raise ConfigError(f"option --crop-ratio: must be >= 1, got {d.crop_ratio}")
+    if not 0 <= d.color_jitter < 1:
+        raise ConfigError(f"option --color-jitter: must be in [0, 1), got {d.color_jitter}")
+    if not 0 <= d.hflip_probability <= 1:
+        raise ConfigError(f"option --hflip-probability: must be in [0, 1], got {d.hflip_probability}")
+    if loss.region_queue_size < 0:
+        raise ConfigError(f"option --region-queue-size: must be >= 0, got {loss.region_queue_size}")
+    validate_validation(cfg)
     if not 0 < loss.mil_topk_fraction <= 1:
         raise ConfigError(f"option --mil-topk-fraction: must be in (0, 1], got {loss.mil_topk_fraction}")
     for name in ("global_loss_weight", "region_loss_weight", "hard_negative_loss_weight", "mil_loss_weight",
@@ -467,3 +510,25 @@ def validate(cfg: TrainConfig) -> None:
     if m.model_name_or_path == "tiny" and d.image_size % m.tiny_patch_size:
         raise ConfigError(f"option --image-size: {d.image_size} is not a multiple of --tiny-patch-size "
                           f"{m.tiny_patch_size}")
+
+
+def validate_validation(cfg: TrainConfig) -> None:
+    """Validation data, evaluation schedule, model selection and early stopping must go together."""
+    d, o, args = cfg.data, cfg.optim, cfg.training
+    if not 0 <= d.validation_fraction < 1:
+        raise ConfigError(f"option --validation-fraction: must be in [0, 1), got {d.validation_fraction}")
+    if d.validation_fraction > 0 and d.validation_path:
+        raise ConfigError("options --validation-fraction and --validation-path exclude each other; give one")
+    has_validation = d.validation_fraction > 0 or bool(d.validation_path)
+    evaluates = str(getattr(args.eval_strategy, "value", args.eval_strategy)) != "no"
+    if has_validation and not evaluates:
+        raise ConfigError("validation data is given but --eval_strategy is no: set --eval_strategy epoch (or steps)")
+    if evaluates and not has_validation:
+        raise ConfigError(f"--eval_strategy {getattr(args.eval_strategy, 'value', args.eval_strategy)} needs "
+                          "validation data: give --validation-fraction F or --validation-path JSON")
+    if o.early_stopping_patience is not None:
+        if o.early_stopping_patience < 1:
+            raise ConfigError(f"option --early-stopping-patience: must be at least 1, got {o.early_stopping_patience}")
+        if not (has_validation and args.load_best_model_at_end and args.metric_for_best_model):
+            raise ConfigError("option --early-stopping-patience needs validation data, --load_best_model_at_end "
+                              "true and --metric_for_best_model (e.g. video_auc)")
