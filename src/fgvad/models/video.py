@@ -7,11 +7,18 @@ Data flow for pixels (B, T, 3, H, W):
 2. ``contextualize``: a small pre-LN transformer over time. Its output is added through a
    residual gate initialised at zero, so at step 0 the contextual features equal the
    per-frame embeddings and a pretrained CLIP's zero-shot behaviour is untouched.
-   Sequences longer than ``window`` (the training length) are cut into windows of exactly
-   ``window`` frames: non-overlapping windows from the start, plus, when T is not a
-   multiple, one last window ending at frame T that overlaps the previous one; each frame
-   keeps the output of the first window that contains it. So every window the module sees
-   at inference has the training length (when T >= window) and any T works.
+   How a sequence of any length T is cut for it (``VideoHeadConfig.context``):
+   - ``"video"`` (what training writes): training shows the module ``window`` frames spread
+     over a whole video, so at inference it sees the same: the T frames are dealt into
+     ceil(T / window) interleaved groups (every k-th frame), each spanning the whole video at
+     about the training's spacing, and a group of n frames takes the learned positions at the
+     fractions of the video its frames sit at (rows j * window // n). A 16-frame-snippet
+     score of a 10-minute video is then computed with the context it was trained with;
+   - ``"window"`` (checkpoints written before ``context`` existed): consecutive windows of
+     exactly ``window`` frames: non-overlapping windows from the start, plus, when T is not
+     a multiple, one last window ending at frame T that overlaps the previous one; each frame
+     keeps the output of the first window that contains it.
+   During training T = window and both are the same computation.
 3. Heads on the contextual features: a pooled video embedding (attention pooling whose
    scorer starts at zero, i.e. the mean), a MIL head giving one anomaly logit per frame,
    and ``prompt_scores`` (similarity to "normal" and class prompts).
@@ -37,6 +44,7 @@ HEADS_WEIGHTS_NAME = "video_heads.safetensors"
 VIDEO_CONFIG_NAME = "fgvad_video.json"
 _FORMAT = "fgvad-video"
 _POOLINGS = ("attention", "mean")
+_CONTEXTS = ("video", "window")
 
 
 @dataclass
@@ -46,6 +54,7 @@ class VideoHeadConfig:
     temporal_layers: int = 2
     heads: int = 8
     window: int = 64  # the training clip length; longer videos are processed in windows of it
+    context: str = "window"  # how inference cuts long sequences: "video" (interleaved) or "window"
     dropout: float = 0.1
     mlp_ratio: float = 4.0
     pooling: str = "attention"  # "attention" (starts as the mean) or "mean"
@@ -62,6 +71,7 @@ class VideoHeadConfig:
             (0.0 <= self.mil_dropout < 1.0, "mil_dropout must be in [0, 1)"),
             (self.mlp_ratio > 0, "mlp_ratio must be > 0"),
             (self.pooling in _POOLINGS, f"pooling must be one of {', '.join(_POOLINGS)}"),
+            (self.context in _CONTEXTS, f"context must be one of {', '.join(_CONTEXTS)}"),
             (self.mil_hidden >= 1, "mil_hidden must be >= 1"),
             (self.frame_chunk >= 1, "frame_chunk must be >= 1"),
         ]
@@ -140,6 +150,7 @@ class TemporalModule(nn.Module):
     def __init__(self, width: int, config: VideoHeadConfig):
         super().__init__()
         self.window = config.window
+        self.context = config.context
         self.positions = nn.Parameter(torch.randn(config.window, width) * 0.02)
         self.blocks = nn.ModuleList(
             TemporalBlock(width, config.heads, config.mlp_ratio, config.dropout) for _ in range(config.temporal_layers)
@@ -151,8 +162,9 @@ class TemporalModule(nn.Module):
         self.gate = nn.Parameter(torch.zeros(()))
         self.gradient_checkpointing = False
 
-    def _run_windows(self, windows: torch.Tensor) -> torch.Tensor:
-        hidden = windows + self.positions[: windows.shape[1]].to(windows.dtype)
+    def _run_windows(self, windows: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        positions = self.positions[: windows.shape[1]] if rows is None else self.positions[rows]
+        hidden = windows + positions.to(windows.dtype)
         for block in self.blocks:
             if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
                 hidden = checkpoint(block, hidden, use_reentrant=False)
@@ -170,10 +182,24 @@ class TemporalModule(nn.Module):
             starts.append(length - window)
         return starts
 
+    def _spread_over_video(self, frame_embeds: torch.Tensor) -> torch.Tensor:
+        """``context="video"``: interleaved groups spanning the whole video (see the module docstring)."""
+        length = frame_embeds.shape[1]
+        groups = -(-length // self.window)
+        update = torch.empty_like(frame_embeds)
+        for first in range(groups):
+            group = frame_embeds[:, first::groups]
+            n = group.shape[1]
+            rows = torch.arange(n, device=frame_embeds.device) * self.window // n
+            update[:, first::groups] = self._run_windows(group, rows).to(update.dtype)
+        return update
+
     def forward(self, frame_embeds: torch.Tensor) -> torch.Tensor:
         batch, length, width = frame_embeds.shape
         if not self.blocks or length == 0:
             return frame_embeds
+        if self.context == "video":
+            return frame_embeds + self.gate.to(frame_embeds.dtype) * self._spread_over_video(frame_embeds)
         size = min(length, self.window)
         starts = self.window_starts(length, self.window)
         windows = torch.cat([frame_embeds[:, s: s + size] for s in starts], dim=0)  # (n*B, size, D)

@@ -55,7 +55,8 @@ def build_model(cfg: TrainConfig) -> Any:
     m, d = cfg.model, cfg.data
     head = VideoHeadConfig(
         temporal_layers=m.temporal_layers, heads=m.temporal_heads,
-        window=m.temporal_window or d.num_frames, dropout=m.temporal_dropout, pooling=m.video_pooling,
+        window=m.temporal_window or d.num_frames, context=m.temporal_context, dropout=m.temporal_dropout,
+        pooling=m.video_pooling,
         mil_hidden=m.mil_hidden, mil_dropout=m.mil_dropout, frame_chunk=m.frame_chunk,
     )
     if m.model_name_or_path == "tiny":

@@ -60,6 +60,10 @@ class ModelArguments:
     temporal_window: int | None = field(default=None, metadata={
         "help": "temporal attention window in frames (default: --num-frames)"})
     temporal_heads: int = field(default=8, metadata={"help": "attention heads of the temporal module"})
+    temporal_context: str = field(default="video", metadata={
+        "help": "how scoring feeds long videos to the temporal module: 'video' = interleaved groups of "
+                "--temporal-window frames spanning the whole video, as training samples it (consistent "
+                "spacing); 'window' = consecutive windows"})
     temporal_dropout: float = field(default=0.1, metadata={"help": "dropout of the temporal module"})
     mil_hidden: int = field(default=256, metadata={"help": "hidden width of the MIL head"})
     mil_dropout: float = field(default=0.1, metadata={"help": "dropout of the MIL head"})
@@ -502,6 +506,8 @@ def validate(cfg: TrainConfig) -> None:
     if o.max_nan_steps < 1:
         raise ConfigError(f"option --max-nan-steps: must be at least 1, got {o.max_nan_steps}")
     m = cfg.model
+    if m.temporal_context not in ("video", "window"):
+        raise ConfigError(f"option --temporal-context: must be 'video' or 'window', got {m.temporal_context!r}")
     if m.gradient_checkpointing_every < 1:
         raise ConfigError(f"option --gradient-checkpointing-every: must be at least 1, got "
                           f"{m.gradient_checkpointing_every}")
