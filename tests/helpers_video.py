@@ -56,3 +56,22 @@ def make_truncated_video(path: Path, n_frames: int = 30) -> Path:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     return path
+
+
+def write_rotated_video(path: Path, upright: np.ndarray, degrees: int, fps: int = 30) -> Path:
+    """An mp4 that displays ``upright`` (T, H, W, 3) but stores it turned, with a display matrix
+    saying so, as a phone writes a portrait video. ``degrees``: counterclockwise, as PyAV reads it."""
+    import av
+
+    stored = np.ascontiguousarray(np.rot90(upright, k=-(degrees // 90), axes=(1, 2)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps, options={"crf": "18"})
+        stream.width, stream.height, stream.pix_fmt = stored.shape[2], stored.shape[1], "yuv420p"
+        stream.set_display_rotation(degrees)
+        for frame in stored:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

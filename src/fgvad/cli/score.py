@@ -10,6 +10,7 @@ import numpy as np
 
 from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
 from fgvad.core.errors import UsageError, VideoError
+from fgvad.core.io import check_output_path
 from fgvad.eval.score import SCORE_KINDS
 
 DESCRIPTION = """\
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--stride must be >= 1, not {args.stride}")
     if args.prompt is not None and len(args.prompt) < 2:
         raise UsageError("--prompt needs at least two texts: the normal one first, then anomalous ones")
+    check_output_path(args.out, flag="--out", folder=True)
     paths = name_video_paths(args.videos)
     for path in paths.values():
         if not path.is_file():

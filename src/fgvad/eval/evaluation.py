@@ -9,6 +9,7 @@ spatial maps of the top-scored frames of each anomalous video are saved
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import numpy as np
 
 from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
 from fgvad.core.errors import EvalError, UsageError
+from fgvad.core.io import check_output_path
 from fgvad.data.annotations import TestVideo, load_test_annotation
 from fgvad.eval.folder import (BASELINE_DIR, DEFAULT_HEATMAP_TOP_K, HEATMAPS_DIR, METRICS_JSON, METRICS_MD,
                                read_score_array, write_eval_files)
@@ -185,6 +187,9 @@ def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: s
         raise UsageError(f"--stride must be >= 1, not {stride}")
     if heatmap_top_k < 0:
         raise UsageError(f"--heatmap-top-k must be >= 0, not {heatmap_top_k}")
+    if not math.isfinite(threshold):
+        raise UsageError(f"--threshold must be a finite number, not {threshold}")
+    check_output_path(out, flag="--out", folder=True)
     protocol = _Protocol(videos=load_test_annotation(test_annotation), annotation=str(test_annotation),
                          gt_mode=gt_mode, threshold=threshold,
                          video_root=str(video_root) if video_root else None, progress=progress)

@@ -73,17 +73,6 @@ def read_checkpoint_trained_on(checkpoint: str | Path) -> list[str]:
     return read_trained_on(checkpoint)
 
 
-def pick_device(device: str | None = None) -> "torch.device":
-    import torch
-
-    if device:
-        try:
-            return torch.device(device)
-        except RuntimeError:
-            raise UsageError(f"--device {device!r} is not a torch device") from None
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 @dataclass
 class Scorer:
     """A loaded model plus how to turn its outputs into one anomaly score per frame."""
@@ -142,6 +131,8 @@ class Scorer:
 def load_scorer(checkpoint: str | Path, *, kind: str = "auto", device: str | None = None,
                 prompts: Sequence[str] | None = None, frame_batch: int = DEFAULT_FRAME_BATCH) -> Scorer:
     """Load a checkpoint folder (fgvad video, FG-CLIP or plain CLIP) ready to score videos."""
+    from fgvad.models.checkpoint_io import refuse_non_finite
+    from fgvad.models.device import resolve_device
     from fgvad.models.video import VideoFGCLIP
 
     if kind not in SCORE_KINDS:
@@ -155,8 +146,9 @@ def load_scorer(checkpoint: str | Path, *, kind: str = "auto", device: str | Non
     elif kind in ("mil", "mix") and not trained:
         raise UsageError(f"{folder}: has no trained video heads, so its MIL scores would be random; "
                          "use --score prompt")
-    dev = pick_device(device)
+    dev = resolve_device(device)  # before loading: an unavailable device is one line
     model = VideoFGCLIP.from_pretrained(folder, device=dev).eval()
+    refuse_non_finite(model, folder)  # NaN weights would give NaN scores, written with exit status 0
     prompt_embeds = prompt_embeddings(model, folder, prompts) if kind in ("prompt", "mix") else None
     return Scorer(model=model, kind=kind, device=dev, prompt_embeds=prompt_embeds, frame_batch=frame_batch,
                   checkpoint=folder)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from fgvad.core.errors import UsageError
+from fgvad.core.io import check_output_path
 from fgvad.eval.folder import DEFAULT_HEATMAP_TOP_K, HeatmapSet
 from fgvad.viz.evaldir import EvalFolder, VideoRecord, load_eval_folder
 
@@ -88,6 +89,9 @@ def build_report(eval_dir: str | Path, *, top_k: int = DEFAULT_HEATMAP_TOP_K, he
         raise UsageError(f"--top-k must be >= 0, not {top_k}")
     folder = load_eval_folder(eval_dir)
     out = folder.root / VIZ_FOLDER
+    # viz writes into the eval folder it reads: refuse a read-only one before drawing anything.
+    check_output_path(out, flag="EVAL_DIR", folder=True)
+    check_output_path(folder.root / REPORT_NAME, flag="EVAL_DIR")
     for sub in ("curves", "heatmaps"):  # ours: stale images of an earlier run must not linger
         shutil.rmtree(out / sub, ignore_errors=True)
     result = ReportResult(html=folder.root / REPORT_NAME)
