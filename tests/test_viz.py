@@ -152,7 +152,14 @@ def test_evaluation_saves_the_maps_viz_draws(eval_folder):
     video = root / "videos" / FOLDERS[name] / f"{name}.mp4"
     assert saved.frames.shape == (2, 48, 64, 3) and saved.frames.dtype == np.uint8  # native resolution
     np.testing.assert_array_equal(saved.frames, decode_frames(video, saved.frame_indices, None))
-    scorer = load_scorer(trained, kind="prompt")
+    # scored with the prompts the evaluation recorded: fgvad's defaults over the test annotation's
+    # classes (the checkpoint stored none)
+    from fgvad.core.prompts import PromptSet, default_prompt_set
+
+    used = json.loads((out / "eval_meta.json").read_text())["prompts"]
+    assert used.pop("source") == "default"
+    assert PromptSet.from_dict(used) == default_prompt_set(["Abuse", "Explosion"])
+    scorer = load_scorer(trained, kind="prompt", prompts=PromptSet.from_dict(used))
     pixels = frames_to_pixels(decode_frames(video, saved.frame_indices, scorer.image_size), scorer.image_size)
     np.testing.assert_allclose(saved.maps["prompt"], patch_anomaly_maps(scorer.model, pixels, scorer.prompt_embeds),
                                rtol=1e-5, atol=1e-6)

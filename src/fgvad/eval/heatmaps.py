@@ -8,7 +8,7 @@ Map kinds (each saved with its description, see :class:`fgvad.eval.folder.Heatma
   through ``VideoFGCLIP.prompt_scores`` with the scorer's prompt set (the "normal" prompt
   first, then one per anomaly class): heat = 1 - P(normal prompt) per patch, the frame-level
   prompt score applied patch by patch. A hot patch looks less like the normal prompt than
-  like some anomaly class.
+  like some anomaly class. The prompt set is the scorer's (fgvad.eval.score.resolve_prompts).
 A kind is a function in ``_MAP_FUNCTIONS`` plus a line in ``MAP_DESCRIPTIONS``; a map that
 explains the MIL score would be added the same way, and viz draws it unchanged.
 """
@@ -70,10 +70,11 @@ def patch_anomaly_maps(model: Any, pixels: "torch.Tensor", prompt_embeds: "torch
 
 def with_prompt_embeddings(scorer: "Scorer") -> "Scorer":
     """The scorer itself when it holds prompt embeddings, else a copy that does (a MIL scorer:
-    same model, prompts embedded once, its scores unchanged)."""
+    same model, its prompt set embedded once, its scores unchanged)."""
     if scorer.prompt_embeds is not None:
         return scorer
-    return dataclasses.replace(scorer, prompt_embeds=prompt_embeddings(scorer.model, scorer.checkpoint))
+    texts = scorer.prompts.texts if scorer.prompts is not None else None
+    return dataclasses.replace(scorer, prompt_embeds=prompt_embeddings(scorer.model, scorer.checkpoint, texts))
 
 
 def _prompt_maps(scorer: "Scorer", pixels: "torch.Tensor") -> np.ndarray:
