@@ -131,6 +131,7 @@ def test_eval_scores_the_baseline_with_the_checkpoints_prompts_unless_a_file_is_
     base_meta = json.loads((out / "baseline" / "eval_meta.json").read_text())
     assert meta["prompts"] == {"source": "checkpoint", **FILE_PROMPTS}
     assert base_meta["prompts"] == {"source": "evaluated checkpoint", **FILE_PROMPTS}
+    assert meta["heatmaps"]["kinds"] == ["mil", "prompt"]  # mixed scores: both maps
     other = runs["root"] / "other.yaml"
     other.write_text("normal: a sunny day\nclasses:\n  Explosion: a big bang\n  Fighting: a brawl\n")
     assert main(argv + ["--prompts", str(other)]) == 0, capsys.readouterr().err

@@ -158,7 +158,8 @@ def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path,
     _fresh(out)
     heatmaps = save_video_heatmaps(scorer, out, paths, aligned, videos=[tv.name for tv in protocol.videos
                                                                        if tv.is_anomaly],
-                                   top_k=heatmap_top_k, stride=stride, progress=protocol.progress)
+                                   top_k=heatmap_top_k, stride=stride, progress=protocol.progress,
+                                   frame_counts=counts)
     write_eval_files(out, aligned, gt, protocol.meta(
         counts, gt, checkpoint=str(checkpoint), scores_from=None, score_kind=scorer.kind, stride=stride,
         heatmaps={"top_k": heatmap_top_k, "kinds": list(map_kinds(scorer.kind)), "videos": len(heatmaps)},
