@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from helpers_eval import build_tiny_checkpoints
+from helpers_video import moving_square_frames
 
 from fgvad.data.video import decode_frames, write_video
 from fgvad.eval.heatmaps import map_kinds, mil_occlusion_maps, top_scored_frames, video_heatmaps
@@ -17,22 +18,11 @@ STRIDE = 8
 N_FRAMES = 100  # 13 snippets; the tiny checkpoint's window is 4, so windows start at 0, 4, 8, 9
 
 
-def scene(n_frames: int, seed: int, height: int = 48, width: int = 64) -> np.ndarray:
-    """A textured background with a bright square moving across it."""
-    rng = np.random.default_rng(seed)
-    base = rng.integers(40, 200, size=(height // 8, width // 8, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
-    frames = np.repeat(base[None], n_frames, axis=0)
-    for t in range(n_frames):
-        x = int(t * (width - 16) / max(n_frames - 1, 1))
-        frames[t, 16:32, x:x + 16] = (250, 120, 20)
-    return frames
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("maps")
     trained, _ = build_tiny_checkpoints(root / "ckpt")
-    video = write_video(root / "Abuse030_x264.mp4", scene(N_FRAMES, 3))
+    video = write_video(root / "Abuse030_x264.mp4", moving_square_frames(N_FRAMES, 3, square=16))
     scorer = load_scorer(trained)
     return scorer, video, score_video(scorer, video, stride=STRIDE)
 

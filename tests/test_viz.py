@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers_video import moving_square_frames
 
 from fgvad.cli import main
 
@@ -26,17 +27,6 @@ FOLDERS = {"Abuse028_x264": "Abuse", "Explosion001_x264": "Explosion",
            "Normal_Videos_003_x264": "Testing_Normal_Videos_Anomaly"}
 
 
-def scene(n_frames: int, seed: int, height: int = 48, width: int = 64) -> np.ndarray:
-    """A textured background with a bright square moving across it."""
-    rng = np.random.default_rng(seed)
-    base = rng.integers(40, 200, size=(height // 8, width // 8, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
-    frames = np.repeat(base[None], n_frames, axis=0)
-    for t in range(n_frames):
-        x = int(t * (width - 12) / max(n_frames - 1, 1))
-        frames[t, 18:30, x:x + 12] = (250, 120, 20)
-    return frames
-
-
 @pytest.fixture(scope="module")
 def eval_folder(tmp_path_factory):
     """Checkpoint evaluated beside its baseline, as `fgvad eval` writes it."""
@@ -48,7 +38,7 @@ def eval_folder(tmp_path_factory):
     (root / "annotation.txt").write_text(ANNOTATION)
     for k, (name, n) in enumerate(FRAMES.items()):
         (root / "videos" / FOLDERS[name]).mkdir(parents=True, exist_ok=True)
-        write_video(root / "videos" / FOLDERS[name] / f"{name}.mp4", scene(n, k))
+        write_video(root / "videos" / FOLDERS[name] / f"{name}.mp4", moving_square_frames(n, k))
     trained, base = build_tiny_checkpoints(root / "ckpt")
     out = root / "eval"
     assert main(["eval", "--checkpoint", str(trained), "--baseline", str(base), "--video-root", str(root / "videos"),
@@ -118,7 +108,7 @@ def test_patch_map_is_the_prompt_score_of_each_patch(eval_folder):
     _, trained, _ = eval_folder
     scorer = load_scorer(trained, kind="prompt")
     assert scorer.prompt_embeds.shape[0] == 14  # the normal prompt + 13 UCF classes, as in scoring
-    frames = torch.from_numpy(scene(2, 7, 32, 32))
+    frames = torch.from_numpy(moving_square_frames(2, 7, 32, 32))
     pixels = frames_to_pixels(frames, scorer.image_size)
     maps = patch_anomaly_maps(scorer.model, pixels, scorer.prompt_embeds)
     assert maps.shape == (2, 4, 4) and maps.dtype == np.float32
