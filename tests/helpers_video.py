@@ -31,6 +31,20 @@ def read_index(frame: np.ndarray) -> int:
     return value
 
 
+def moving_square_frames(n_frames: int, seed: int, height: int = 48, width: int = 64,
+                         square: int = 12) -> np.ndarray:
+    """A textured background (8-pixel blocks) with an orange square moving left to right,
+    vertically centred."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(40, 200, size=(height // 8, width // 8, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
+    frames = np.repeat(base[None], n_frames, axis=0)
+    top = (height - square) // 2
+    for t in range(n_frames):
+        x = int(t * (width - square) / max(n_frames - 1, 1))
+        frames[t, top:top + square, x:x + square] = (250, 120, 20)
+    return frames
+
+
 def make_indexed_video(path: Path, n_frames: int, fps: int = 30) -> Path:
     from fgvad.data.video import write_video
 

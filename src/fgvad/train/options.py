@@ -76,6 +76,10 @@ class ModelArguments:
     freeze_text: bool = field(default=False, metadata={"help": "freeze the whole text tower"})
     class_prompt_template: str = field(default=DEFAULT_TEMPLATE, metadata={
         "help": "text of the class prompts used as extra negatives and by prompt scores"})
+    prompts: str | None = field(default=None, metadata={
+        "help": "prompt file (YAML/JSON: 'normal' and 'classes', see fgvad.core.prompts): the class prompts "
+                "of training, stored in the checkpoint for its prompt scores; overrides "
+                "--class-prompt-template and must name every class of the data"})
 
 
 @dataclass

@@ -159,7 +159,7 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     from transformers import set_seed
     from transformers.utils import logging as hf_logging
 
-    from fgvad.core.prompts import class_prompts
+    from fgvad.core.prompts import PromptSet, load_prompt_file
     from fgvad.data.dataset import VideoTextDataset, default_class_names
     from fgvad.models.tokenizer import tokenize
     from fgvad.train.bad_samples import BadSampleGuard, SkipBadSamples
@@ -184,8 +184,14 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     if is_main:
         start_run(plan, output_dir)
     entries, skipped = load_entries(cfg, output_dir, is_main)
-    class_names = default_class_names(entries)
-    prompts = class_prompts(class_names, cfg.model.class_prompt_template)
+    if cfg.model.prompts:  # the file's classes, in its order; every label of the data needs one
+        prompt_set = load_prompt_file(cfg.model.prompts)
+        class_names = list(prompt_set.classes)
+        prompt_set.texts_for(sorted({e.label for e in entries}), source=f"--prompts {cfg.model.prompts}")
+    else:
+        class_names = default_class_names(entries)
+        prompt_set = PromptSet.from_template(class_names, cfg.model.class_prompt_template)
+    prompts = list(prompt_set.texts)
     tokenizer = load_or_build_tokenizer(cfg, entries, prompts)
 
     set_seed(args.seed)  # same initial weights on every rank and in every rerun
@@ -221,7 +227,8 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     trainer = VideoTrainer(
         model=module, args=args, data_collator=collator, train_dataset=train_dataset,
         callbacks=[TrainerLogCallback(d.num_frames), bad_samples, interrupt, EpochToCollator(collator), *callbacks],
-        fgvad_config=cfg, trained_on=sorted({e.key for e in entries}), tokenizer=tokenizer, run_record=plan.record,
+        fgvad_config=cfg, trained_on=sorted({e.key for e in entries}), tokenizer=tokenizer, prompts=prompt_set,
+        run_record=plan.record,
     )
     resume = plan.resume
     try:

@@ -34,11 +34,12 @@ __all__ = ["TRAIN_CONFIG_NAME", "VideoTrainer"]
 
 class VideoTrainer(AtomicCheckpointMixin, Trainer):
     def __init__(self, *args: Any, fgvad_config: TrainConfig, trained_on: Sequence[str] = (),
-                 tokenizer: Any = None, nan_guard: NanGuard | None = None, run_record: dict | None = None,
-                 **kwargs: Any):
+                 tokenizer: Any = None, nan_guard: NanGuard | None = None, prompts: Any = None,
+                 run_record: dict | None = None, **kwargs: Any):
         self.fgvad_config = fgvad_config
         self.run_record = run_record  # copied into every checkpoint: which run wrote it (run_identity)
         self.trained_on = list(trained_on)
+        self.prompts = prompts  # the PromptSet of training, stored in every checkpoint
         self.text_tokenizer = tokenizer
         self.nan_guard = nan_guard or NanGuard(fgvad_config.optim.max_nan_steps)
         # Device tensors, summed without a host sync; read once per logging step.
@@ -138,7 +139,8 @@ class VideoTrainer(AtomicCheckpointMixin, Trainer):
         if state_dict:  # DeepSpeed/FSDP hand over a consolidated state dict
             video.load_state_dict({k.removeprefix("video_model."): v for k, v in state_dict.items()
                                    if k.startswith("video_model.")}, strict=False)
-        video.save_pretrained(output_dir, trained_on=self.trained_on, tokenizer=self.text_tokenizer)
+        video.save_pretrained(output_dir, trained_on=self.trained_on, tokenizer=self.text_tokenizer,
+                              prompts=self.prompts)
         import yaml
 
         source = {k: (v if isinstance(v, (int, float, str, bool, list, dict, type(None))) else str(v))

@@ -206,6 +206,9 @@ def _video_card(folder: EvalFolder, video: VideoRecord, info: dict[str, Any]) ->
              f"<div class='meta'>{' · '.join(s for s in stats if s)}</div>",
              f"<img src='{_rel(folder, info['curve'])}' alt='score curve of {html.escape(video.name)}' loading='lazy'>"]
     if info["heatmaps"]:
+        shown = "; ".join(f"<code>{html.escape(k)}</code> = {html.escape(d)}"
+                          for k, d in (info.get("map_kinds") or {}).items())
+        parts.append(f"<div class='meta'>maps shown: {shown}</div>")
         parts.append("<div class='heatmaps'>")
         for index, kind, png in info["heatmaps"]:
             parts.append(f"<img src='{_rel(folder, png)}' alt='{html.escape(kind)} heatmap of "
