@@ -218,6 +218,7 @@ def test_validation_auc_is_logged_at_every_evaluation_and_the_best_model_is_kept
     aucs = [h["eval_video_auc"] for h in evaluations]
     best_step = evaluations[aucs.index(max(aucs))]["step"]  # the first of the best (ties keep the earlier)
     assert Path(best).name == f"checkpoint-{best_step}" and state["best_metric"] == max(aucs)
+    assert Path(best).parent == out  # the folder's final place, not the staging one a resume would not find
     assert f"best video_auc {max(aucs):.4f} at checkpoint-{best_step} (loaded" in log
     kept, final = _weights(Path(best)), _weights(result.final_checkpoint)
     for key in kept:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pickle
 import re
@@ -140,6 +141,16 @@ def _remove_empty(folder: str) -> None:
         pass  # not empty (another rank's files) or already gone
 
 
+def _rewrite_best_checkpoint(folder: str, best: str) -> None:
+    """Set ``best_model_checkpoint`` in ``folder``'s trainer_state.json (written as HF writes it)."""
+    path = Path(folder, "trainer_state.json")
+    if not path.is_file():
+        return
+    state = json.loads(path.read_text())
+    state["best_model_checkpoint"] = best
+    path.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+
+
 class AtomicCheckpointMixin:
     """Trainer mixin: complete-or-absent ``checkpoint-N`` folders and one-line save errors.
 
@@ -193,6 +204,12 @@ class AtomicCheckpointMixin:
             raise CheckpointError(message) from None
         if args.world_size > 1:
             self.accelerator.wait_for_everyone()  # type: ignore[attr-defined]  # all shards written
+        if state.best_model_checkpoint and Path(state.best_model_checkpoint).parent.name == STAGING_DIR:
+            # HF recorded the staged path as the best checkpoint (in memory and in the staged
+            # trainer_state.json): point both at the folder's final place, or a resumed run forgets it.
+            state.best_model_checkpoint = os.path.join(run_dir, Path(state.best_model_checkpoint).name)
+            if args.should_save:
+                _rewrite_best_checkpoint(staged, state.best_model_checkpoint)
         if not args.should_save:
             return
         if os.path.exists(final):  # re-saving a step after resuming from an earlier checkpoint
@@ -202,6 +219,4 @@ class AtomicCheckpointMixin:
             shutil.rmtree(old, ignore_errors=True)
         os.replace(staged, final)
         _remove_empty(staging)
-        if state.best_model_checkpoint and Path(state.best_model_checkpoint).parent.name == STAGING_DIR:
-            state.best_model_checkpoint = os.path.join(run_dir, Path(state.best_model_checkpoint).name)
         rotate_checkpoints(run_dir, args.save_total_limit, keep=(final, state.best_model_checkpoint))
