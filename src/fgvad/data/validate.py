@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from fgvad.core.errors import AnnotationError, FgvadError, UsageError
+from fgvad.core.errors import AnnotationError, FgvadError, UsageError, one_line
 from fgvad.core.text import non_latin_letters, script_name
 from fgvad.data.annotations import (
     KEYFRAME_BASE_DEFAULT,
@@ -36,6 +36,10 @@ class Problem:
     video: str
     field: str
     message: str
+
+    def __post_init__(self) -> None:  # paths and captions come from the user: keep each problem one line
+        self.video = one_line(self.video)
+        self.message = one_line(self.message)
 
 
 @dataclass
