@@ -38,9 +38,9 @@ from transformers.models.siglip2.modeling_siglip2 import Siglip2MultiheadAttenti
 
 from fgvad.core.errors import ConfigError
 from fgvad.models.checkpoint_io import (
-    build_model, load_strictly, read_weights, save_state_safetensors, write_json_object,
+    CONFIG_NAME, WEIGHTS_NAME, build_model, check_attention, load_strictly, read_weights, resolve_checkpoint_folder,
+    save_state_safetensors, write_json_object,
 )
-from fgvad.models.fgclip import CONFIG_NAME, WEIGHTS_NAME, _check_attention, resolve_checkpoint_folder
 from fgvad.models.fgclip2_config import (
     MODEL_TYPE, WALK_TYPES, FGCLIP2Config, fgclip2_config_from_dict, read_fgclip2_config, tiny_fgclip2_config,
 )
@@ -80,7 +80,7 @@ class FGCLIP2Model(nn.Module):
 
     def __init__(self, config: FGCLIP2Config, attn_implementation: str = "sdpa"):
         super().__init__()
-        _check_attention(attn_implementation)
+        check_attention(attn_implementation)
         self.config = config
         text_config, vision_config = config.text_config, config.vision_config
         text_config._attn_implementation = attn_implementation
