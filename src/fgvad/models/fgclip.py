@@ -213,6 +213,8 @@ class FGCLIPModel(nn.Module):
     tokenizer that travels with the checkpoint.
     """
 
+    family = "fgclip"  # the backbone family (fgvad.models.backbones)
+
     def __init__(self, config: CLIPConfig, attn_implementation: str = "sdpa"):
         super().__init__()
         check_attention(attn_implementation)

@@ -9,7 +9,12 @@ zero padding to the budget) plus FG-CLIP 2's budget rule: with ``dynamic_max_pat
 
 Text. Upstream lower-cases captions, then calls the checkpoint's Gemma tokenizer with
 ``padding="max_length", truncation=True`` and 64 tokens (short and box walks) or 196 (long
-walk). The model pools the *last position*, so the padded length is part of the model.
+walk). The model pools the *last position*, so the padded length is part of the model, and
+so is the padding side: padding goes on the right (text first, then pad tokens, the last
+position a pad whenever the text is shorter), as SigLIP 2 was trained and as transformers'
+``Siglip2TextModel`` pools. :func:`tokenize_fgclip2` forces that side whatever the
+checkpoint's ``tokenizer_config.json`` says (Gemma tokenizers are often configured to pad on
+the left, for generation).
 
 Mask or no mask. Upstream training (``train_fgclip2.py``) feeds ``input_ids`` only, so every
 token, padding included, attends to every token; its README and evaluation scripts pass the
@@ -41,6 +46,7 @@ IMAGE_PROCESSOR_TYPE = "Fgclip2ImageProcessor"
 PATCH_BUCKETS = ((784, 1024), (576, 784), (256, 576), (128, 256))
 DEFAULT_PATCH_BUCKET = 128
 USE_TEXT_ATTENTION_MASK = False  # see the module docstring
+PADDING_SIDE = "right"  # the model pools the last position; see the module docstring
 TOKENIZER_FILE = "tokenizer.json"
 # Gemma's special ids (the offline tokenizer keeps them so that ids look like upstream's).
 PAD_TOKEN, EOS_TOKEN, BOS_TOKEN, UNK_TOKEN = "<pad>", "<eos>", "<bos>", "<unk>"
@@ -215,7 +221,8 @@ def tokenize_fgclip2(tokenizer: Any, texts: str | Sequence[str], walk_type: str 
     """``input_ids`` and ``attention_mask`` (N, L) torch tensors, as upstream makes them.
 
     Texts are lower-cased (SigLIP 2 was trained on lower-cased text; Chinese is unaffected),
-    then padded/truncated to ``max_length`` (default: :func:`text_length` of the walk, from
+    then padded on the right (:data:`PADDING_SIDE`, whatever the tokenizer's own setting) and
+    truncated to ``max_length`` (default: :func:`text_length` of the walk, from
     ``config`` when given). Pass only ``input_ids`` to the model unless you want upstream's
     evaluation regime (see :data:`USE_TEXT_ATTENTION_MASK`).
     """
@@ -223,7 +230,7 @@ def tokenize_fgclip2(tokenizer: Any, texts: str | Sequence[str], walk_type: str 
         texts = [texts]
     length = int(max_length) if max_length is not None else text_length(walk_type, config)
     encoded = tokenizer([str(text).lower() for text in texts], padding="max_length", max_length=length,
-                        truncation=True, return_tensors="pt")
+                        truncation=True, padding_side=PADDING_SIDE, return_tensors="pt")
     return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
 
 
