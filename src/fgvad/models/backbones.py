@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fgvad.core.constants import LOSS_TYPES
 from fgvad.core.errors import CheckpointError, UsageError
 from fgvad.core.io import read_json
 
 CONFIG_NAME = "config.json"
-LOSS_TYPES = ("softmax", "sigmoid")
 
 
 @dataclass(frozen=True)

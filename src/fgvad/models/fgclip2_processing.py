@@ -161,6 +161,46 @@ class FGCLIP2ImageProcessor:
         return out
 
 
+def patchify_frames(frames: Any, patch_size: int) -> Any:
+    """Frames (N, H, W, C) whose sides are multiples of ``patch_size`` -> (N, H/p * W/p, p*p*C) patch
+    rows in the processor's layout (patch rows then columns; each row (py, px, channel)), any dtype.
+
+    A reshape and a permute: on uint8 frames it is the cheap part of NaFlex preprocessing,
+    done before the pixels are converted (see :func:`naflex_pixel_values`).
+    """
+    count, height, width, channels = frames.shape
+    if height % patch_size or width % patch_size:
+        raise ValueError(f"frames of {height}x{width} px are not multiples of the patch size {patch_size}; decode "
+                         "them at the NaFlex size (fgvad.data.geometry.FrameGeometry.naflex)")
+    rows, cols = height // patch_size, width // patch_size
+    grid = frames.reshape(count, rows, patch_size, cols, patch_size, channels).permute(0, 1, 3, 2, 4, 5)
+    return grid.reshape(count, rows * cols, patch_size * patch_size * channels)
+
+
+def naflex_pixel_values(patches: Any, grids: Sequence[tuple[int, int]], mean: Sequence[float] = SIGLIP_MEAN,
+                        std: Sequence[float] = SIGLIP_STD) -> tuple[Any, Any, Any]:
+    """uint8 patch rows (N, P, p*p*3) of images with patch grids ``grids`` (rows, cols) -> the
+    processor's ``pixel_values`` (float32), ``pixel_attention_mask`` (int32) and ``spatial_shapes``
+    (int64), on the patches' device.
+
+    Values come from a 256-entry table computed as the processor computes them (float64
+    rescale, float32 normalisation), so they are bit-identical to its output for frames
+    already at their NaFlex size; padding rows are zero, as the processor pads.
+    """
+    import torch
+
+    device = patches.device
+    levels = (torch.arange(256, dtype=torch.float64) * (1 / 255)).to(torch.float32)
+    table = torch.stack([(levels - m) / s for m, s in zip(torch.tensor(mean, dtype=torch.float32),
+                                                           torch.tensor(std, dtype=torch.float32))]).to(device)
+    channels = torch.arange(patches.shape[-1], device=device) % len(mean)
+    pixel_values = table[channels, patches.long()]
+    spatial_shapes = torch.tensor([[int(h), int(w)] for h, w in grids], dtype=torch.int64).reshape(-1, 2).to(device)
+    valid = torch.arange(patches.shape[1], device=device)[None] < spatial_shapes.prod(-1, keepdim=True)
+    pixel_values = pixel_values * valid[..., None]
+    return pixel_values, valid.to(torch.int32), spatial_shapes
+
+
 def _as_image_list(images: Sequence[np.ndarray] | np.ndarray) -> list[np.ndarray]:
     if isinstance(images, np.ndarray) and images.ndim == 4:
         images = list(images)
@@ -274,7 +314,8 @@ def build_offline_fgclip2_tokenizer(texts: Iterable[str], out_dir: str | Path | 
 
 
 __all__ = [
-    "FGCLIP2ImageProcessor", "PATCH_BUCKETS", "USE_TEXT_ATTENTION_MASK", "bucket_patch_budget",
+    "FGCLIP2ImageProcessor", "PADDING_SIDE", "PATCH_BUCKETS", "USE_TEXT_ATTENTION_MASK", "bucket_patch_budget",
+    "naflex_pixel_values", "patchify_frames",
     "build_offline_fgclip2_tokenizer", "has_fgclip2_tokenizer", "load_fgclip2_tokenizer", "text_length",
     "tokenize_fgclip2",
 ]
