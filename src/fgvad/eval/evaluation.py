@@ -121,7 +121,8 @@ def _evaluate_precomputed(protocol: _Protocol, scores_dir: str | Path, out: Path
 
 def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path, paths: Mapping[str, Path], *,
                          score_kind: str, stride: int, frame_batch: int, num_workers: int, device: str | None,
-                         allow_leakage: bool, heatmap_top_k: int, notes: list[str]) -> tuple[dict, list[Path]]:
+                         allow_leakage: bool, heatmap_top_k: int, notes: list[str],
+                         max_num_patches: int | None) -> tuple[dict, list[Path], Any]:
     from fgvad.eval.heatmaps import map_kinds, save_video_heatmaps
     from fgvad.eval.leakage import check_leakage
     from fgvad.eval.score import load_scorer, read_checkpoint_trained_on, score_videos
@@ -133,8 +134,10 @@ def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path,
                 "test result (--allow-leakage)")
         print(f"warning: {note}", file=sys.stderr)
         notes.append(note)
-    scorer = load_scorer(checkpoint, kind=score_kind, device=device, frame_batch=max(1, frame_batch))
-    print(f"scoring {len(paths)} videos with {checkpoint} ({scorer.kind} scores)", file=sys.stderr)
+    scorer = load_scorer(checkpoint, kind=score_kind, device=device, frame_batch=max(1, frame_batch),
+                         max_num_patches=max_num_patches)
+    print(f"scoring {len(paths)} videos with {checkpoint} ({scorer.kind} scores: {scorer.rule}; frames "
+          f"{scorer.geometry.describe()})", file=sys.stderr)
     full = dict(score_videos(scorer, paths, stride=stride, num_workers=num_workers, progress=protocol.progress))
     # Scores cover every real frame, so the decoded length is the video's frame count; the
     # floor16/i3d conventions then evaluate a prefix of those frames, by definition.
@@ -143,16 +146,18 @@ def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path,
     aligned = {name: full[name][: len(labels)] for name, labels in gt.items()}
     metrics = protocol.metrics(aligned, gt)
     metrics["score_kind"] = scorer.kind
+    metrics["score_rule"] = scorer.rule
     _fresh(out)
     heatmaps = save_video_heatmaps(scorer, out, paths, aligned, videos=[tv.name for tv in protocol.videos
                                                                        if tv.is_anomaly],
                                    top_k=heatmap_top_k, stride=stride, progress=protocol.progress)
     write_eval_files(out, aligned, gt, protocol.meta(
-        counts, gt, checkpoint=str(checkpoint), scores_from=None, score_kind=scorer.kind, stride=stride,
+        counts, gt, checkpoint=str(checkpoint), scores_from=None, score_kind=scorer.kind, score_rule=scorer.rule,
+        frame_geometry=scorer.geometry.to_dict(), stride=stride,
         heatmaps={"top_k": heatmap_top_k, "kinds": list(map_kinds(scorer.kind)), "videos": len(heatmaps)},
         leaked_test_videos=leaked, paths={name: str(p) for name, p in paths.items()}))
     write_metrics(out, metrics)
-    return metrics, heatmaps
+    return metrics, heatmaps, scorer.geometry
 
 
 def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: str | Path | None = None,
@@ -162,7 +167,7 @@ def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: s
              threshold: float = DEFAULT_THRESHOLD, stride: int = SNIPPET_FRAMES, score_kind: str = "auto",
              frame_batch: int = DEFAULT_FRAME_BATCH, num_workers: int = 4, device: str | None = None,
              allow_leakage: bool = False, heatmap_top_k: int = DEFAULT_HEATMAP_TOP_K,
-             progress: bool = True) -> EvalResult:
+             progress: bool = True, max_num_patches: int | None = None) -> EvalResult:
     """Evaluate one model on a temporal test annotation and write the eval folder ``out``.
 
     Exactly one of ``checkpoint`` (scored on the videos below ``video_root``; ``baseline`` is an
@@ -170,7 +175,10 @@ def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: s
     ``<video>.npy`` per-frame scores; ``expand=N`` for one score per N-frame snippet;
     ``baseline_scores`` beside it). A checkpoint trained on test videos is refused
     (LeakageError) unless ``allow_leakage``. ``heatmap_top_k`` maps are saved per anomalous
-    video (checkpoints only; 0 for none). Messages go to stderr, progress bars too when
+    video (checkpoints only; 0 for none). ``max_num_patches``: frames' patch budget for FG-CLIP 2 /
+    SigLIP 2 checkpoints (default: each checkpoint's own). Zero-shot prompt scores use the
+    backbone's own probabilities (FG-CLIP 2 / SigLIP 2: sigmoid); ``metrics["score_rule"]`` and
+    metrics.md say how each column was scored. Messages go to stderr, progress bars too when
     ``progress``.
     """
     if (checkpoint is None) == (scores is None):
@@ -205,12 +213,17 @@ def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: s
             raise UsageError("--checkpoint needs --video-root DIR (where the test videos are)")
         paths = locate_test_videos(video_root, protocol.videos)
         scoring = dict(stride=stride, frame_batch=frame_batch, num_workers=num_workers, device=device,
-                       allow_leakage=allow_leakage, heatmap_top_k=heatmap_top_k, notes=notes)
-        metrics, heatmaps = _evaluate_checkpoint(protocol, checkpoint, out, paths, score_kind=score_kind, **scoring)
+                       allow_leakage=allow_leakage, heatmap_top_k=heatmap_top_k, notes=notes,
+                       max_num_patches=max_num_patches)
+        metrics, heatmaps, geometry = _evaluate_checkpoint(protocol, checkpoint, out, paths, score_kind=score_kind,
+                                                           **scoring)
         baseline_metrics = None
         if baseline:
+            if max_num_patches is None and geometry.max_num_patches:
+                # A NaFlex baseline sees the frames the checkpoint saw (same patch budget).
+                scoring["max_num_patches"] = geometry.max_num_patches
             # The baseline is the untouched model zero-shot, so it is always scored by prompts.
-            baseline_metrics, baseline_heatmaps = _evaluate_checkpoint(
+            baseline_metrics, baseline_heatmaps, _ = _evaluate_checkpoint(
                 protocol, baseline, out / BASELINE_DIR, paths, score_kind="prompt", **scoring)
         names = {"name": "checkpoint", "baseline_name": "baseline (zero-shot)"}
     write_metrics(out, metrics, baseline_metrics, **names)

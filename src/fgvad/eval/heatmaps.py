@@ -4,11 +4,12 @@ Which frames: the top-scored snippet centres of a video (the very frames the sco
 at most one per snippet, so two maps never show the same moment twice.
 
 Map kinds (each saved with its description, see :class:`fgvad.eval.folder.HeatmapSet`):
-- ``prompt``: every patch of the dense feature map (``FGCLIPModel.get_dense_features``) goes
-  through ``VideoFGCLIP.prompt_scores`` with the scorer's prompt set (the "normal" prompt
-  first, then one per anomaly class): heat = 1 - P(normal prompt) per patch, the frame-level
-  prompt score applied patch by patch. A hot patch looks less like the normal prompt than
-  like some anomaly class.
+- ``prompt``: every patch of the dense feature map (the backbone's ``get_dense_features``, on
+  its own patch grid: square for FG-CLIP v1, the video's NaFlex grid for FG-CLIP 2 / SigLIP 2)
+  goes through ``VideoFGCLIP.prompt_scores`` with the scorer's prompt set (the "normal" prompt
+  first, then one per anomaly class): the frame-level prompt score applied patch by patch
+  (v1: 1 - P(normal prompt); FG-CLIP 2: SigLIP's sigmoid probabilities). A hot patch looks
+  less like the normal prompt than like some anomaly class.
 A kind is a function in ``_MAP_FUNCTIONS`` plus a line in ``MAP_DESCRIPTIONS``; a map that
 explains the MIL score would be added the same way, and viz draws it unchanged.
 """
@@ -31,8 +32,13 @@ if TYPE_CHECKING:
 
     from fgvad.eval.score import Scorer
 
+# Per kind, per backbone family: what the heat means.
 MAP_DESCRIPTIONS = {
-    "prompt": "1 − P(normal prompt) per patch, among the normal and class prompts",
+    "prompt": {
+        "fgclip": "1 − P(normal prompt) per patch, among the normal and class prompts",
+        "fgclip2": "P(best class prompt) / (P(best class prompt) + P(normal prompt)) per patch, with SigLIP's "
+                   "sigmoid probabilities",
+    },
 }
 
 
@@ -50,22 +56,24 @@ def top_scored_frames(scores: np.ndarray, k: int, stride: int = SNIPPET_FRAMES) 
     return [int(c) for c in centres[order[:k]]]
 
 
-def patch_anomaly_maps(model: Any, pixels: "torch.Tensor", prompt_embeds: "torch.Tensor",
+def patch_anomaly_maps(model: Any, pixels: Any, prompt_embeds: "torch.Tensor",
                        normal_index: int = 0) -> np.ndarray:
-    """Normalised pixels (B, 3, S, S) -> prompt maps (B, rows, cols) in [0, 1].
+    """Frames of one grid -> prompt maps (B, rows, cols) in [0, 1].
 
-    ``model`` is a :class:`~fgvad.models.video.VideoFGCLIP`; its ``prompt_scores`` is applied
-    to the dense patch features (float32 throughout: patch cosines are close together and
-    bf16 would flatten the map).
+    ``model`` is a :class:`~fgvad.models.video.VideoFGCLIP`; ``pixels`` uint8 frames
+    (B, H, W, 3), v1 normalised pixels (B, 3, S, S), or its ``frame_inputs``. Its
+    ``prompt_scores`` is applied to the dense patch features (float32 throughout: patch
+    cosines are close together and bf16 would flatten the map).
     """
     import torch
 
-    clip = model.clip
+    from fgvad.models.video_backbone import FrameInputs
+
+    inputs = pixels if isinstance(pixels, FrameInputs) else model.frame_inputs(pixels)
     with torch.inference_mode():
-        dense = clip.get_dense_features(pixels.to(clip.device, clip.dtype)).float()  # (B, h*w, D)
-        heat = model.prompt_scores(dense, prompt_embeds.to(dense.device), normal_index=normal_index)
-    rows, cols = clip.patch_grid(pixels)
-    return heat.reshape(-1, rows, cols).cpu().numpy().astype(np.float32)
+        dense = model.ops.dense_maps(model.clip, inputs).float()  # (B, rows, cols, D)
+        heat = model.prompt_scores(dense.flatten(1, 2), prompt_embeds.to(dense.device), normal_index=normal_index)
+    return heat.reshape(dense.shape[:3]).cpu().numpy().astype(np.float32)
 
 
 def with_prompt_embeddings(scorer: "Scorer") -> "Scorer":
@@ -88,23 +96,28 @@ def map_kinds(score_kind: str) -> tuple[str, ...]:
     return ("prompt",)
 
 
+def map_description(kind: str, scorer: "Scorer") -> str:
+    return MAP_DESCRIPTIONS[kind][scorer.model.family]
+
+
 def video_heatmaps(scorer: "Scorer", video_path: str | Path, frame_indices: list[int], *, name: str,
                    scores: np.ndarray, kinds: Iterable[str] = ("prompt",)) -> HeatmapSet:
     """Maps of ``frame_indices`` of one video: model-size frames for the model, native ones to show."""
-    from fgvad.data.video import decode_frames
-    from fgvad.models.video import frames_to_pixels
+    import torch
 
-    # The scorer decodes at the model size with PyAV's scaler; doing the same keeps the
-    # map's input identical to what produced the score.
-    model_frames = decode_frames(video_path, frame_indices, scorer.image_size)
+    from fgvad.data.video import decode_frames
+
+    # The scorer decodes at the model's frame size with PyAV's scaler; doing the same keeps
+    # the map's input identical to what produced the score.
     native = decode_frames(video_path, frame_indices, None)
-    pixels = frames_to_pixels(model_frames, scorer.image_size)
+    frame_hw = scorer.geometry.frame_size(native.shape[1], native.shape[2])
+    pixels = torch.from_numpy(decode_frames(video_path, frame_indices, frame_hw))
     kinds = list(kinds)
     return HeatmapSet(
         video=name, frame_indices=np.asarray(frame_indices, dtype=np.int64), frames=native,
         scores=np.asarray([scores[i] for i in frame_indices], dtype=np.float32),
         maps={kind: _MAP_FUNCTIONS[kind](scorer, pixels) for kind in kinds},
-        descriptions={kind: MAP_DESCRIPTIONS[kind] for kind in kinds})
+        descriptions={kind: map_description(kind, scorer) for kind in kinds})
 
 
 def save_video_heatmaps(scorer: "Scorer", out: Path, paths: Mapping[str, Path], scores: Mapping[str, np.ndarray],

@@ -238,14 +238,16 @@ def load_fgclip2_tokenizer(folder: str | Path) -> Any:
     side, special tokens as the checkpoint says, the way upstream loads it); a bare
     ``tokenizer.json`` loads as a fast tokenizer with Gemma's special token names.
     """
-    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+    from transformers import AutoTokenizer, PreTrainedConfig, PreTrainedTokenizerFast
 
     folder = Path(folder)
     if not has_fgclip2_tokenizer(folder):
         raise CheckpointError(f"{folder}: no {TOKENIZER_FILE} (FG-CLIP 2 uses the Gemma tokenizer of its checkpoint)")
     try:
         if (folder / "tokenizer_config.json").is_file():
-            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+            # A blank config: the folder's config.json (model_type fgclip2, unknown to transformers)
+            # says nothing about the tokenizer, and reading it only logs a warning.
+            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True, config=PreTrainedConfig())
         else:
             tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(folder / TOKENIZER_FILE), pad_token=PAD_TOKEN,
                                                 eos_token=EOS_TOKEN, bos_token=BOS_TOKEN, unk_token=UNK_TOKEN)
