@@ -180,6 +180,16 @@ def load_strictly(model: nn.Module, tensors: dict[str, torch.Tensor], source: st
     return model.to(device) if device is not None else model
 
 
+def add_placeholders(model: nn.Module, tensors: dict[str, torch.Tensor], keys: Iterable[str]) -> None:
+    """Zero tensors, shaped as ``model``'s, for the ``keys`` a checkpoint lacks: extras the caller
+    derives from the loaded weights right after :func:`load_strictly`."""
+    shapes = {k: v.shape for k, v in model.state_dict().items()}
+    dtype = next(iter(tensors.values())).dtype if tensors else torch.float32
+    for key in keys:
+        if key not in tensors:
+            tensors[key] = torch.zeros(shapes[key], dtype=dtype)
+
+
 def rebuild_position_ids(model: nn.Module, device: torch.device) -> None:
     """After a meta build and an ``assign`` load only non-persistent buffers stay on meta;
     transformers' towers have one kind, the ``position_ids`` range, rebuilt here."""
@@ -201,7 +211,8 @@ def save_state_safetensors(model: nn.Module, path: str | Path) -> None:
 
 
 __all__ = [
-    "CONFIG_NAME", "PICKLE_SUFFIXES", "WEIGHTS_INDEX_NAME", "WEIGHTS_NAME", "build_model", "check_attention",
+    "CONFIG_NAME", "PICKLE_SUFFIXES", "WEIGHTS_INDEX_NAME", "WEIGHTS_NAME", "add_placeholders", "build_model",
+    "check_attention",
     "check_state_keys", "load_strictly", "read_json_object", "read_safetensors", "read_weights",
     "rebuild_position_ids", "resolve_checkpoint_folder", "resolve_dtype", "save_state_safetensors", "weights_files",
     "write_json_object",

@@ -33,7 +33,7 @@ from transformers import CLIPConfig, CLIPTextConfig, CLIPTextModel, CLIPVisionCo
 from fgvad.core.constants import BOS_TOKEN_ID, EOS_TOKEN_ID, LONG_TEXT_LENGTH, SHORT_TEXT_LENGTH
 from fgvad.core.errors import CheckpointError, ConfigError
 from fgvad.models.checkpoint_io import (
-    CONFIG_NAME, WEIGHTS_NAME, build_model, check_attention, load_strictly, read_json_object, read_weights,
+    CONFIG_NAME, WEIGHTS_NAME, add_placeholders, build_model, check_attention, load_strictly, read_json_object, read_weights,
     resolve_checkpoint_folder, resolve_dtype, save_state_safetensors,
 )
 
@@ -287,12 +287,8 @@ class FGCLIPModel(nn.Module):
         tensors, source = read_weights(folder, resolve_dtype(dtype, torch_dtype))
         model = build_model(cls, config, attn_implementation=attn_implementation, device="meta")
         plain_clip = not any(k in tensors for k in EXTRA_KEYS)
-        if plain_clip and "text_projection.weight" in tensors:
-            # Placeholders; overwritten by init_fgclip_extras() once the CLIP weights are in.
-            shapes = {k: v.shape for k, v in model.state_dict().items()}
-            sample = tensors["text_projection.weight"]
-            for key in EXTRA_KEYS:
-                tensors[key] = torch.zeros(shapes[key], dtype=sample.dtype)
+        if plain_clip:
+            add_placeholders(model, tensors, EXTRA_KEYS)  # overwritten by init_fgclip_extras() below
         model = load_strictly(model, tensors, source, "an FG-CLIP/CLIP model")
         if plain_clip:
             model.init_fgclip_extras()

@@ -157,11 +157,15 @@ class FGCLIP2Model(nn.Module):
         model = build_model(cls, config, attn_implementation=attn_implementation, device="meta")
         model = load_strictly(model, tensors, source, "an FG-CLIP 2 model", device=device)
         if load_tokenizer:
-            from fgvad.models.fgclip2_processing import has_fgclip2_tokenizer, load_fgclip2_tokenizer
-
-            if has_fgclip2_tokenizer(folder):
-                model.tokenizer = load_fgclip2_tokenizer(folder)
+            model.attach_tokenizer(folder)
         return model.eval()
+
+    def attach_tokenizer(self, folder: str | Path) -> None:
+        """The checkpoint folder's Gemma tokenizer travels with the model (when the folder has one)."""
+        from fgvad.models.fgclip2_processing import has_fgclip2_tokenizer, load_fgclip2_tokenizer
+
+        if has_fgclip2_tokenizer(folder):
+            self.tokenizer = load_fgclip2_tokenizer(folder)
 
     def save_pretrained(self, path: str | Path, tokenizer: Any = None, **_: Any) -> None:
         """Write the released layout: ``config.json`` + ``model.safetensors`` (+ tokenizer files)."""

@@ -26,11 +26,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from fgvad.core.errors import CheckpointError
 from fgvad.models.checkpoint_io import (
-    CONFIG_NAME, build_model, load_strictly, read_json_object, resolve_checkpoint_folder, resolve_dtype, weights_files,
+    CONFIG_NAME, add_placeholders, build_model, load_strictly, read_json_object, resolve_checkpoint_folder, resolve_dtype, weights_files,
 )
 from fgvad.models.fgclip2 import FGCLIP2_EXTRA_PREFIXES, FGCLIP2Model
 from fgvad.models.fgclip2_config import MODEL_TYPE, FGCLIP2Config, fgclip2_config_from_dict
@@ -67,22 +65,13 @@ def load_siglip2(path: str | Path, *, dtype: Any = None, attn_implementation: st
         raise CheckpointError(f"{folder}: cannot load as SigLIP 2 ({str(exc).splitlines()[0]})") from None
     tensors = dict(siglip.state_dict())
     model = build_model(FGCLIP2Model, config, attn_implementation=attn_implementation, device="meta")
-    shapes = {k: v.shape for k, v in model.state_dict().items()}
-    sample = tensors["logit_scale"]
-    for key in shapes:
-        if key.startswith(FGCLIP2_EXTRA_PREFIXES) and key not in tensors:
-            # Placeholders for the FG-CLIP 2 extras, derived from the SigLIP 2 weights below.
-            tensors[key] = torch.zeros(shapes[key], dtype=sample.dtype)
-    model = load_strictly(model, tensors, folder, "a SigLIP 2 model")
+    extras = [key for key in model.state_dict() if key.startswith(FGCLIP2_EXTRA_PREFIXES)]
+    add_placeholders(model, tensors, extras)  # derived from the SigLIP 2 weights right below
+    model = load_strictly(model, tensors, folder, "a SigLIP 2 model", device=device)
     model.init_fgclip2_extras()
     model.loaded_from = SIGLIP2_MODEL_TYPE
-    if device is not None:
-        model = model.to(device)
     if load_tokenizer:
-        from fgvad.models.fgclip2_processing import has_fgclip2_tokenizer, load_fgclip2_tokenizer
-
-        if has_fgclip2_tokenizer(folder):
-            model.tokenizer = load_fgclip2_tokenizer(folder)
+        model.attach_tokenizer(folder)
     return model.eval()
 
 
