@@ -68,6 +68,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     scoring.add_argument("--max-num-patches", type=int, default=None, metavar="N",
                          help="FG-CLIP 2 / SigLIP 2: patches per frame (default: each checkpoint's training budget, "
                               "else 256)")
+    scoring.add_argument("--prompts", metavar="FILE",
+                         help="prompt file (YAML/JSON: 'normal' and 'classes', see fgvad.core.prompts) for prompt "
+                              "scores and maps, the baseline's included; default: the checkpoint's own, else "
+                              "fgvad's for the test set's classes")
     scoring.add_argument("--heatmap-top-k", type=int, default=DEFAULT_HEATMAP_TOP_K, metavar="K",
                          help="spatial maps saved per anomalous video, at its K top-scored frames "
                               f"(default {DEFAULT_HEATMAP_TOP_K}; 0 = none)")
@@ -84,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         frame_counts=args.frame_counts, gt_mode=args.gt_mode, expand=args.expand, threshold=args.threshold,
         stride=args.stride, score_kind=args.score, frame_batch=args.frame_batch, num_workers=args.num_workers,
         device=args.device, allow_leakage=args.allow_leakage, heatmap_top_k=args.heatmap_top_k,
-        max_num_patches=args.max_num_patches)
+        prompts=args.prompts, max_num_patches=args.max_num_patches)
     print(result.table)
     print(f"wrote {result.metrics_json}, {result.metrics_md}")
     return 0

@@ -35,3 +35,8 @@ FGCLIP2_VIDEO_MAX_PATCHES = 256
 
 # --- Contrastive loss forms (--loss-type): CLIP's softmax InfoNCE, SigLIP's sigmoid loss.
 LOSS_TYPES = ("softmax", "sigmoid")
+
+# --- Input sanity: the longest video a frame count may describe. 10^8 frames is over 38 days
+# at 30 fps; a larger count is a wrong column or a typo, and believing it would allocate
+# gigabytes of labels before anything else fails.
+MAX_VIDEO_FRAMES = 100_000_000

@@ -11,11 +11,13 @@ per real frame of the video.
 
 Score kinds:
 - ``mil``: sigmoid of the MIL head's logits (a trained fgvad checkpoint);
-- ``prompt``: zero-shot, from the normal prompt and one prompt per anomaly class
-  (``fgvad.core.prompts``), the backbone's own probabilities: FG-CLIP v1 / CLIP
-  1 - softmax(...)[normal]; FG-CLIP 2 / SigLIP 2 SigLIP's sigmoid probabilities,
-  P(best class prompt) / (P(best class prompt) + P(normal prompt)) (``Scorer.rule`` says
-  which, and the evaluation report repeats it);
+- ``prompt``: zero-shot, from the normal prompt and one prompt per anomaly class, the
+  backbone's own probabilities: FG-CLIP v1 / CLIP 1 - softmax(...)[normal]; FG-CLIP 2 /
+  SigLIP 2 SigLIP's sigmoid probabilities, P(best class prompt) / (P(best class prompt) +
+  P(normal prompt)) (``Scorer.rule`` says which, and the evaluation report repeats it). The
+  prompt set is the one given (``--prompts FILE``), else the one the checkpoint was trained
+  with, else the defaults of ``fgvad.core.prompts`` for the dataset's classes
+  (:func:`resolve_prompts`);
 - ``mix``: the mean of the two.
 ``auto`` picks ``mil`` when the checkpoint has trained video heads, ``prompt`` otherwise.
 
@@ -34,7 +36,8 @@ import numpy as np
 
 from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
 from fgvad.core.errors import CheckpointError, FgvadError, UsageError, VideoError
-from fgvad.core.prompts import default_prompts
+from fgvad.core.datasets import UCF_CLASSES
+from fgvad.core.prompts import PromptSet, as_prompt_set, default_prompt_set
 from fgvad.eval.metrics import expand_snippet_scores
 
 if TYPE_CHECKING:
@@ -79,17 +82,6 @@ def read_checkpoint_trained_on(checkpoint: str | Path) -> list[str]:
     return read_trained_on(checkpoint)
 
 
-def pick_device(device: str | None = None) -> "torch.device":
-    import torch
-
-    if device:
-        try:
-            return torch.device(device)
-        except RuntimeError:
-            raise UsageError(f"--device {device!r} is not a torch device") from None
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 @dataclass
 class Scorer:
     """A loaded model plus how to turn its outputs into one anomaly score per frame."""
@@ -101,6 +93,8 @@ class Scorer:
     frame_batch: int = DEFAULT_FRAME_BATCH
     checkpoint: Path | None = None  # the folder it was loaded from (its tokenizer, for prompts)
     max_num_patches: int | None = None  # NaFlex backbones: None = the checkpoint's training budget
+    prompts: PromptSet | None = None  # the prompt set of prompt scores and prompt maps
+    prompt_source: str | None = None  # where it came from (see resolve_prompts)
 
     @property
     def image_size(self) -> int | None:
@@ -158,11 +152,40 @@ class Scorer:
         return scores.float().cpu().numpy().astype(np.float32)
 
 
+def resolve_prompts(checkpoint: str | Path, prompts: PromptSet | str | Path | None = None, *,
+                    default: PromptSet | None = None, default_source: str = "default") -> tuple[PromptSet, str]:
+    """The prompt set to score ``checkpoint`` with, and where it came from.
+
+    First match wins: ``prompts`` (a PromptSet or a prompt file: "given"), the set the
+    checkpoint was trained with ("checkpoint"), ``default`` (``default_source``; None:
+    fgvad's default prompts over UCF-Crime's classes, "default").
+    """
+    from fgvad.models.video import read_prompt_set
+
+    given = as_prompt_set(prompts)
+    if given is not None:
+        return given, "given"
+    stored = read_prompt_set(checkpoint)
+    if stored is not None:
+        return stored, "checkpoint"
+    if default is not None:
+        return default, default_source
+    return default_prompt_set(UCF_CLASSES), "default"
+
+
 def load_scorer(checkpoint: str | Path, *, kind: str = "auto", device: str | None = None,
-                prompts: Sequence[str] | None = None, frame_batch: int = DEFAULT_FRAME_BATCH,
+                prompts: PromptSet | str | Path | None = None, frame_batch: int = DEFAULT_FRAME_BATCH,
+                default_prompts: PromptSet | None = None, default_source: str = "default",
                 max_num_patches: int | None = None) -> Scorer:
     """Load a checkpoint folder (fgvad video, or a backbone of ``fgvad.models.backbones``) ready to
-    score videos. ``max_num_patches``: NaFlex frames' patch budget (default: the checkpoint's)."""
+    score videos.
+
+    ``prompts``, ``default_prompts``, ``default_source``: see :func:`resolve_prompts` (they matter for prompt
+    and mix scores, and for prompt maps). ``max_num_patches``: NaFlex frames' patch budget (default: the
+    checkpoint's).
+    """
+    from fgvad.models.checkpoint_io import refuse_non_finite
+    from fgvad.models.device import resolve_device
     from fgvad.models.video import VideoFGCLIP
 
     if kind not in SCORE_KINDS:
@@ -178,22 +201,24 @@ def load_scorer(checkpoint: str | Path, *, kind: str = "auto", device: str | Non
                          "use --score prompt")
     if max_num_patches is not None and max_num_patches < 1:
         raise UsageError(f"--max-num-patches must be >= 1, not {max_num_patches}")
-    dev = pick_device(device)
+    prompt_set, source = resolve_prompts(folder, prompts, default=default_prompts, default_source=default_source)
+    dev = resolve_device(device)  # before loading: an unavailable device is one line
     model = VideoFGCLIP.from_pretrained(folder, device=dev).eval()
-    prompt_embeds = prompt_embeddings(model, folder, prompts) if kind in ("prompt", "mix") else None
+    refuse_non_finite(model, folder)  # NaN weights would give NaN scores, written with exit status 0
+    prompt_embeds = (prompt_embeddings(model, folder, prompt_set.texts) if kind in ("prompt", "mix") else None)
     return Scorer(model=model, kind=kind, device=dev, prompt_embeds=prompt_embeds, frame_batch=frame_batch,
-                  checkpoint=folder, max_num_patches=max_num_patches)
+                  checkpoint=folder, prompts=prompt_set, prompt_source=source, max_num_patches=max_num_patches)
 
 
 def prompt_embeddings(model: Any, checkpoint: str | Path, prompts: Sequence[str] | None = None) -> "torch.Tensor":
-    """(C, D) float32 text embeddings of the prompt set (normal prompt first; default: fgvad.core.prompts),
-    the ``short`` walk, tokenized with the model's tokenizer, else the checkpoint folder's."""
+    """(C, D) float32 text embeddings of prompt texts (normal prompt first; default: fgvad's default
+    set), the ``short`` walk, tokenized with the model's tokenizer, else the checkpoint folder's."""
     import torch
 
     from fgvad.models.video_backbone import text_tokenizer
 
     tokenizer = getattr(model, "tokenizer", None) or _folder_tokenizer(model, checkpoint)
-    ids = text_tokenizer(model.clip, tokenizer)(list(prompts or default_prompts()), "short").to(model.device)
+    ids = text_tokenizer(model.clip, tokenizer)(list(prompts or default_prompt_set().texts), "short").to(model.device)
     with torch.inference_mode():
         return model.encode_text(ids, walk="short").float()
 

@@ -202,6 +202,26 @@ def rebuild_position_ids(model: nn.Module, device: torch.device) -> None:
             module._buffers[name] = torch.arange(buffer.shape[-1], device=device).expand(1, -1)
 
 
+def first_non_finite(named_tensors: Iterable[tuple[str, torch.Tensor]]) -> str | None:
+    """The name of the first floating-point tensor holding NaN or Inf; None when all are finite.
+
+    A diverged training run leaves such weights; scoring with them gives NaN scores, so every
+    reader and writer of weights asks this first."""
+    with torch.no_grad():
+        for name, tensor in named_tensors:
+            if tensor.is_floating_point() and tensor.numel() and not bool(torch.isfinite(tensor).all()):
+                return name
+    return None
+
+
+def refuse_non_finite(model: nn.Module, source: str | Path) -> None:
+    """:class:`CheckpointError` naming ``source`` and a tensor when ``model``'s weights are not finite."""
+    bad = first_non_finite(model.state_dict().items())
+    if bad is not None:
+        raise CheckpointError(f"{source}: weights are not finite ({bad} holds NaN or Inf): the training run "
+                              "that wrote it diverged; use an earlier checkpoint")
+
+
 def save_state_safetensors(model: nn.Module, path: str | Path) -> None:
     """The full state dict as one safetensors file with transformers' ``{"format": "pt"}`` metadata."""
     from safetensors.torch import save_file
@@ -212,8 +232,7 @@ def save_state_safetensors(model: nn.Module, path: str | Path) -> None:
 
 __all__ = [
     "CONFIG_NAME", "PICKLE_SUFFIXES", "WEIGHTS_INDEX_NAME", "WEIGHTS_NAME", "add_placeholders", "build_model",
-    "check_attention",
-    "check_state_keys", "load_strictly", "read_json_object", "read_safetensors", "read_weights",
-    "rebuild_position_ids", "resolve_checkpoint_folder", "resolve_dtype", "save_state_safetensors", "weights_files",
-    "write_json_object",
+    "check_attention", "check_state_keys", "first_non_finite", "load_strictly", "read_json_object",
+    "read_safetensors", "read_weights", "rebuild_position_ids", "refuse_non_finite", "resolve_checkpoint_folder",
+    "resolve_dtype", "save_state_safetensors", "weights_files", "write_json_object",
 ]

@@ -77,6 +77,16 @@ class TemporalModule(nn.Module):
             starts.append(length - window)
         return starts
 
+    @classmethod
+    def window_holding(cls, length: int, index: int, window: int) -> tuple[int, int]:
+        """``(start, stop)`` of the window whose output frame ``index`` of a ``length``-frame
+        sequence keeps (the first window containing it, see :meth:`forward`)."""
+        if not 0 <= index < length:
+            raise IndexError(f"frame {index} outside a sequence of {length}")
+        size = min(length, window)
+        start = next(s for s in cls.window_starts(length, window) if s <= index < s + size)
+        return start, start + size
+
     def forward(self, frame_embeds: torch.Tensor) -> torch.Tensor:
         batch, length, width = frame_embeds.shape
         if not self.blocks or length == 0:

@@ -25,11 +25,13 @@ from torch import nn
 
 from fgvad.core.constants import CLIP_MEAN, CLIP_STD
 from fgvad.core.errors import ConfigError
+from fgvad.core.prompts import PromptSet
 from fgvad.data.geometry import FrameGeometry
 from fgvad.models.temporal import TemporalModule
 from fgvad.models.video_backbone import FrameInputs, frames_to_pixels, ops_for
 from fgvad.models.video_io import (
-    HEADS_WEIGHTS_NAME, VIDEO_CONFIG_NAME, load_video_model, read_trained_on, read_video_meta, save_video_model,
+    HEADS_WEIGHTS_NAME, VIDEO_CONFIG_NAME, load_video_model, read_prompt_set, read_trained_on, read_video_meta,
+    save_video_model,
 )
 
 _POOLINGS = ("attention", "mean")
@@ -202,6 +204,25 @@ class VideoFGCLIP(nn.Module):
         """(B, T, D) contextual features -> MIL logits (B, T)."""
         return self.mil_head(frame_embeds).squeeze(-1)
 
+    def window_holding(self, length: int, index: int) -> tuple[int, int]:
+        """``(start, stop)``: the frames that decide frame ``index``'s contextual feature (and so
+        its MIL score) in a ``length``-frame sequence: one temporal window."""
+        return self.temporal.window_holding(length, index, self.config.window)
+
+    def anomaly_logits_replacing(self, window_embeds: torch.Tensor, position: int,
+                                 replacements: torch.Tensor) -> torch.Tensor:
+        """MIL logits (N,) of frame ``position`` of a window when its per-frame embedding is
+        replaced by each row of ``replacements`` (N, D), the other frames unchanged.
+
+        ``window_embeds`` (W, D): the per-frame embeddings of the frames :meth:`window_holding`
+        names (W <= the window length, so the temporal module sees them as the one window it
+        sees in the whole sequence): the result equals :meth:`forward_features` of the whole
+        sequence with that frame replaced, at a window's cost per row.
+        """
+        batch = window_embeds.unsqueeze(0).repeat(replacements.shape[0], 1, 1)
+        batch[:, position] = replacements.to(batch.dtype)
+        return self.anomaly_logits(self.contextualize(batch))[:, position]
+
     def forward_features(self, per_frame_embeds: torch.Tensor) -> VideoOutput:
         """Heads on precomputed per-frame embeddings (B, T, D) (e.g. cached for evaluation)."""
         contextual = self.contextualize(per_frame_embeds)
@@ -281,13 +302,15 @@ class VideoFGCLIP(nn.Module):
         return {k: v for k, v in self.state_dict().items() if not k.startswith("clip.")}
 
     def save_pretrained(self, path: str | Path, trained_on: Sequence[str] | None = None,
-                        tokenizer: Any = None, **_: Any) -> None:
+                        tokenizer: Any = None, prompts: PromptSet | None = None, **_: Any) -> None:
         """The backbone's layout + ``video_heads.safetensors`` + ``fgvad_video.json``.
 
         ``trained_on``: the video keys the model was trained on (read by the evaluation's
-        leakage guard through :func:`read_trained_on`).
+        leakage guard through :func:`read_trained_on`). ``prompts``: the prompt set it was
+        trained with (class names and texts, read back by :func:`read_prompt_set`), so its
+        prompt scores do not change when fgvad's default prompts do.
         """
-        save_video_model(self, path, trained_on=trained_on, tokenizer=tokenizer)
+        save_video_model(self, path, trained_on=trained_on, tokenizer=tokenizer, prompts=prompts)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, head_config: VideoHeadConfig | None = None, *,
@@ -300,4 +323,5 @@ class VideoFGCLIP(nn.Module):
 
 
 __all__ = ["VideoHeadConfig", "VideoOutput", "VideoFGCLIP", "TemporalModule", "FrameInputs", "frames_to_pixels",
-           "read_trained_on", "read_video_meta", "CLIP_MEAN", "CLIP_STD", "HEADS_WEIGHTS_NAME", "VIDEO_CONFIG_NAME"]
+           "read_prompt_set", "read_trained_on", "read_video_meta", "CLIP_MEAN", "CLIP_STD", "HEADS_WEIGHTS_NAME",
+           "VIDEO_CONFIG_NAME"]

@@ -1,5 +1,5 @@
 """Saving and loading video checkpoints: the backbone's own layout + ``video_heads.safetensors``
-+ ``fgvad_video.json`` (head options, the videos trained on)."""
++ ``fgvad_video.json`` (head options, the videos trained on, the prompt set trained with)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any, Sequence
 
 import torch
 
-from fgvad.core.errors import CheckpointError
+from fgvad.core.errors import CheckpointError, ConfigError
+from fgvad.core.prompts import PromptSet
 
 HEADS_WEIGHTS_NAME = "video_heads.safetensors"
 VIDEO_CONFIG_NAME = "fgvad_video.json"
@@ -18,7 +19,7 @@ FORMAT = "fgvad-video"
 
 
 def save_video_model(model: Any, path: str | Path, trained_on: Sequence[str] | None = None,
-                     tokenizer: Any = None) -> None:
+                     tokenizer: Any = None, prompts: PromptSet | None = None) -> None:
     """The backbone's layout (FG-CLIP v1 official or FG-CLIP 2 released) + heads + meta."""
     from safetensors.torch import save_file
 
@@ -29,6 +30,8 @@ def save_video_model(model: Any, path: str | Path, trained_on: Sequence[str] | N
     meta: dict[str, Any] = {"format": FORMAT, "version": 1, "head_config": asdict(model.config)}
     if trained_on is not None:
         meta["trained_on"] = sorted(set(trained_on))
+    if prompts is not None:
+        meta["prompts"] = prompts.to_dict()
     (folder / VIDEO_CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n")
 
 
@@ -100,5 +103,17 @@ def read_trained_on(path: str | Path) -> list[str]:
     return keys
 
 
-__all__ = ["HEADS_WEIGHTS_NAME", "VIDEO_CONFIG_NAME", "load_video_model", "read_trained_on", "read_video_meta",
-           "save_video_model"]
+def read_prompt_set(path: str | Path) -> PromptSet | None:
+    """The prompt set stored by ``save_pretrained(..., prompts=...)``; None when none was stored
+    (a plain backbone folder, or a checkpoint written before prompts were stored)."""
+    meta = read_video_meta(Path(path))
+    if meta is None or meta.get("prompts") is None:
+        return None
+    try:
+        return PromptSet.from_dict(meta["prompts"], source=f"{Path(path) / VIDEO_CONFIG_NAME}: prompts")
+    except ConfigError as err:
+        raise CheckpointError(str(err)) from None
+
+
+__all__ = ["HEADS_WEIGHTS_NAME", "VIDEO_CONFIG_NAME", "load_video_model", "read_prompt_set", "read_trained_on",
+           "read_video_meta", "save_video_model"]
