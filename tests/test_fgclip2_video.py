@@ -90,14 +90,16 @@ def test_score_eval_beside_the_untouched_model_and_viz(run, capsys):
     assert meta["frame_geometry"] == {"kind": "naflex", "patch_size": PATCH, "max_num_patches": BUDGET}
     baseline_meta = json.loads((eval_dir / "baseline" / "eval_meta.json").read_text())
     assert baseline_meta["frame_geometry"] == meta["frame_geometry"]  # the baseline saw the same frames
-    for folder in (eval_dir, eval_dir / "baseline"):
+    # MIL scores get MIL occlusion maps, the zero-shot baseline sigmoid prompt maps; both on the NaFlex grid.
+    for folder, kind, says in ((eval_dir, "mil", "MIL score drop"), (eval_dir / "baseline", "prompt", "sigmoid")):
         maps = sorted((folder / "heatmaps").glob("*.npz"))
         assert maps
         with np.load(maps[0], allow_pickle=False) as saved:
-            heat = saved["map_prompt"]
+            assert list(saved["kinds"]) == [kind]
+            heat = saved[f"map_{kind}"]
             assert heat.shape[1:] == (4, 6)  # the NaFlex grid of a 4:3 video, not a square
             assert np.isfinite(heat).all() and 0 <= heat.min() <= heat.max() <= 1
-            assert "sigmoid" in str(saved["descriptions"][0])
+            assert says in str(saved["descriptions"][0])
 
     assert main(["viz", str(eval_dir)]) == 0
     page = (eval_dir / "report.html").read_text(encoding="utf-8")
