@@ -13,7 +13,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Iterable
 
 from fgvad.core.errors import AnnotationError, FgvadError, UsageError, one_line
 from fgvad.core.text import non_latin_letters, script_name
@@ -78,8 +78,9 @@ def estimate_tokens(text: str) -> int:
 
 
 class _Checker:
-    def __init__(self, video_root: Path, keyframe_base: int):
+    def __init__(self, video_root: Path, keyframe_base: int, readable_scripts: Iterable[str] = ()):
         self.root = video_root
+        self.readable_scripts = frozenset(readable_scripts)
         self.root_resolved = video_root.resolve()
         self.base = keyframe_base
         self.report = CheckReport()
@@ -100,7 +101,7 @@ class _Checker:
         if not value.strip():
             self.error(index, video, fld, "empty caption")
             return value
-        letters = non_latin_letters(value)
+        letters = "".join(ch for ch in non_latin_letters(value) if script_name(ch) not in self.readable_scripts)
         if letters:
             scripts = sorted({script_name(ch) for ch in letters})
             self.warn(index, video, fld, f"not English: contains {'/'.join(scripts)} letters {letters[:12]!r}")
@@ -275,13 +276,17 @@ def _message(err: Exception, strip_path: str | None = None) -> str:
 
 
 def check_annotations(path: str | Path, video_root: str | Path, keyframe_base: int = KEYFRAME_BASE_DEFAULT,
-                      workers: int = 8) -> CheckReport:
-    """Validate every entry of the JSON at ``path`` against the videos under ``video_root``."""
+                      workers: int = 8, readable_scripts: Iterable[str] = ()) -> CheckReport:
+    """Validate every entry of the JSON at ``path`` against the videos under ``video_root``.
+
+    ``readable_scripts``: scripts (``fgvad.core.text.script_name``) the model reads besides
+    Latin, whose letters are not reported (a bilingual model: ``CHINESE_SCRIPTS``).
+    """
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"{p}: annotation file not found")
     raw_entries = read_json_list(p)
-    checker = _Checker(Path(video_root), keyframe_base)
+    checker = _Checker(Path(video_root), keyframe_base, readable_scripts)
     checker.report.entries = len(raw_entries)
     for index, raw in enumerate(raw_entries):
         checker.check_entry(index, raw)

@@ -28,7 +28,10 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from fgvad.core.errors import ConfigError
+from fgvad.core.constants import LOSS_TYPES
 from fgvad.core.prompts import DEFAULT_TEMPLATE
+
+TINY_MODELS = ("tiny", "tiny-fgclip2")  # --model-name-or-path values that build a model from scratch
 
 # Presets ship inside the package (the repository's configs/ links here), so an installed
 # fgvad finds `fgvad train demo` as a source checkout does.
@@ -40,8 +43,10 @@ class ModelArguments:
     _argument_group_name = "fgvad model options"
 
     model_name_or_path: str = field(default="tiny", metadata={
-        "help": "FG-CLIP or CLIP checkpoint folder, or 'tiny' to build a small model from scratch "
-                "(sizes from the --tiny-* options)"})
+        "help": "checkpoint folder (FG-CLIP v1 or CLIP, FG-CLIP 2, SigLIP 2, or an fgvad video checkpoint; its "
+                "config.json's model_type decides), or 'tiny' / 'tiny-fgclip2' to build a small FG-CLIP v1 / "
+                "FG-CLIP 2 model from scratch (sizes from the --tiny-* options; tiny-fgclip2 uses the vision "
+                "width, layers and heads for both towers)"})
     tokenizer_path: str | None = field(default=None, metadata={
         "help": "tokenizer folder; default: the checkpoint folder, or for 'tiny' an offline "
                 "tokenizer built from the training captions"})
@@ -92,7 +97,10 @@ class DataArguments:
     cache_dir: str | None = field(default=None, metadata={
         "help": "frame cache built by `fgvad data cache` (default: decode on the fly)"})
     num_frames: int = field(default=32, metadata={"help": "frames sampled uniformly per video"})
-    image_size: int = field(default=224, metadata={"help": "square frame size fed to the model"})
+    image_size: int = field(default=224, metadata={"help": "square frame size fed to the model (FG-CLIP v1, CLIP)"})
+    max_num_patches: int | None = field(default=None, metadata={
+        "help": "FG-CLIP 2 / SigLIP 2: patches per frame (NaFlex: aspect kept, both sides multiples of the "
+                "patch size); default 256 (a 320x240 frame: 13x17 patches)"})
     max_keyframes: int = field(default=4, metadata={"help": "annotated keyframes per video used by the region loss"})
     keyframe_base: int = field(default=1, metadata={
         "help": "number of the first frame in box_infos (1 = Label Studio, the real files)"})
@@ -123,6 +131,10 @@ class LossArguments:
     mil_sparsity_weight: float = field(default=0.0, metadata={"help": "sparsity of scores on anomalous videos"})
     use_class_prompts: bool = field(default=True, metadata={
         "help": "add class prompts as negatives of the global loss"})
+    loss_type: str | None = field(default=None, metadata={
+        "help": "global and region contrastive loss: softmax (CLIP's InfoNCE) or sigmoid (SigLIP's, with a "
+                "logit bias); default: the backbone's pre-training loss (softmax for FG-CLIP v1 / CLIP, "
+                "sigmoid for FG-CLIP 2 / SigLIP 2)"})
 
 
 @dataclass
@@ -496,6 +508,10 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"option --num-frames: must be at least 1, got {d.num_frames}")
     if d.image_size < 8:
         raise ConfigError(f"option --image-size: must be at least 8, got {d.image_size}")
+    if d.max_num_patches is not None and d.max_num_patches < 1:
+        raise ConfigError(f"option --max-num-patches: must be at least 1, got {d.max_num_patches}")
+    if loss.loss_type is not None and loss.loss_type not in LOSS_TYPES:
+        raise ConfigError(f"option --loss-type: must be one of {', '.join(LOSS_TYPES)}, got {loss.loss_type!r}")
     if d.keyframe_base not in (0, 1):
         raise ConfigError(f"option --keyframe-base: must be 0 or 1, got {d.keyframe_base}")
     if d.max_videos is not None and d.max_videos < 1:

@@ -85,12 +85,11 @@ def _checkpointing_was_on(cfg: TrainConfig) -> bool:
     return bool(cfg.source.get("gradient_checkpointing") or cfg.source.get("activation_checkpointing"))
 
 
-def _auto_fit(cfg: TrainConfig, module: Any, tokenizer: Any, dataset: Any, train_dataset: Any,
+def _auto_fit(cfg: TrainConfig, module: Any, collator: Any, dataset: Any, train_dataset: Any,
               is_main: bool) -> tuple[Any, Any]:
     """Apply ``--auto-fit``: may change the per-device batch, accumulation and frame count."""
     import torch
 
-    from fgvad.train.collator import TrainCollator
     from fgvad.train.fit import find_fit, training_try_step
 
     args, d = cfg.training, cfg.data
@@ -99,7 +98,7 @@ def _auto_fit(cfg: TrainConfig, module: Any, tokenizer: Any, dataset: Any, train
     module.to(device)
     on_cuda = getattr(device, "type", str(device)) == "cuda"
     # On a CPU find_fit only reports that there is nothing to fit: no trial item is needed.
-    try_step = (training_try_step(module, TrainCollator(tokenizer), dataset[0], device, dtype) if on_cuda
+    try_step = (training_try_step(module, collator, dataset[0], device, dtype) if on_cuda
                 else (lambda batch, frames: None))
     # Frames can only shrink when they are decoded on the fly (a cache holds a fixed count).
     min_frames = d.num_frames if d.cache_dir else max(1, min(8, d.num_frames))
@@ -117,9 +116,9 @@ def _auto_fit(cfg: TrainConfig, module: Any, tokenizer: Any, dataset: Any, train
 
         d.num_frames = choice.num_frames
         dataset = VideoTextDataset(dataset.entries, video_root=dataset.video_root, cache=None,
-                                   num_frames=d.num_frames, size=d.image_size, max_keyframes=d.max_keyframes,
+                                   num_frames=d.num_frames, size=dataset.geometry, max_keyframes=d.max_keyframes,
                                    class_names=dataset.class_names)
-        train_dataset = maybe_cache_in_memory(dataset, num_frames=d.num_frames, size=d.image_size,
+        train_dataset = maybe_cache_in_memory(dataset, num_frames=d.num_frames, size=dataset.geometry,
                                               max_keyframes=d.max_keyframes, budget_mb=d.memory_cache_mb)
     return dataset, train_dataset
 
@@ -140,7 +139,8 @@ def _as_config(config: TrainConfig | str | Path | Mapping[str, Any] | None,
 def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
           overrides: Sequence[str] | Mapping[str, Any] | None = None,
           *, callbacks: Sequence[Any] = ()) -> TrainResult:
-    """Train a video FG-CLIP model; returns where the results are.
+    """Train a video model on any supported backbone (FG-CLIP v1 / CLIP, FG-CLIP 2, SigLIP 2, or a tiny
+    one from scratch); returns where the results are.
 
     ``config``: a :class:`~fgvad.train.options.TrainConfig`, a YAML path, a preset name
     (``demo``, ``ucf_debug``, ``ucf_full``, ``ucf_24gb``) or a mapping of option: value.
@@ -161,13 +161,13 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
 
     from fgvad.core.prompts import PromptSet, load_prompt_file
     from fgvad.data.dataset import VideoTextDataset, default_class_names
-    from fgvad.models.tokenizer import tokenize
+    from fgvad.models.video_backbone import text_tokenizer
     from fgvad.train.bad_samples import BadSampleGuard, SkipBadSamples
     from fgvad.train.callbacks import TrainerLogCallback, note_in_log
     from fgvad.train.checkpointing import check_output_writable, refusing_unsafe_state
     from fgvad.train.collator import EpochToCollator, TrainCollator
     from fgvad.train.data import maybe_cache_in_memory
-    from fgvad.train.model_setup import build_model, load_or_build_tokenizer
+    from fgvad.train.model_setup import build_model, load_or_build_tokenizer, loss_type
     from fgvad.train.module import VideoTrainingModule
     from fgvad.train.run_identity import latest_checkpoint_of_run, plan_run, start_run
     from fgvad.train.signals import GracefulInterrupt
@@ -195,16 +195,20 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     tokenizer = load_or_build_tokenizer(cfg, entries, prompts)
 
     set_seed(args.seed)  # same initial weights on every rank and in every rerun
-    video_model = build_model(cfg)
-    prompt_ids = tokenize(tokenizer, prompts, long=True) if cfg.loss.use_class_prompts else None
-    module = VideoTrainingModule(video_model, cfg.loss, prompt_ids)
+    video_model = build_model(cfg, tokenizer)
+    texts = text_tokenizer(video_model.clip, tokenizer)
+    prompt_ids = texts(prompts, "long") if cfg.loss.use_class_prompts else None
+    module = VideoTrainingModule(video_model, cfg.loss, prompt_ids, loss_type=loss_type(cfg, video_model.family))
 
     d = cfg.data
+    # FG-CLIP v1: square --image-size frames; FG-CLIP 2 / SigLIP 2: NaFlex frames of --max-num-patches.
+    geometry = video_model.frame_geometry(d.image_size)
     video_root = d.video_root or str(Path(d.data_path).parent)
     dataset = VideoTextDataset(entries, video_root=video_root, cache=d.cache_dir, num_frames=d.num_frames,
-                               size=d.image_size, max_keyframes=d.max_keyframes, class_names=class_names)
-    train_dataset = maybe_cache_in_memory(dataset, num_frames=d.num_frames, size=d.image_size,
+                               size=geometry, max_keyframes=d.max_keyframes, class_names=class_names)
+    train_dataset = maybe_cache_in_memory(dataset, num_frames=d.num_frames, size=geometry,
                                           max_keyframes=d.max_keyframes, budget_mb=d.memory_cache_mb)
+    collator = TrainCollator(texts, d.hflip_probability, seed=args.seed, patch_size=geometry.patch_size or None)
 
     # Activation checkpointing is switched on here: our model's signature differs from HF's.
     if getattr(args, "activation_checkpointing", False) or args.gradient_checkpointing:
@@ -215,7 +219,7 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     if cfg.model.compile:
         video_model.compile_towers()
     if cfg.optim.auto_fit:
-        dataset, train_dataset = _auto_fit(cfg, module, tokenizer, dataset, train_dataset, is_main)
+        dataset, train_dataset = _auto_fit(cfg, module, collator, dataset, train_dataset, is_main)
     if args.ddp_find_unused_parameters is None and args.world_size > 1:
         # Some parameters (hard-negative scale, short text path) are unused by some batches.
         args.ddp_find_unused_parameters = True
@@ -223,7 +227,6 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     train_dataset = SkipBadSamples(train_dataset, output_dir)
     bad_samples = BadSampleGuard(output_dir, len(train_dataset), d.max_bad_sample_fraction)
     interrupt = GracefulInterrupt()
-    collator = TrainCollator(tokenizer, d.hflip_probability, seed=args.seed)
     trainer = VideoTrainer(
         model=module, args=args, data_collator=collator, train_dataset=train_dataset,
         callbacks=[TrainerLogCallback(d.num_frames), bad_samples, interrupt, EpochToCollator(collator), *callbacks],
