@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from fgvad.cli.data_options import add_keyframe_base
+from fgvad.cli.data_options import add_keyframe_base, add_path_map
+from fgvad.data.paths import parse_path_map
 from fgvad.data.validate import check_annotations, format_problem, format_summary
 
 DESCRIPTION = (
@@ -15,11 +16,16 @@ DESCRIPTION = (
     "video, bbox outside [0, 1] or inverted, keyframe beyond the video's frames, empty caption,\n"
     "region_captions/box_infos length mismatch, path outside --video-root, duplicate entry (same\n"
     "video, clip and captions). Warnings: non-English captions, captions over 248 tokens.\n"
+    "Label Studio paths (/data/local-files/?d=REL) are read as REL under --video-root; other\n"
+    "prefixes are rewritten with --path-map OLD=NEW. The summary counts entries per dataset\n"
+    "(UCF-Crime, MSAD) when the file mixes them.\n"
     "Exit status: 0 no errors, 1 errors, 2 usage error (including a missing JSON file)."
 )
 EXAMPLES = """examples:
   fgvad data check ucf_fgclip_train_with_timestamps_en.json --video-root /data/UCF_Crimes
   fgvad data check ucf_fgclip_train_with_timestamps_en.json --video-root /data/UCF_Crimes --json > report.json
+  fgvad data check ucf_fgclip_with_v3_msad.json --video-root /data/zyy/dataset   # Label Studio paths too
+  fgvad data check export.json --video-root /data --path-map /mnt/old/videos/=videos/
 """
 
 
@@ -28,10 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--video-root", required=True, help="folder the entries' video paths are relative to")
     parser.add_argument("--json", action="store_true", help="print a JSON report instead of lines")
     add_keyframe_base(parser)
+    add_path_map(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    report = check_annotations(args.file, args.video_root, args.keyframe_base)
+    report = check_annotations(args.file, args.video_root, args.keyframe_base,
+                               path_map=parse_path_map(args.path_map))
     if args.json:
         json.dump(report.to_json(), sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
