@@ -298,6 +298,10 @@ class FGCLIPModel(nn.Module):
     tokenizer that travels with the checkpoint.
     """
 
+    # Read by peft (through transformers' weight-conversion lookup) when LoRA adapters are
+    # injected: this model's keys are FG-CLIP's own, with no prefix to strip.
+    base_model_prefix = ""
+
     def __init__(self, config: CLIPConfig, attn_implementation: str = "sdpa"):
         super().__init__()
         _check_attention(attn_implementation)
@@ -434,7 +438,9 @@ class FGCLIPModel(nn.Module):
         dtype = self.text_projection.weight.dtype
         config["torch_dtype"] = str(dtype).replace("torch.", "")
         (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
-        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
+        from fgvad.models.lora import base_state_dict  # LoRA layers hold the base weight one level down
+
+        state = {k: v.detach().contiguous().cpu() for k, v in base_state_dict(self.state_dict()).items()}
         save_file(state, str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
         tokenizer = tokenizer if tokenizer is not None else self.tokenizer
         if tokenizer is not None:

@@ -336,15 +336,20 @@ class VideoFGCLIP(nn.Module):
 
     def save_pretrained(self, path: str | Path, trained_on: Sequence[str] | None = None,
                         tokenizer: Any = None, **_: Any) -> None:
-        """FG-CLIP official layout + ``video_heads.safetensors`` + ``fgvad_video.json``.
+        """FG-CLIP official layout + ``video_heads.safetensors`` + ``fgvad_video.json`` (+ peft's
+        ``adapter_config.json`` and ``adapter_model.safetensors`` when the towers carry LoRA adapters).
 
         ``trained_on``: the video keys the model was trained on (read by the evaluation's
         leakage guard through :func:`read_trained_on`).
         """
         from safetensors.torch import save_file
 
+        from fgvad.models.lora import has_adapters, save_adapters
+
         folder = Path(path)
         self.clip.save_pretrained(folder, tokenizer=tokenizer)
+        if has_adapters(self.clip):  # peft's adapter files beside the base weights
+            save_adapters(self.clip, folder)
         heads = {k: v.detach().contiguous().cpu() for k, v in self.head_state_dict().items()}
         save_file(heads, str(folder / HEADS_WEIGHTS_NAME), metadata={"format": "pt"})
         meta: dict[str, Any] = {"format": _FORMAT, "version": 1, "head_config": asdict(self.config)}
@@ -356,16 +361,20 @@ class VideoFGCLIP(nn.Module):
     def from_pretrained(cls, path: str | Path, head_config: VideoHeadConfig | None = None, *,
                         dtype: Any = None, torch_dtype: Any = None, attn_implementation: str = "sdpa",
                         device: Any = None) -> "VideoFGCLIP":
-        """Load a full fgvad video checkpoint, or an FG-CLIP/CLIP folder with fresh heads.
+        """Load a full fgvad video checkpoint (with its LoRA adapters, if any), or an FG-CLIP/CLIP
+        folder with fresh heads.
 
         ``head_config`` is used for fresh heads; a saved ``fgvad_video.json`` wins otherwise.
         """
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
+        from fgvad.models.lora import load_adapters
+
         folder = Path(path)
         clip = FGCLIPModel.from_pretrained(folder, dtype=dtype, torch_dtype=torch_dtype,
                                            attn_implementation=attn_implementation, device=device)
+        load_adapters(clip, folder)  # a LoRA checkpoint: its adapters on top of the base weights
         meta = read_video_meta(folder)
         if meta is None:
             return cls(clip, head_config).eval()
