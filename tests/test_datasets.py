@@ -82,3 +82,12 @@ def test_data_split_default_test_list_is_the_shipped_one(tmp_path: Path, capsys:
                      '"box_infos": []}]')
     assert fgvad_main(["data", "split", str(train), "--check"]) == 1
     assert "test videos found: 1 videos" in capsys.readouterr().out
+
+
+def test_prompt_set_follows_the_test_sets_classes() -> None:
+    from fgvad.core.prompts import default_prompts, prompts_for_labels
+
+    assert prompts_for_labels(["Normal", "Abuse", "Stealing"]) == default_prompts()  # UCF-Crime / synthetic
+    msad = prompts_for_labels(["Normal", "People_falling", "Fire"])
+    assert len(msad) == 12 and "a surveillance video of people falling" in msad
+    assert prompts_for_labels(["Normal", "Zebra"]) == default_prompts(["Zebra"])

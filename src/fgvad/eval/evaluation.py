@@ -133,7 +133,12 @@ def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path,
                 "test result (--allow-leakage)")
         print(f"warning: {note}", file=sys.stderr)
         notes.append(note)
-    scorer = load_scorer(checkpoint, kind=score_kind, device=device, frame_batch=max(1, frame_batch))
+    from fgvad.core.prompts import prompts_for_labels
+
+    # Prompt scores compare with the test set's own classes (MSAD's for an MSAD annotation).
+    prompts = prompts_for_labels([tv.label for tv in protocol.videos])
+    scorer = load_scorer(checkpoint, kind=score_kind, device=device, frame_batch=max(1, frame_batch),
+                         prompts=prompts)
     print(f"scoring {len(paths)} videos with {checkpoint} ({scorer.kind} scores)", file=sys.stderr)
     full = dict(score_videos(scorer, paths, stride=stride, num_workers=num_workers, progress=protocol.progress))
     # Scores cover every real frame, so the decoded length is the video's frame count; the
