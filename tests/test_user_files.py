@@ -167,6 +167,17 @@ def test_check_resolves_label_studio_paths_and_reports_the_bad_entries(subset, c
     assert "ucf-crime 7, msad 3" in out[-1]
 
 
+def test_cache_skips_malformed_entries_and_decodes_label_studio_paths(subset, tmp_path, capsys):
+    subset_file, root = subset
+    cache = tmp_path / "cache"
+    assert main(["data", "cache", str(subset_file), "--video-root", str(root), "--out", str(cache),
+                 "--num-frames", "4", "--size", "32", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 10 entries are malformed; they are skipped" in out and "8 built, 0 already cached, 0 failed" in out
+    assert main(["data", "cache", str(subset_file), "--video-root", str(root), "--out", str(cache),
+                 "--num-frames", "4", "--size", "32", "--strict"]) == 1
+
+
 def test_train_two_steps_skips_malformed_entries_with_a_counted_warning(subset, tmp_path, capsys):
     from fgvad.train import train
 
