@@ -85,9 +85,14 @@ def test_data_split_default_test_list_is_the_shipped_one(tmp_path: Path, capsys:
 
 
 def test_prompt_set_follows_the_test_sets_classes() -> None:
-    from fgvad.core.prompts import default_prompts, prompts_for_labels
+    from fgvad.core.prompts import default_prompt_set
+    from fgvad.data.annotations import TestVideo
+    from fgvad.eval.evaluation import dataset_prompt_set
 
-    assert prompts_for_labels(["Normal", "Abuse", "Stealing"]) == default_prompts()  # UCF-Crime / synthetic
-    msad = prompts_for_labels(["Normal", "People_falling", "Fire"])
-    assert len(msad) == 12 and "a surveillance video of people falling" in msad
-    assert prompts_for_labels(["Normal", "Zebra"]) == default_prompts(["Zebra"])
+    def videos(*labels: str) -> list[TestVideo]:
+        return [TestVideo(f"{label}_{i}", label, [] if label == "Normal" else [(0, 1)]) for i, label in enumerate(labels)]
+
+    assert dataset_prompt_set("ucf-crime", []) == default_prompt_set()
+    msad = dataset_prompt_set("test.txt", videos("Normal", "People_falling", "Fire"))
+    assert msad.anomaly_classes == ("Fire", "People_falling")
+    assert "a surveillance video of people falling" in msad.texts

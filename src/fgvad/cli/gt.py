@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from fgvad.core.io import check_output_path
 from fgvad.data.annotations import load_test_annotation
 from fgvad.eval.gt import GT_MODES, build_ground_truth, resolve_frame_counts, save_ground_truth
 
@@ -39,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_path(args.out if args.out.endswith(".npz") else args.out + ".npz", flag="--out")
     videos = load_test_annotation(args.annotation)
     counts, note = resolve_frame_counts(videos, annotation=args.annotation, frame_counts=args.frame_counts,
                                         video_root=args.video_root)

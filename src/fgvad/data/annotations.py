@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
+from fgvad.core.constants import MAX_VIDEO_FRAMES
 from fgvad.core.datasets import NORMAL, UCF_CLASSES, known_anomaly_classes, resolve_shipped  # noqa: F401 (re-exported)
 # UCF-Crime's key rule; MSAD names (``Fire_3``) pass through it unchanged.
 from fgvad.core.datasets import ucf_crime_video_key as video_key
@@ -429,41 +430,86 @@ def _intervals(values: list[str], path: str | Path, lineno: int) -> list[tuple[i
     return out
 
 
+def _is_int(text: str) -> bool:
+    return text.lstrip("-").isdigit()
+
+
+def _frame_count(value: str, path: str | Path, lineno: int) -> int:
+    if not _is_int(value):
+        raise AnnotationError(f"{path}:{lineno}: frame count {value!r} is not a whole number")
+    n = int(value)
+    if n < 1:
+        raise AnnotationError(f"{path}:{lineno}: frame count {n} is not positive")
+    if n > MAX_VIDEO_FRAMES:
+        raise AnnotationError(f"{path}:{lineno}: frame count {n:,} is above the {MAX_VIDEO_FRAMES:,}-frame limit "
+                              "(over 38 days at 30 fps): a wrong column or a typo?")
+    return n
+
+
+def _test_lines(path: str | Path) -> list[tuple[int, TestVideo]]:
+    """``(line number, TestVideo)`` of every non-blank line, in either format; each video once."""
+    videos: list[tuple[int, TestVideo]] = []
+    first_line: dict[str, int] = {}
+    for lineno, line in enumerate(_open_lines(path), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) < 2:
+            raise AnnotationError(f"{path}:{lineno}: expected 'Name.mp4  Class  s1  e1  s2  e2'")
+        # The count format has one field more than the official one (name, count, class, interval
+        # pairs: an odd number), so a count that is not a number is still recognised as one.
+        with_counts = len(parts) >= 3 and not _is_int(parts[2]) and (_is_int(parts[1]) or len(parts) % 2 == 1)
+        if with_counts:
+            rel, n, label, rest = parts[0], _frame_count(parts[1], path, lineno), parts[2], parts[3:]
+        else:
+            rel, n, label, rest = parts[0], None, parts[1], parts[2:]
+        pp = PurePosixPath(rel)
+        folder = str(pp.parent) if str(pp.parent) != "." else None
+        video = TestVideo(pp.stem if pp.suffix else pp.name, label, _intervals(rest, path, lineno), n, folder)
+        if video.key in first_line:
+            raise AnnotationError(f"{path}:{lineno}: {video.name} is listed again (first at line "
+                                  f"{first_line[video.key]})")
+        first_line[video.key] = lineno
+        videos.append((lineno, video))
+    if not videos:
+        raise AnnotationError(f"{path}: no videos in the annotation")
+    return videos
+
+
 def load_test_annotation(path: str | Path = "ucf-crime") -> list[TestVideo]:
     """Parse a UCF-Crime temporal annotation, in either public format.
 
     - ``Name.mp4  Class  s1  e1  s2  e2`` (the official file), or
     - ``Folder/Name.mp4 n_frames Class s1 e1 s2 e2`` (with frame counts).
     ``path="ucf-crime"`` reads the official annotation shipped with fgvad.
+
+    A line the ground truth would silently misread is an error naming it: a video listed
+    twice, a ``Normal`` video with an anomaly interval (its frames would count as normal), an
+    anomalous class without one (its videos would have no positive frame, its class AUC none).
     """
     path = resolve_shipped(path, "test_annotation")
-    videos: list[TestVideo] = []
-    for lineno, line in enumerate(_open_lines(path), 1):
-        parts = line.split()
-        if not parts:
-            continue
-        with_counts = len(parts) >= 3 and parts[1].lstrip("-").isdigit() and not parts[2].lstrip("-").isdigit()
-        if with_counts:
-            rel, n, label, rest = parts[0], int(parts[1]), parts[2], parts[3:]
-        else:
-            if len(parts) < 2:
-                raise AnnotationError(f"{path}:{lineno}: expected 'Name.mp4  Class  s1  e1  s2  e2'")
-            rel, n, label, rest = parts[0], None, parts[1], parts[2:]
-        pp = PurePosixPath(rel)
-        folder = str(pp.parent) if str(pp.parent) != "." else None
-        videos.append(TestVideo(pp.stem if pp.suffix else pp.name, label, _intervals(rest, path, lineno), n, folder))
-    if not videos:
-        raise AnnotationError(f"{path}: no videos in the annotation")
-    return videos
+    videos = _test_lines(path)
+    for lineno, tv in videos:
+        if not tv.is_anomaly and tv.intervals:
+            s, e = tv.intervals[0]
+            raise AnnotationError(f"{path}:{lineno}: {tv.name} is labelled {NORMAL} but has the anomaly interval "
+                                  f"{s} {e}; a normal video has none (-1 -1), or give its anomaly class")
+        if tv.is_anomaly and not tv.intervals:
+            raise AnnotationError(f"{path}:{lineno}: {tv.name} is labelled {tv.label} but has no anomaly interval "
+                                  f"(all -1); give its interval, or label it {NORMAL}")
+    return [tv for _, tv in videos]
 
 
 def load_frame_counts(path: str | Path) -> dict[str, int]:
-    """Frame counts from a ``Folder/Name.mp4 n ...`` file (or a dataset name: its shipped counts), by video name."""
+    """Frame counts from a ``Folder/Name.mp4 n ...`` file (or a dataset name: its shipped counts), by video name.
+
+    A video listed twice is an error naming the line (the last count would win silently)."""
     path = resolve_shipped(path, "frame_counts")
     counts = {}
-    for tv in load_test_annotation(path):
+    for lineno, tv in _test_lines(path):
         if tv.n_frames is None:
-            raise AnnotationError(f"{path}: {tv.name} has no frame count (expected 'Folder/Name.mp4 n Class ...')")
+            raise AnnotationError(f"{path}:{lineno}: {tv.name} has no frame count "
+                                  "(expected 'Folder/Name.mp4 n Class ...')")
         counts[tv.name] = tv.n_frames
     return counts
 
