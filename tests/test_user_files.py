@@ -201,4 +201,5 @@ def test_train_two_steps_skips_malformed_entries_with_a_counted_warning(subset, 
         train(None, argv[:-4] + [f"--video_root={root}", f"--output_dir={tmp_path / 'again'}",
                                  "--max_bad_sample_fraction=0.05"])
     with pytest.raises(AnnotationError, match="entry 5 "):
-        train(None, argv + ["--strict"])
+        train(None, [a for a in argv if not a.startswith("--output_dir=")]
+              + [f"--output_dir={tmp_path / 'strict'}", "--strict"])
