@@ -69,3 +69,21 @@ def test_two_stage_run_switches_losses_at_the_step(tmp_path: Path):
     log = (out / "trainer_log.txt").read_text()
     assert "=== step 0: loss weights global 1 region 0 hard_negative 0 mil 0" in log
     assert "=== step 2: loss weights global 0 region 1 hard_negative 0 mil 0" in log
+
+
+def test_auto_resume_starts_fresh_then_continues_its_run(tmp_path: Path):
+    """--auto_resume: a fresh start when the folder has no checkpoint of its run, then that run's newest."""
+    from fgvad.train import train
+
+    synth = tmp_path / "synth"
+    generate_dataset(synth, train_videos=4, test_videos=2, seed=4, frames=48, progress=False)
+    out = tmp_path / "out"
+    argv = [f"--{k}={v}" for k, v in tiny_run_options(synth, out, save_steps=1).items()] + ["--auto_resume"]
+    first = train(None, argv + ["--max_steps=1"])
+    assert first.global_step == 1 and (out / "checkpoint-1").is_dir()
+    second = train(None, argv + ["--max_steps=2"])
+    assert second.global_step == 2
+    from fgvad.train.run_identity import read_run_record
+
+    record = read_run_record(out)
+    assert "resumed" in record and read_run_record(out / "checkpoint-2")["run_id"] == record["run_id"]
