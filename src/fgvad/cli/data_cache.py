@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from fgvad.cli.data_options import add_keyframe_base, require_folder
+from fgvad.cli.data_options import add_keyframe_base, add_path_map, add_strict, require_folder
 from fgvad.core.errors import UsageError
-from fgvad.data.annotations import load_annotations
+from fgvad.data.annotations import read_annotations
 from fgvad.data.cache import build_cache
+from fgvad.data.paths import parse_path_map
 
 DESCRIPTION = (
     "Decode every entry of an annotation JSON once (in parallel processes) into a\n"
@@ -15,7 +16,8 @@ DESCRIPTION = (
     "whole (no crop) to SIZE x SIZE (FG-CLIP v1, CLIP), or for FG-CLIP 2 / SigLIP 2 to each\n"
     "video's NaFlex size (--max-num-patches: aspect kept, sides multiples of --patch-size),\n"
     "plus the annotated keyframes. Re-running skips samples that are already cached with\n"
-    "the same source file and settings."
+    "the same source file and settings. Malformed entries are reported one per line and\n"
+    "skipped (--strict refuses the file)."
 )
 EXAMPLES = """examples:
   fgvad data cache ucf_fgclip_train_with_timestamps_en.json \\
@@ -41,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_keyframe_base(parser)
     parser.add_argument("--verify", action="store_true",
                         help="re-read already cached files and rebuild those whose checksum differs")
+    add_strict(parser, "report malformed entries and skip them")
+    add_path_map(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,9 +57,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--max-num-patches and --patch-size must be positive")
     size = (FrameGeometry.naflex(args.patch_size, args.max_num_patches) if args.max_num_patches is not None
             else args.size)
-    entries = load_annotations(args.file, keyframe_base=args.keyframe_base)
-    report = build_cache(entries, args.video_root, args.out, num_frames=args.num_frames, size=size,
-                         workers=args.workers, verify=args.verify)
+    path_map = parse_path_map(args.path_map)
+    loaded = read_annotations(args.file, keyframe_base=args.keyframe_base, strict=args.strict)
+    for problem in loaded.problems:
+        print(f"skipped {problem.message}")
+    if loaded.problems:
+        print(f"{args.file}: {loaded.summary()}; they are skipped (not cached)")
+    report = build_cache(loaded.entries, args.video_root, args.out, num_frames=args.num_frames, size=size,
+                         workers=args.workers, verify=args.verify, path_map=path_map)
     rate = report.built / report.seconds if report.seconds > 0 else 0.0
     frate = report.frames / report.seconds if report.seconds > 0 else 0.0
     failed = len(report.failed or [])

@@ -257,12 +257,16 @@ def build_cache(
     progress: bool = True,
     log=None,
     verify: bool = False,
+    path_map: Any = None,
 ) -> CacheReport:
     """Decode every (distinct) sample of ``entries`` into the cache at ``out``.
 
     ``size``: a square side, or a :class:`FrameGeometry` (NaFlex frames). Sizes in the index
     catch partial files on every run; ``verify`` also re-reads each cached file and
     rebuilds those whose CRC-32 differs (bit rot, a stranger's edit).
+
+    ``path_map`` (a :class:`fgvad.data.paths.PathMap`, ``--path-map``) rewrites video paths
+    before they are resolved under ``video_root``; Label Studio URLs resolve without it.
     """
     from tqdm import tqdm
 
@@ -301,12 +305,12 @@ def build_cache(
             report.failed.append((_Job(entry.sample_key, entry.index, entry.video, "", None, (), num_frames, geometry,
                                        str(out_dir), ""), "image entries are not cached (videos only)"))
             continue
-        unsafe = video_path_problem(video_root, entry.video)
+        unsafe = video_path_problem(video_root, entry.video, path_map)
         if unsafe is not None:  # never decode a file outside --video-root (hostile annotation)
             report.failed.append((_Job(entry.sample_key, entry.index, entry.video, "", None, (), num_frames, geometry,
                                        str(out_dir), ""), unsafe))
             continue
-        job = _Job(entry.sample_key, entry.index, entry.video, str(resolve_video_path(video_root, entry.video)),
+        job = _Job(entry.sample_key, entry.index, entry.video, str(resolve_video_path(video_root, entry.video, path_map)),
                    entry.clip, tuple(entry.keyframes), num_frames, geometry, str(out_dir),
                    sample_file_name(entry.sample_key))
         record = index["samples"].get(job.sample_key)

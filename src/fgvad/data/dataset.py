@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from fgvad.core.datasets import NORMAL, UCF_CLASSES
 from fgvad.data.annotations import Entry
-from fgvad.data.paths import resolve_video_path
+from fgvad.data.paths import PathMap, resolve_video_path
 from fgvad.data.cache import FrameCache
 from fgvad.data.geometry import FrameGeometry
 from fgvad.data.video import clip_range, decode_frames, probe_video, sample_indices
@@ -89,6 +89,7 @@ class VideoTextDataset(Dataset):
         size: int | FrameGeometry,
         max_keyframes: int = 4,
         class_names: Sequence[str] | None = None,
+        path_map: PathMap | None = None,
     ):
         if cache is None and video_root is None:
             raise ConfigError("VideoTextDataset needs a video_root or a frame cache")
@@ -98,6 +99,7 @@ class VideoTextDataset(Dataset):
         self.geometry = FrameGeometry.of(size)
         self.entries = list(entries)
         self.video_root = Path(video_root) if video_root is not None else None
+        self.path_map = path_map  # --path-map; Label Studio URLs resolve without one
         self.cache = FrameCache.open(cache) if isinstance(cache, (str, Path)) else cache
         if self.cache is not None and (self.cache.num_frames, self.cache.geometry) != (num_frames, self.geometry):
             raise CacheError(f"{self.cache.root}: cache holds {self.cache.num_frames} frames at "
@@ -128,7 +130,7 @@ class VideoTextDataset(Dataset):
             return np.array(sample.frames), np.array(sample.frame_indices), keys
         assert self.video_root is not None
         try:
-            path = resolve_video_path(self.video_root, entry.video)
+            path = resolve_video_path(self.video_root, entry.video, self.path_map)
         except AnnotationError as err:
             raise AnnotationError(f"entry {entry.index}: {err}") from None
         info = probe_video(path)

@@ -223,10 +223,13 @@ def refuse_non_finite(model: nn.Module, source: str | Path) -> None:
 
 
 def save_state_safetensors(model: nn.Module, path: str | Path) -> None:
-    """The full state dict as one safetensors file with transformers' ``{"format": "pt"}`` metadata."""
+    """The full state dict as one safetensors file with transformers' ``{"format": "pt"}`` metadata
+    (the base weights under their own names when LoRA layers wrap them)."""
     from safetensors.torch import save_file
 
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    from fgvad.models.lora import base_state_dict
+
+    state = {k: v.detach().contiguous().cpu() for k, v in base_state_dict(model.state_dict()).items()}
     save_file(state, str(path), metadata={"format": "pt"})
 
 

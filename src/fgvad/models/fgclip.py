@@ -214,6 +214,9 @@ class FGCLIPModel(nn.Module):
     """
 
     family = "fgclip"  # the backbone family (fgvad.models.backbones)
+    # Read by peft (through transformers' weight-conversion lookup) when LoRA adapters are
+    # injected: this model's keys are FG-CLIP's own, with no prefix to strip.
+    base_model_prefix = ""
 
     def __init__(self, config: CLIPConfig, attn_implementation: str = "sdpa"):
         super().__init__()

@@ -303,7 +303,8 @@ class VideoFGCLIP(nn.Module):
 
     def save_pretrained(self, path: str | Path, trained_on: Sequence[str] | None = None,
                         tokenizer: Any = None, prompts: PromptSet | None = None, **_: Any) -> None:
-        """The backbone's layout + ``video_heads.safetensors`` + ``fgvad_video.json``.
+        """The backbone's layout + ``video_heads.safetensors`` + ``fgvad_video.json`` (+ peft's
+        ``adapter_config.json`` and ``adapter_model.safetensors`` when the towers carry LoRA adapters).
 
         ``trained_on``: the video keys the model was trained on (read by the evaluation's
         leakage guard through :func:`read_trained_on`). ``prompts``: the prompt set it was

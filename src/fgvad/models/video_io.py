@@ -20,11 +20,16 @@ FORMAT = "fgvad-video"
 
 def save_video_model(model: Any, path: str | Path, trained_on: Sequence[str] | None = None,
                      tokenizer: Any = None, prompts: PromptSet | None = None) -> None:
-    """The backbone's layout (FG-CLIP v1 official or FG-CLIP 2 released) + heads + meta."""
+    """The backbone's layout (FG-CLIP v1 official or FG-CLIP 2 released) + heads + meta (+ peft's
+    adapter files when the towers carry LoRA adapters)."""
     from safetensors.torch import save_file
+
+    from fgvad.models.lora import has_adapters, save_adapters
 
     folder = Path(path)
     model.clip.save_pretrained(folder, tokenizer=tokenizer)
+    if has_adapters(model.clip):  # peft's adapter files beside the base weights
+        save_adapters(model.clip, folder)
     heads = {k: v.detach().contiguous().cpu() for k, v in model.head_state_dict().items()}
     save_file(heads, str(folder / HEADS_WEIGHTS_NAME), metadata={"format": "pt"})
     meta: dict[str, Any] = {"format": FORMAT, "version": 1, "head_config": asdict(model.config)}
@@ -43,10 +48,12 @@ def load_video_model(cls: type, path: str | Path, head_config: Any = None, *, dt
 
     from fgvad.models.backbones import load_backbone
     from fgvad.models.checkpoint_io import resolve_dtype
+    from fgvad.models.lora import load_adapters
 
     folder = Path(path)
     clip = load_backbone(folder, dtype=resolve_dtype(dtype, torch_dtype), attn_implementation=attn_implementation,
                          device=device)
+    load_adapters(clip, folder)  # a LoRA checkpoint: its adapters on top of the base weights
     meta = read_video_meta(folder)
     if meta is None:
         return cls(clip, head_config).eval()

@@ -122,6 +122,7 @@ def build_model(cfg: TrainConfig, tokenizer: Any = None) -> Any:
             model = VideoFGCLIP.from_pretrained(folder, head_config=head)
         if model.image_size and model.image_size != d.image_size:
             log.info("frames are resized from %d to the model's %d px", d.image_size, model.image_size)
+    apply_lora(model, cfg)
     apply_freezing(model, cfg)
     return model.train()
 
@@ -132,6 +133,19 @@ def _check_continued_heads(model: Any, wanted: Any, max_num_patches: int | None,
                           "with --loss-type softmax")
     if max_num_patches is not None and model.family == "fgclip2":
         model.config.max_num_patches = max_num_patches  # the run's option wins; saved with the new checkpoint
+
+
+def apply_lora(model: Any, cfg: TrainConfig) -> None:
+    """``--lora``: adapters on both towers (kept when the checkpoint already has them); without
+    it, adapters a checkpoint carries are merged so that full fine-tuning goes on from them."""
+    from fgvad.models.lora import LoraSettings, add_adapters, has_adapters, merge_adapters
+
+    m = cfg.model
+    if m.lora and not has_adapters(model.clip):
+        add_adapters(model.clip, LoraSettings(r=m.lora_r, alpha=m.lora_alpha, dropout=m.lora_dropout,
+                                              target=tuple(m.lora_target)))
+    elif not m.lora and has_adapters(model.clip):
+        merge_adapters(model.clip)
 
 
 def freeze_vision_layers(video_model: Any, count: int) -> None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from fgvad.core.errors import ConfigError, FgvadError, TrainingDivergedError
+from fgvad.core.errors import ConfigError, FgvadError, TooManyBadSamplesError, TrainingDivergedError
 from fgvad.train.options import TrainConfig, build_config
 
 log = logging.getLogger(__name__)
@@ -34,27 +35,54 @@ class TrainResult:
 
 
 def load_entries(cfg: TrainConfig, output_dir: Path, is_main: bool) -> tuple[list[Any], list[str]]:
-    from fgvad.data.annotations import load_annotations
+    """The entries to train on, and one line per entry left out.
+
+    A malformed entry is skipped with a warning in trainer_log.txt (``--strict`` refuses the
+    file instead); with ``--skip-bad``, so is an entry whose video is missing. Skipped entries
+    count against ``--max-bad-sample-fraction`` like samples that fail to decode later.
+    """
+    from fgvad.data.annotations import read_annotations
+    from fgvad.data.paths import parse_path_map, resolve_video_path
+    from fgvad.train.callbacks import note_in_log
 
     d = cfg.data
     if not d.data_path:
         raise ConfigError("option --data-path is required (the training annotation JSON)")
-    entries = [e for e in load_annotations(d.data_path, keyframe_base=d.keyframe_base) if not e.is_image]
+    loaded = read_annotations(d.data_path, keyframe_base=d.keyframe_base, strict=d.strict)
+    skipped = [f"{problem.message} (malformed; skipped)" for problem in loaded.problems]
+    entries = [e for e in loaded.entries if not e.is_image]
     if d.max_videos is not None:
         entries = entries[: d.max_videos]
-    skipped: list[str] = []
     if d.skip_bad and d.cache_dir is None:
         root = Path(d.video_root) if d.video_root else Path(d.data_path).parent
+        path_map = parse_path_map(d.path_map)
         kept = []
         for e in entries:
-            if (root / e.video).is_file():
+            try:
+                found = resolve_video_path(root, e.video, path_map).is_file()
+            except FgvadError:
+                found = False
+            if found:
                 kept.append(e)
             else:
                 skipped.append(f"entry {e.index} ({e.video}): video not found")
         entries = kept
-        if skipped and is_main:
-            output_dir.mkdir(parents=True, exist_ok=True)
-            (output_dir / "skipped_entries.txt").write_text("\n".join(skipped) + "\n")
+    if skipped and is_main:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / "skipped_entries.txt").write_text("\n".join(skipped) + "\n", encoding="utf-8")
+        for line in skipped:
+            note_in_log(output_dir, f"WARNING skipped {line}")
+            log.warning("skipped %s", line)
+        share = len(skipped) / max(loaded.total, 1)
+        summary = (f"WARNING {len(skipped)} of {loaded.total} entries skipped before training ({share:.1%}, "
+                   f"limit --max-bad-sample-fraction {d.max_bad_sample_fraction:.1%}); listed in skipped_entries.txt")
+        note_in_log(output_dir, summary)
+        print(f"fgvad: {summary.lower().replace('warning ', 'warning: ', 1)}", file=sys.stderr, flush=True)
+    if skipped and len(skipped) / max(loaded.total, 1) > d.max_bad_sample_fraction:
+        raise TooManyBadSamplesError(
+            f"{d.data_path}: {len(skipped)} of {loaded.total} entries are malformed or missing their video, more "
+            f"than --max-bad-sample-fraction {d.max_bad_sample_fraction:g} (first: {skipped[0]}); fix them, or raise "
+            "the fraction")
     if not entries:
         raise ConfigError(f"{d.data_path}: no video entries to train on")
     return entries, skipped
@@ -117,7 +145,7 @@ def _auto_fit(cfg: TrainConfig, module: Any, collator: Any, dataset: Any, train_
         d.num_frames = choice.num_frames
         dataset = VideoTextDataset(dataset.entries, video_root=dataset.video_root, cache=None,
                                    num_frames=d.num_frames, size=dataset.geometry, max_keyframes=d.max_keyframes,
-                                   class_names=dataset.class_names)
+                                   class_names=dataset.class_names, path_map=dataset.path_map)
         train_dataset = maybe_cache_in_memory(dataset, num_frames=d.num_frames, size=dataset.geometry,
                                               max_keyframes=d.max_keyframes, budget_mb=d.memory_cache_mb)
     return dataset, train_dataset
@@ -162,6 +190,7 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     from fgvad.core.prompts import PromptSet, load_prompt_file
     from fgvad.data.dataset import VideoTextDataset, default_class_names
     from fgvad.models.video_backbone import text_tokenizer
+    from fgvad.data.paths import parse_path_map
     from fgvad.train.bad_samples import BadSampleGuard, SkipBadSamples
     from fgvad.train.callbacks import TrainerLogCallback, note_in_log
     from fgvad.train.checkpointing import check_output_writable, refusing_unsafe_state
@@ -169,6 +198,7 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     from fgvad.train.data import maybe_cache_in_memory
     from fgvad.train.model_setup import build_model, load_or_build_tokenizer, loss_type
     from fgvad.train.module import VideoTrainingModule
+    from fgvad.train.schedule import parse_loss_schedule, schedule_callback
     from fgvad.train.run_identity import latest_checkpoint_of_run, plan_run, start_run
     from fgvad.train.signals import GracefulInterrupt
     from fgvad.train.trainer import VideoTrainer
@@ -205,7 +235,8 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     geometry = video_model.frame_geometry(d.image_size)
     video_root = d.video_root or str(Path(d.data_path).parent)
     dataset = VideoTextDataset(entries, video_root=video_root, cache=d.cache_dir, num_frames=d.num_frames,
-                               size=geometry, max_keyframes=d.max_keyframes, class_names=class_names)
+                               size=geometry, max_keyframes=d.max_keyframes, class_names=class_names,
+                               path_map=parse_path_map(d.path_map))
     train_dataset = maybe_cache_in_memory(dataset, num_frames=d.num_frames, size=geometry,
                                           max_keyframes=d.max_keyframes, budget_mb=d.memory_cache_mb)
     collator = TrainCollator(texts, d.hflip_probability, seed=args.seed, patch_size=geometry.patch_size or None)
@@ -225,7 +256,12 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
         args.ddp_find_unused_parameters = True
 
     train_dataset = SkipBadSamples(train_dataset, output_dir)
-    bad_samples = BadSampleGuard(output_dir, len(train_dataset), d.max_bad_sample_fraction)
+    # Entries skipped before training count against the same fraction as decode failures.
+    bad_samples = BadSampleGuard(output_dir, len(train_dataset) + len(skipped), d.max_bad_sample_fraction,
+                                 already_skipped=len(skipped))
+    stages = parse_loss_schedule(cfg.loss.loss_schedule)
+    if stages:
+        callbacks = [schedule_callback(stages, module.loss_args), *callbacks]
     interrupt = GracefulInterrupt()
     trainer = VideoTrainer(
         model=module, args=args, data_collator=collator, train_dataset=train_dataset,
@@ -255,6 +291,11 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
             note_in_log(output_dir, f"ERROR training diverged: {diverged}; the final model was not saved")
         raise TrainingDivergedError(f"training diverged: {diverged}; the final model was not saved{kept} "
                                     "(check --learning_rate and the data)")
+    if cfg.model.merge_lora:
+        from fgvad.models.lora import merge_adapters
+
+        merged = merge_adapters(video_model.clip)
+        log.info("merged %d LoRA adapters into the final model", merged)
     trainer.save_model(str(output_dir))
     return TrainResult(output_dir=output_dir, log_history=history, final_checkpoint=output_dir,
                        global_step=trainer.state.global_step, skipped_entries=skipped)
