@@ -134,3 +134,27 @@ def test_class_names_and_images():
     ds = VideoTextDataset(entries, video_root=".", num_frames=2, size=8)
     with pytest.raises(AnnotationError, match="image entries"):
         ds[2]
+
+
+def test_naflex_frames_keep_their_size_through_jitter_and_crop(data):
+    from fgvad.data.augment import ClipAugment
+    from fgvad.data.geometry import FrameGeometry
+
+    root, entries, _ = data
+    geometry = FrameGeometry.naflex(8, 24)
+    height, width = geometry.frame_size(*_video_hw(root / "Abuse" / "Abuse001_x264.mp4"))
+    augment = ClipAugment(crop_scale=0.5, crop_ratio=1.5, color_jitter=0.2, hflip_probability=0.5)
+    ds = VideoTextDataset(entries, video_root=root, num_frames=8, size=geometry, max_boxes=100, frame_pool=4,
+                          augment=augment, memory_cache_mb=64, seed=1)
+    plain, drawn = ds[0], ds[SampleKey(0, 2)]
+    # The crop is resized back to the video's own NaFlex size: the collator's patch grid holds.
+    assert plain["frames"].shape == drawn["frames"].shape == (8, height, width, 3)
+    assert height % 8 == 0 and width % 8 == 0 and (height // 8) * (width // 8) <= 24
+    assert drawn["boxes"].shape[1] == 4 and bool(((drawn["boxes"] >= 0) & (drawn["boxes"] <= 1)).all())
+
+
+def _video_hw(path) -> tuple[int, int]:
+    from fgvad.data.video import probe_video
+
+    info = probe_video(path)
+    return info.height, info.width

@@ -116,6 +116,25 @@ def test_region_loss_teaches_with_one_caption_thanks_to_extra_negatives():
     assert same.item() == pytest.approx(0.5 * (torch.logsumexp(logits, dim=1) - pos).mean().item(), abs=1e-5)
 
 
+def test_sigmoid_region_loss_takes_extra_texts_as_negatives_and_skips_copies_of_the_caption():
+    boxes, caption, extra = _rand(3, 8, seed=5), _rand(1, 8, seed=6), _rand(4, 8, seed=7)
+    region, ids = torch.zeros(3, dtype=torch.long), torch.tensor([11])
+    scale, bias = torch.tensor(math.log(10.0)), torch.tensor(-2.0)
+    sigmoid = {"loss_type": "sigmoid", "logit_bias": bias}
+    got = losses.region_contrastive_loss(boxes, caption, region, scale, region_ids=ids, extra_text_embeds=extra,
+                                         extra_text_ids=torch.tensor([1, 2, 3, 4]), **sigmoid)
+    b, t = F.normalize(boxes, dim=-1), F.normalize(torch.cat([caption, extra]), dim=-1)
+    logits = 10.0 * b @ t.T - 2.0
+    signs = torch.tensor([1.0, -1.0, -1.0, -1.0, -1.0])
+    want = -F.logsigmoid(signs * logits).sum() / 3
+    assert got.item() == pytest.approx(want.item(), abs=1e-5)
+    # A queued copy of the box's own caption adds nothing: the in-batch caption is its positive pair.
+    same = losses.region_contrastive_loss(boxes, caption, region, scale, region_ids=ids,
+                                          extra_text_embeds=torch.cat([extra, caption, caption]),
+                                          extra_text_ids=torch.tensor([1, 2, 3, 4, 11, 11]), **sigmoid)
+    assert same.item() == pytest.approx(want.item(), abs=1e-5)
+
+
 def test_caption_queue_is_a_fifo_of_normalised_detached_embeddings(tmp_path):
     from fgvad.train.caption_queue import CaptionQueue
 

@@ -93,11 +93,13 @@ def test_dense_features_of_chosen_frames_come_from_the_same_pass():
     model = make_model()
     pixels = frames_to_pixels(random_frames(2, 5), IMAGE)
     with torch.no_grad():
-        embeds, dense = model.encode_frames_and_dense(pixels, [1, 4, 7])  # chunks of 3: rows in 3 calls
+        inputs = model.frame_inputs(pixels)
+        embeds, dense, dense_inputs = model.encode_inputs_and_dense(inputs, 2, [1, 4, 7])  # chunks of 3: 3 calls
         flat = pixels.flatten(0, 1)
         torch.testing.assert_close(embeds, model.encode_frames(pixels), atol=1e-6, rtol=1e-5)
         torch.testing.assert_close(dense, model.clip.get_dense_features(flat[[1, 4, 7]]), atol=1e-6, rtol=1e-5)
-        assert model.encode_frames_and_dense(pixels)[1] is None
+        assert torch.equal(dense_inputs.pixel_values, flat[[1, 4, 7]])
+        assert model.encode_inputs_and_dense(inputs, 2)[1] is None
 
 
 def test_encode_frames_chunking_matches_one_pass():

@@ -25,6 +25,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("data", "convert"), "fgvad.cli.data_convert", "convert the per-video normal-caption schema to training entries"),
     (("data", "split"), "fgvad.cli.data_split", "remove (or report) UCF-Crime test videos in a training JSON"),
     (("data", "translate"), "fgvad.cli.data_translate", "translate non-English captions with a local model and a cache"),
+    (("data", "hardneg"), "fgvad.cli.data_hardneg", "write generated hard negatives (colour, count, action, object swaps)"),
     (("train",), "fgvad.cli.train", "fine-tune a (video) FG-CLIP model from a YAML preset"),
     (("gt",), "fgvad.cli.gt", "build frame-level ground truth (frames, floor16 or i3d convention)"),
     (("score",), "fgvad.cli.score", "per-frame anomaly scores of any video, with optional plots"),

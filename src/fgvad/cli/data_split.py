@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import argparse
 
-from fgvad.cli.data_options import add_keyframe_base, refuse_overwrite
+from fgvad.cli.data_options import add_keyframe_base, add_path_map, add_strict, refuse_overwrite
 from fgvad.core.io import write_text_atomic
-from fgvad.data.tools.split import load_test_keys, read_json_list_text, split_entries, summary_lines
+from fgvad.data.paths import parse_path_map
+from fgvad.data.tools.split import (
+    describe_test_list,
+    load_test_keys,
+    read_json_list_text,
+    split_entries,
+    summary_lines,
+)
 
 DESCRIPTION = """\
-Remove the UCF-Crime test videos from a training annotation JSON (or only report them).
+Remove the test videos of every registered dataset (UCF-Crime, MSAD) from a training
+annotation JSON (or only report them).
 
 Test membership is by canonical video name, so Normal_Videos_924_x264 (official spelling)
-and Normal_Videos924_x264 (common in annotation files) are the same video. Kept entries
-are copied byte for byte. The official 290-video test list ships with fgvad; --test-list
-takes any other list (one path per line; the first column of a temporal annotation works).
+and Normal_Videos924_x264 (common in annotation files) are the same video, and a Label Studio
+URL (/data/local-files/?d=MSAD/.../Fire_2.mp4) names its file. Kept entries are copied byte
+for byte. The official test lists ship with fgvad (UCF-Crime 290 videos, MSAD 240);
+--test-list takes one of them (ucf-crime-test, msad-test) or any other list (one path per
+line; the first column of a temporal annotation works). A malformed entry is reported and
+carried through unchanged (removed if it names a test video); --strict refuses the file.
 """
 
 EXAMPLES = """\
@@ -31,17 +42,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--out", help="write the file without test videos here")
     mode.add_argument("--check", action="store_true",
                       help="only report; exit status 1 when the file contains test videos")
-    parser.add_argument("--test-list", default="ucf-crime-test",
-                        help="test videos, one path per line (default: the official UCF-Crime test split)")
+    parser.add_argument("--test-list", default="all",
+                        help="test videos, one path per line, or a shipped list: ucf-crime-test, msad-test "
+                             "(default: all = every shipped list)")
     add_keyframe_base(parser, "; used only to validate entries")
+    add_strict(parser, "report malformed entries and carry them through unchanged")
+    add_path_map(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     refuse_overwrite(args.out, args.file)
     test_keys = load_test_keys(args.test_list)
     listing = read_json_list_text(args.file)
-    result = split_entries(listing.values, test_keys, args.keyframe_base)
-    for line in summary_lines(args.file, result, len(test_keys)):
+    result = split_entries(listing.values, test_keys, args.keyframe_base, strict=args.strict,
+                           path_map=parse_path_map(args.path_map))
+    for line in summary_lines(args.file, result, describe_test_list(args.test_list, test_keys)):
         print(line)
     if args.check:
         if result.removed:

@@ -34,7 +34,8 @@ from fgvad.core.errors import AnnotationError, CacheError, ConfigError
 from fgvad.data.annotations import Entry
 from fgvad.data.augment import ClipAugment, apply_to_boxes, apply_to_frames, draw_params
 from fgvad.data.cache import FrameCache
-from fgvad.data.paths import resolve_video_path
+from fgvad.data.geometry import FrameGeometry
+from fgvad.data.paths import PathMap, resolve_video_path
 from fgvad.data.tracks import spread_cap, track_boxes
 from fgvad.data.video import clip_range, decode_frames, probe_video, sample_indices
 
@@ -84,26 +85,31 @@ class VideoTextDataset(Dataset):
         video_root: str | Path | None = None,
         cache: FrameCache | str | Path | None = None,
         num_frames: int,
-        size: int,
+        size: int | FrameGeometry,
         max_boxes: int = 16,
         class_names: Sequence[str] | None = None,
         frame_pool: int = 1,
         augment: ClipAugment | None = None,
         seed: int = 0,
         memory_cache_mb: int = 0,
+        path_map: PathMap | None = None,
     ):
         if cache is None and video_root is None:
             raise ConfigError("VideoTextDataset needs a video_root or a frame cache")
-        if num_frames < 1 or size < 1 or max_boxes < 0 or frame_pool < 1:
+        if num_frames < 1 or (isinstance(size, int) and size < 1) or max_boxes < 0 or frame_pool < 1:
             raise ConfigError(f"num_frames, size and frame_pool must be positive and max_boxes >= 0 "
                               f"(got {num_frames}, {size}, {frame_pool}, {max_boxes})")
+        self.geometry = FrameGeometry.of(size)
         self.entries = list(entries)
         self.video_root = Path(video_root) if video_root is not None else None
+        self.path_map = path_map  # --path-map; Label Studio URLs resolve without one
         self.cache = FrameCache.open(cache) if isinstance(cache, (str, Path)) else cache
-        if self.cache is not None and (self.cache.size != size or self.cache.num_frames < num_frames):
-            raise CacheError(f"{self.cache.root}: cache holds {self.cache.num_frames} frames at {self.cache.size} px, "
-                             f"but {num_frames} frames at {size} px were asked for")
-        self.num_frames, self.size, self.max_boxes, self.frame_pool = num_frames, size, max_boxes, frame_pool
+        if self.cache is not None and (self.cache.geometry != self.geometry or self.cache.num_frames < num_frames):
+            raise CacheError(f"{self.cache.root}: cache holds {self.cache.num_frames} frames at "
+                             f"{self.cache.geometry.describe()}, but {num_frames} frames at "
+                             f"{self.geometry.describe()} were asked for")
+        self.num_frames, self.max_boxes, self.frame_pool = num_frames, max_boxes, frame_pool
+        self.size = self.geometry.size  # the square side (0 for NaFlex frames)
         self.augment = augment or ClipAugment()
         self.seed = seed
         self.class_names = list(class_names) if class_names is not None else default_class_names(self.entries)
@@ -113,7 +119,8 @@ class VideoTextDataset(Dataset):
                 raise ConfigError(f"entry {entry.index} ({entry.video}): label {entry.label!r} is not in class_names")
         pool_frames = self.cache.num_frames if self.cache is not None else num_frames * frame_pool
         # Decoded pools are kept when all of them fit the budget (per dataloader worker).
-        self.keeps_pools = 0 < len(self.entries) * pool_frames * size * size * 3 <= memory_cache_mb * 2**20
+        self.keeps_pools = (0 < len(self.entries) * pool_frames * self.geometry.max_pixels * 3
+                            <= memory_cache_mb * 2**20)
         self._pools: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
@@ -130,19 +137,22 @@ class VideoTextDataset(Dataset):
     def _video_path(self, entry: Entry) -> Path:
         assert self.video_root is not None
         try:
-            return resolve_video_path(self.video_root, entry.video)
+            return resolve_video_path(self.video_root, entry.video, self.path_map)
         except AnnotationError as err:
             raise AnnotationError(f"entry {entry.index}: {err}") from None
 
-    def _pool_indices(self, entry: Entry) -> tuple[Path, np.ndarray]:
+    def _pool_indices(self, entry: Entry) -> tuple[Path, np.ndarray, tuple[int, int]]:
+        """(video path, pool frame indices, (height, width) its frames are decoded at)."""
         path = self._video_path(entry)
         info = probe_video(path)
         start, end = clip_range(info, entry.clip)
+        frame_hw = self.geometry.frame_size(info.height, info.width)
         return path, sample_indices(info.n_frames, pool_size(end - start, self.num_frames, self.frame_pool),
-                                    start, end)
+                                    start, end), frame_hw
 
-    def _pool(self, i: int) -> tuple[np.ndarray | None, np.ndarray, Path | None]:
-        """(pool pixels or None when they are decoded on demand, pool frame indices, video path)."""
+    def _pool(self, i: int) -> tuple[np.ndarray | None, np.ndarray, tuple[Path, tuple[int, int]] | None]:
+        """(pool pixels or None when they are decoded on demand, pool frame indices, (video path,
+        frame size) to decode from when the pixels are None)."""
         if i in self._pools:
             pixels, indices = self._pools[i]
             return pixels, indices, None
@@ -150,10 +160,10 @@ class VideoTextDataset(Dataset):
         if self.cache is not None:
             sample = self.cache.load(entry)
             return sample.frames, np.asarray(sample.frame_indices), None
-        path, indices = self._pool_indices(entry)
+        path, indices, frame_hw = self._pool_indices(entry)
         if not self.keeps_pools:
-            return None, indices, path
-        pixels = decode_frames(path, indices, self.size)
+            return None, indices, (path, frame_hw)
+        pixels = decode_frames(path, indices, frame_hw)
         self._pools[i] = (pixels, indices)
         return pixels, indices, None
 
@@ -166,11 +176,11 @@ class VideoTextDataset(Dataset):
             raise AnnotationError(f"entry {entry.index} ({entry.video}): image entries are not supported "
                                   "by the video dataset yet")
         rng = sample_rng(self.seed, key) if isinstance(key, SampleKey) else None
-        pixels, pool_indices, path = self._pool(i)
+        pixels, pool_indices, source = self._pool(i)
         positions = segment_positions(len(pool_indices), self.num_frames, rng)
         frame_indices = pool_indices[positions]
         if pixels is None:
-            frames = decode_frames(path, frame_indices, self.size)
+            frames = decode_frames(source[0], frame_indices, source[1])
         else:
             frames = np.asarray(pixels[positions])
         frames_t = torch.from_numpy(np.ascontiguousarray(frames))
@@ -181,7 +191,7 @@ class VideoTextDataset(Dataset):
         if rng is not None and self.augment.active:
             params = draw_params(self.augment, rng)
             frames_t = apply_to_frames(frames_t, params)
-            boxes_t, keep = apply_to_boxes(boxes_t, params, self.size, self.size)
+            boxes_t, keep = apply_to_boxes(boxes_t, params, frames_t.shape[1], frames_t.shape[2])
             keep_np = keep.numpy()
             boxes_t, box_frame, box_region = boxes_t[keep], box_frame[keep_np], box_region[keep_np]
         return {

@@ -2,7 +2,9 @@
 
 Everything that touches parameters runs inside this ``forward`` so that DDP (which hooks
 ``forward``) sees one call per micro-batch, whatever mix of video, text and box
-features the batch needs.
+features the batch needs. The backbone family decides the pixels, the text walks and the
+loss parameters (``fgvad.models.video_backbone``); ``loss_type`` the form of the global and
+region losses (``fgvad.train.losses``).
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from fgvad.core.constants import LONG_TEXT_LENGTH, SHORT_TEXT_LENGTH
 from fgvad.train import losses
 from fgvad.train.caption_queue import CaptionQueue
 from fgvad.train.options import LossArguments
-from fgvad.models.video import VideoFGCLIP, frames_to_pixels
+from fgvad.models.video import VideoFGCLIP
 
 COMPONENTS = ("global", "region", "hard_negative", "mil")
 
@@ -27,20 +28,22 @@ class VideoTrainingModule(nn.Module):
     accepts_loss_kwargs = False
 
     def __init__(self, video_model: VideoFGCLIP, loss_args: LossArguments, prompt_ids: torch.Tensor | None,
-                 prompt_short_ids: torch.Tensor | None = None, prompt_text_ids: torch.Tensor | None = None):
+                 loss_type: str = "softmax", prompt_box_ids: torch.Tensor | None = None,
+                 prompt_text_ids: torch.Tensor | None = None):
         super().__init__()
         self.video_model = video_model
         self.loss_args = loss_args
-        # Tokenised class prompts, long (C, 248) for the global loss and short (C, 77) for the
-        # region loss, with their text ids; buffers so they follow the module to the device,
-        # not persistent so checkpoints stay the model's own files.
+        self.loss_type = loss_type
+        # Tokenised class prompts, of the long walk (C, L) for the global loss and of the box walk
+        # for the region loss, with their text ids; buffers so they follow the module to the
+        # device, not persistent so checkpoints stay the model's own files.
         if prompt_ids is None:
-            prompt_ids = torch.zeros(0, LONG_TEXT_LENGTH, dtype=torch.long)
-        if prompt_short_ids is None or prompt_text_ids is None:
-            prompt_short_ids = torch.zeros(0, SHORT_TEXT_LENGTH, dtype=torch.long)
+            prompt_ids = torch.zeros(0, 1, dtype=torch.long)
+        if prompt_box_ids is None or prompt_text_ids is None:
+            prompt_box_ids = torch.zeros(0, 1, dtype=torch.long)
             prompt_text_ids = torch.zeros(0, dtype=torch.long)
         self.register_buffer("prompt_ids", prompt_ids, persistent=False)
-        self.register_buffer("prompt_short_ids", prompt_short_ids, persistent=False)
+        self.register_buffer("prompt_box_ids", prompt_box_ids, persistent=False)
         self.register_buffer("prompt_text_ids", prompt_text_ids, persistent=False)
         self.caption_queue = CaptionQueue(loss_args.region_queue_size, video_model.embed_dim).to(video_model.device)
 
@@ -53,63 +56,64 @@ class VideoTrainingModule(nn.Module):
 
     def forward(self, **batch: Any) -> dict[str, torch.Tensor]:
         video = self.video_model
-        clip = video.clip
         w = self.loss_args
-        dtype = video.dtype
-        pixels = frames_to_pixels(batch["frames"], video.image_size, dtype=dtype)
+        frames = batch["frames"]
         need_boxes = (w.region_loss_weight > 0 or w.hard_negative_loss_weight > 0) and batch["boxes"].shape[0] > 0
         # Box features come from the sampled frames themselves, in the same vision pass.
         dense_rows = list(batch.get("dense_frames", ())) if need_boxes else []
-        frame_embeds, dense = video.encode_frames_and_dense(pixels, dense_rows)
+        frame_embeds, dense, dense_inputs = video.encode_inputs_and_dense(
+            video.frame_inputs(frames, batch.get("frame_grids")), frames.shape[0], dense_rows)
         out = video.forward_features(frame_embeds)
         zero = out.video_embeds.float().sum() * 0.0
         parts: dict[str, torch.Tensor] = {}
+        contrastive = {"loss_type": self.loss_type}
 
         if w.global_loss_weight > 0:
-            captions = video.encode_text(batch["global_ids"], long=True)
+            scale, bias = video.logit_parameters("global")
+            captions = video.encode_text(batch["global_ids"], walk="long")
             prompts = None
             if w.use_class_prompts and self.prompt_ids.shape[0] > 0:
-                prompts = video.encode_text(self.prompt_ids, long=True)
+                prompts = video.encode_text(self.prompt_ids, walk="long")
             parts["global"] = losses.global_contrastive_loss(
-                out.video_embeds, captions, clip.logit_scale, caption_ids=batch["global_text_ids"],
-                prompt_embeds=prompts, video_labels=batch["labels"])
+                out.video_embeds, captions, scale, caption_ids=batch["global_text_ids"],
+                prompt_embeds=prompts, video_labels=batch["labels"], logit_bias=bias, **contrastive)
 
         box_embeds = region_region = None
         if w.region_loss_weight > 0 or w.hard_negative_loss_weight > 0:
             if need_boxes and dense is not None:
-                box_embeds = clip.get_box_features(pixels[0, :1], batch["boxes"].to(torch.float32), dense=dense,
-                                                   box_image=batch["box_image"])
+                box_embeds = video.box_features(dense_inputs, batch["boxes"].to(torch.float32),
+                                                box_image=batch["box_image"], dense=dense)
                 region_region = batch["box_region"]
             else:
                 box_embeds = out.video_embeds.new_zeros((0, out.video_embeds.shape[-1]))
                 region_region = batch["box_region"].new_zeros((0,))
 
         if w.region_loss_weight > 0:
+            scale, bias = video.logit_parameters("region")
             region_ids = batch["region_ids"]
-            region_texts = (video.encode_text(region_ids, long=False) if region_ids.shape[0] > 0
+            region_texts = (video.encode_text(region_ids, walk="box") if region_ids.shape[0] > 0
                             else box_embeds.new_zeros((0, box_embeds.shape[-1])))
             extra, extra_ids = self._extra_region_negatives()
             parts["region"] = losses.region_contrastive_loss(
-                box_embeds, region_texts, region_region, clip.logit_scale_finegraind,
-                region_ids=batch["region_text_ids"], extra_text_embeds=extra, extra_text_ids=extra_ids)
+                box_embeds, region_texts, region_region, scale, region_ids=batch["region_text_ids"],
+                extra_text_embeds=extra, extra_text_ids=extra_ids, logit_bias=bias, **contrastive)
             if self.training and self.caption_queue.size > 0:
                 self.caption_queue.push(losses.gather_no_grad(region_texts.detach().float()),
                                         losses.gather_no_grad(batch["region_text_ids"]))
 
         if w.hard_negative_loss_weight > 0:
+            scale, _ = video.logit_parameters("hard_negative")
             owner = batch["hard_negative_owner"]
             if owner.numel() > 0 and box_embeds is not None and box_embeds.shape[0] > 0:
                 # owner indexes boxes in dataset order, the order of box_embeds' rows.
                 region_ids = batch["region_ids"][region_region]
-                pos_texts = video.encode_text(region_ids, long=False)
-                neg_texts = video.encode_text(batch["hard_negative_ids"][batch["hard_negative_text"]], long=False)
-                parts["hard_negative"] = losses.hard_negative_loss(
-                    box_embeds, pos_texts, neg_texts, owner, clip.logit_scale_hardneg)
+                pos_texts = video.encode_text(region_ids, walk="box")
+                neg_texts = video.encode_text(batch["hard_negative_ids"][batch["hard_negative_text"]], walk="box")
+                parts["hard_negative"] = losses.hard_negative_loss(box_embeds, pos_texts, neg_texts, owner, scale)
             else:
                 parts["hard_negative"] = losses.hard_negative_loss(
                     box_embeds if box_embeds is not None else out.video_embeds[:0],
-                    out.video_embeds[:0], out.video_embeds[:0], batch["hard_negative_owner"][:0],
-                    clip.logit_scale_hardneg)
+                    out.video_embeds[:0], out.video_embeds[:0], batch["hard_negative_owner"][:0], scale)
 
         if w.mil_loss_weight > 0:
             parts["mil"] = losses.mil_loss(
@@ -123,17 +127,17 @@ class VideoTrainingModule(nn.Module):
             total = total + weights[name] * value
         result = {"loss": total}
         result.update({f"loss_{name}": value.detach() for name, value in parts.items()})
-        result["logit_scale"] = losses.scale_from_logit(clip.logit_scale).detach()
-        result["logit_scale_region"] = losses.scale_from_logit(clip.logit_scale_finegraind).detach()
+        result["logit_scale"] = losses.scale_from_logit(video.logit_parameters("global")[0]).detach()
+        result["logit_scale_region"] = losses.scale_from_logit(video.logit_parameters("region")[0]).detach()
         # The video-level anomaly logit the MIL loss trains (read by validation).
         result["video_logit"] = losses.mil_topk_logits(out.anomaly_logits, w.mil_topk_fraction).detach()
         return result
 
     def _extra_region_negatives(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """Class prompts (short text path, with gradients) and the caption queue, with their text ids."""
+        """Class prompts (the box walk, with gradients) and the caption queue, with their text ids."""
         embeds, ids = [], []
-        if self.loss_args.use_class_prompts and self.prompt_short_ids.shape[0] > 0:
-            embeds.append(self.video_model.encode_text(self.prompt_short_ids, long=False).float())
+        if self.loss_args.use_class_prompts and self.prompt_box_ids.shape[0] > 0:
+            embeds.append(self.video_model.encode_text(self.prompt_box_ids, walk="box").float())
             ids.append(self.prompt_text_ids)
         if self.caption_queue.filled:
             queued, queued_ids = self.caption_queue.contents()
