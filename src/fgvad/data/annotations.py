@@ -1,4 +1,4 @@
-"""Annotation formats: the users' FG-CLIP VAD JSON, FG-CLIP's image JSON, UCF-Crime test lists.
+"""Annotation formats: the users' FG-CLIP VAD JSON and FG-CLIP's image JSON (test files: fgvad.data.testsets).
 
 The training JSON is loaded exactly as users have it (see ../shared/datasets/README.md):
 a list of entries with ``video``, ``global_caption``, ``region_captions``, ``box_infos``
@@ -20,10 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
-from fgvad.core.datasets import NORMAL, UCF_CLASSES, resolve_shipped
+from fgvad.core.datasets import NORMAL, UCF_CLASSES
 from fgvad.core.datasets import ucf_crime_video_key as video_key  # the users' data are UCF-Crime's
 from fgvad.core.errors import AnnotationError
 from fgvad.core.io import parse_json_text, read_utf8_text
+# The test-side readers live in fgvad.data.testsets (one per benchmark format); re-exported
+# here, where callers have always imported them from.
+from fgvad.data.testsets import TestVideo, load_frame_counts, load_test_annotation, load_video_list  # noqa: F401
 
 KEYFRAME_BASE_DEFAULT = 1  # the users' files come from Label Studio, which numbers frames from 1
 
@@ -81,31 +84,6 @@ class Entry:
     def keyframes(self) -> list[int]:
         """Sorted distinct 0-based keyframe indices over all regions."""
         return sorted({b.frame for r in self.regions for b in r.boxes})
-
-
-@dataclass
-class TestVideo:
-    """One video of a temporal test annotation. Intervals are [start, end) frame indices."""
-
-    name: str  # without extension, e.g. Abuse028_x264
-    label: str
-    intervals: list[tuple[int, int]]
-    n_frames: int | None = None
-    folder: str | None = None
-
-    @property
-    def key(self) -> str:
-        return video_key(self.name)
-
-    @property
-    def is_anomaly(self) -> bool:
-        return self.label != NORMAL
-
-    @property
-    def relpath(self) -> str:
-        """Path below a UCF-Crime video root, ``Folder/Name.mp4``."""
-        folder = self.folder or ("Testing_Normal_Videos_Anomaly" if not self.is_anomaly else self.label)
-        return f"{folder}/{self.name}.mp4"
 
 
 def label_from_path(path: str) -> str:
@@ -312,72 +290,3 @@ def load_annotations(path: str | Path, keyframe_base: int = KEYFRAME_BASE_DEFAUL
     if keyframe_base not in (0, 1):
         raise AnnotationError(f"keyframe base must be 0 or 1, not {keyframe_base}")
     return parse_entries(read_json_list(path), keyframe_base)
-
-
-# --------------------------------------------------------------------------- UCF-Crime test files
-
-
-def _open_lines(path: str | Path) -> list[str]:
-    return read_utf8_text(path).splitlines()
-
-
-def _intervals(values: list[str], path: str | Path, lineno: int) -> list[tuple[int, int]]:
-    try:
-        nums = [int(v) for v in values]
-    except ValueError:
-        raise AnnotationError(f"{path}:{lineno}: interval values must be integers, found {values}") from None
-    if len(nums) % 2:
-        raise AnnotationError(f"{path}:{lineno}: interval values come in start/end pairs, found {len(nums)}")
-    out = []
-    for s, e in zip(nums[::2], nums[1::2]):
-        if s == -1 and e == -1:
-            continue
-        if s < 0 or e < s:
-            raise AnnotationError(f"{path}:{lineno}: bad interval [{s}, {e}]")
-        out.append((s, e))
-    return out
-
-
-def load_test_annotation(path: str | Path = "ucf-crime") -> list[TestVideo]:
-    """Parse a UCF-Crime temporal annotation, in either public format.
-
-    - ``Name.mp4  Class  s1  e1  s2  e2`` (the official file), or
-    - ``Folder/Name.mp4 n_frames Class s1 e1 s2 e2`` (with frame counts).
-    ``path="ucf-crime"`` reads the official annotation shipped with fgvad.
-    """
-    path = resolve_shipped(path, "test_annotation")
-    videos: list[TestVideo] = []
-    for lineno, line in enumerate(_open_lines(path), 1):
-        parts = line.split()
-        if not parts:
-            continue
-        with_counts = len(parts) >= 3 and parts[1].lstrip("-").isdigit() and not parts[2].lstrip("-").isdigit()
-        if with_counts:
-            rel, n, label, rest = parts[0], int(parts[1]), parts[2], parts[3:]
-        else:
-            if len(parts) < 2:
-                raise AnnotationError(f"{path}:{lineno}: expected 'Name.mp4  Class  s1  e1  s2  e2'")
-            rel, n, label, rest = parts[0], None, parts[1], parts[2:]
-        pp = PurePosixPath(rel)
-        folder = str(pp.parent) if str(pp.parent) != "." else None
-        videos.append(TestVideo(pp.stem if pp.suffix else pp.name, label, _intervals(rest, path, lineno), n, folder))
-    if not videos:
-        raise AnnotationError(f"{path}: no videos in the annotation")
-    return videos
-
-
-def load_frame_counts(path: str | Path) -> dict[str, int]:
-    """Frame counts from a ``Folder/Name.mp4 n ...`` file (or a dataset name: its shipped counts), by video name."""
-    path = resolve_shipped(path, "frame_counts")
-    counts = {}
-    for tv in load_test_annotation(path):
-        if tv.n_frames is None:
-            raise AnnotationError(f"{path}: {tv.name} has no frame count (expected 'Folder/Name.mp4 n Class ...')")
-        counts[tv.name] = tv.n_frames
-    return counts
-
-
-def load_video_list(path: str | Path) -> list[str]:
-    """A list of video paths, one per line. ``ucf-crime-test``/``ucf-crime-train`` read the shipped lists."""
-    path = resolve_shipped(path, "video_list")
-    return [ln.strip() for ln in _open_lines(path) if ln.strip()]

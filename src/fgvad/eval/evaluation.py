@@ -1,4 +1,4 @@
-"""``evaluate()``: UCF-Crime-protocol metrics for a checkpoint (and its zero-shot baseline) or for
+"""``evaluate()``: the metrics of a benchmark's protocol (UCF-Crime, XD-Violence, ShanghaiTech) for a checkpoint (and its zero-shot baseline) or for
 precomputed per-frame scores of any method, written as an eval folder (fgvad.eval.folder).
 
 With a checkpoint, every test video is scored (fgvad.eval.score), the ground truth is built
@@ -18,11 +18,12 @@ from typing import Any, Mapping
 import numpy as np
 
 from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
+from fgvad.core.datasets import DATASETS, UCF_CRIME, DatasetSpec
 from fgvad.core.errors import EvalError, UsageError
 from fgvad.data.annotations import TestVideo, load_test_annotation
 from fgvad.eval.folder import (BASELINE_DIR, DEFAULT_HEATMAP_TOP_K, HEATMAPS_DIR, METRICS_JSON, METRICS_MD,
                                read_score_array, write_eval_files)
-from fgvad.eval.gt import build_ground_truth, locate_test_videos, resolve_frame_counts
+from fgvad.eval.gt import build_ground_truth, check_gt_mode, locate_test_videos, resolve_frame_counts
 from fgvad.eval.metrics import DEFAULT_THRESHOLD, align_scores, compute_metrics, metrics_table, write_metrics
 
 
@@ -64,6 +65,7 @@ class _Protocol:
     """The settings every evaluated model of one run shares."""
 
     videos: list[TestVideo]
+    spec: DatasetSpec
     annotation: str
     gt_mode: str
     threshold: float
@@ -72,19 +74,28 @@ class _Protocol:
 
     def meta(self, counts: Mapping[str, int], gt: Mapping[str, np.ndarray], **extra: Any) -> dict[str, Any]:
         return {
+            "dataset": self.spec.name,
             "annotation": self.annotation,
             "gt_mode": self.gt_mode,
             "video_root": self.video_root,
             "threshold": self.threshold,
             **extra,
-            "videos": [{"name": tv.name, "class": tv.label, "n_frames": int(counts[tv.name]),
+            "videos": [{"name": tv.name, "class": tv.label, "classes": list(tv.classes),
+                        "n_frames": int(counts[tv.name]),
                         "gt_frames": int(len(gt[tv.name])), "intervals": [list(i) for i in tv.intervals]}
                        for tv in self.videos],
         }
 
     def metrics(self, scores: Mapping[str, np.ndarray], gt: Mapping[str, np.ndarray]) -> dict[str, Any]:
-        return compute_metrics(scores, gt, {tv.name: tv.label for tv in self.videos},
-                               gt_mode=self.gt_mode, threshold=self.threshold)
+        return compute_metrics(scores, gt, {tv.name: tv.classes for tv in self.videos},
+                               gt_mode=self.gt_mode, threshold=self.threshold, key=self.spec.video_key,
+                               headline_metric=self.spec.headline_metric)
+
+    def prompts(self) -> list[str] | None:
+        """Zero-shot prompts of this dataset's classes (None: the default set, UCF-Crime's)."""
+        from fgvad.core.prompts import default_prompts
+
+        return None if self.spec is UCF_CRIME else default_prompts(self.spec.anomaly_classes)
 
 
 def load_score_dir(folder: str | Path) -> dict[str, np.ndarray]:
@@ -111,7 +122,8 @@ def _evaluate_precomputed(protocol: _Protocol, scores_dir: str | Path, out: Path
                                         frame_counts=frame_counts, video_root=protocol.video_root)
     print(note, file=sys.stderr)
     gt = build_ground_truth(protocol.videos, counts, protocol.gt_mode)
-    aligned = align_scores(load_score_dir(scores_dir), gt, expand=expand, gt_mode=protocol.gt_mode)
+    aligned = align_scores(load_score_dir(scores_dir), gt, expand=expand, gt_mode=protocol.gt_mode,
+                           key=protocol.spec.video_key)
     metrics = protocol.metrics(aligned, gt)
     write_eval_files(_fresh(out), aligned, gt, protocol.meta(counts, gt, checkpoint=None,
                                                              scores_from=str(scores_dir), expand=expand))
@@ -133,7 +145,8 @@ def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path,
                 "test result (--allow-leakage)")
         print(f"warning: {note}", file=sys.stderr)
         notes.append(note)
-    scorer = load_scorer(checkpoint, kind=score_kind, device=device, frame_batch=max(1, frame_batch))
+    scorer = load_scorer(checkpoint, kind=score_kind, device=device, frame_batch=max(1, frame_batch),
+                         prompts=protocol.prompts())
     print(f"scoring {len(paths)} videos with {checkpoint} ({scorer.kind} scores)", file=sys.stderr)
     full = dict(score_videos(scorer, paths, stride=stride, num_workers=num_workers, progress=protocol.progress))
     # Scores cover every real frame, so the decoded length is the video's frame count; the
@@ -157,13 +170,19 @@ def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path,
 
 def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: str | Path | None = None,
              baseline: str | Path | None = None, baseline_scores: str | Path | None = None,
-             test_annotation: str | Path = "ucf-crime", video_root: str | Path | None = None,
+             test_annotation: str | Path | None = None, dataset: str | None = None,
+             video_root: str | Path | None = None,
              frame_counts: str | Path | None = None, gt_mode: str = "frames", expand: int | None = None,
              threshold: float = DEFAULT_THRESHOLD, stride: int = SNIPPET_FRAMES, score_kind: str = "auto",
              frame_batch: int = DEFAULT_FRAME_BATCH, num_workers: int = 4, device: str | None = None,
              allow_leakage: bool = False, heatmap_top_k: int = DEFAULT_HEATMAP_TOP_K,
              progress: bool = True) -> EvalResult:
     """Evaluate one model on a temporal test annotation and write the eval folder ``out``.
+
+    ``dataset`` (a registry name: ``ucf-crime``, ``xd-violence``, ``shanghaitech``) sets the
+    annotation format, the video-name rule, the ground-truth modes, the class prompts and the
+    headline metric; ``test_annotation`` defaults to its shipped annotation (a dataset name as
+    ``test_annotation`` also selects that dataset). Default: UCF-Crime.
 
     Exactly one of ``checkpoint`` (scored on the videos below ``video_root``; ``baseline`` is an
     untouched checkpoint scored zero-shot by prompts beside it) or ``scores`` (a folder of
@@ -185,7 +204,13 @@ def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: s
         raise UsageError(f"--stride must be >= 1, not {stride}")
     if heatmap_top_k < 0:
         raise UsageError(f"--heatmap-top-k must be >= 0, not {heatmap_top_k}")
-    protocol = _Protocol(videos=load_test_annotation(test_annotation), annotation=str(test_annotation),
+    if dataset is None:
+        dataset = str(test_annotation) if str(test_annotation) in DATASETS else UCF_CRIME.name
+    spec = check_gt_mode(gt_mode, dataset)
+    if test_annotation is None:
+        test_annotation = spec.name
+    protocol = _Protocol(videos=load_test_annotation(test_annotation, spec), spec=spec,
+                         annotation=str(test_annotation),
                          gt_mode=gt_mode, threshold=threshold,
                          video_root=str(video_root) if video_root else None, progress=progress)
     out = Path(out)
