@@ -100,3 +100,15 @@ def test_xd_annotation_naming_an_unknown_video_is_an_error(tmp_path: Path):
     ann.write_text("not.a.test.video_label_B1-0-0 0 10\n")
     with pytest.raises(AnnotationError, match="not in the xd-violence test list"):
         load_test_annotation(ann, "xd-violence")
+
+
+def test_data_split_reads_the_dataset_test_list(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    train = tmp_path / "xd_train.json"
+    train.write_text('[{"video": "videos/Bad.Boys.1995__#01-11-55_01-12-40_label_G-B2-B6.mp4", '
+                     '"global_caption": "a", "region_captions": [], "box_infos": []}, '
+                     '{"video": "videos/Bad.Boys.1995__#00-26-51_00-27-53_label_B2-0-0.mp4", '
+                     '"global_caption": "b", "region_captions": [], "box_infos": []}]')
+    assert fgvad_main(["data", "split", str(train), "--dataset", "xd-violence", "--check"]) == 1
+    out = capsys.readouterr().out
+    assert "test list has 800 videos" in out and "test videos found: 1 videos" in out
+    assert fgvad_main(["data", "split", str(train), "--check"]) == 0  # not UCF-Crime test videos

@@ -91,3 +91,35 @@ def test_gt_mode_and_dataset_errors_are_one_line(tmp_path, capsys):
     bad.write_text("01_0015 many\n")
     assert main(["gt", "--dataset", "shanghaitech", "--frame-counts", str(bad), "--out", str(tmp_path / "g.npz")]) != 0
     assert f"{bad}:1: expected 'NAME N'" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # 2.3 M frames: AP, AUC and six per-class AUCs
+def test_eval_xd_violence_scores_reports_sklearn_ap_first(tmp_path, xd_public, capsys):
+    """`fgvad eval --dataset xd-violence --scores DIR`: AP equals sklearn's over the concatenated
+    frames, printed first (XD-Violence's headline metric), with the AUC beside it."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    counts = tmp_path / "xd_counts.txt"
+    counts.write_text("".join(f"{name} {len(a) + 1}\n" for name, a in xd_public.items()))
+    rng = np.random.default_rng(0)
+    scores = tmp_path / "scores"
+    scores.mkdir()
+    for name, labels in xd_public.items():  # one score per 16-frame snippet, as I3D methods write them
+        snippets = labels.reshape(-1, 16).mean(axis=1)
+        np.save(scores / f"{name}.npy", (0.4 * snippets + rng.random(snippets.size)).astype(np.float32))
+    out = tmp_path / "eval"
+    assert main(["eval", "--dataset", "xd-violence", "--scores", str(scores), "--expand", "16",
+                 "--frame-counts", str(counts), "--gt-mode", "i3d", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[2].startswith("| ap (headline) |") and printed[3].startswith("| auc |")
+
+    order = [v.name for v in load_test_annotation("xd-violence")]
+    y = np.concatenate([xd_public[n] for n in order])
+    s = np.concatenate([np.repeat(np.load(scores / f"{n}.npy"), 16) for n in order])
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["headline_metric"] == "ap" and metrics["n_frames"] == y.size == 2_330_384
+    assert abs(metrics["ap"] - average_precision_score(y, s)) < 1e-9
+    assert abs(metrics["auc"] - roc_auc_score(y, s)) < 1e-9
+    assert set(metrics["per_class_auc"]) == {"Fighting", "Shooting", "Riot", "Abuse", "CarAccident", "Explosion"}
+    meta = json.loads((out / "eval_meta.json").read_text())
+    assert meta["dataset"] == "xd-violence" and meta["videos"][0]["classes"] == ["Explosion", "Shooting", "CarAccident"]

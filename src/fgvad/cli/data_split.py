@@ -1,20 +1,22 @@
-"""`fgvad data split`: remove (or report) the UCF-Crime test videos in a training JSON."""
+"""`fgvad data split`: remove (or report) a benchmark's test videos in a training JSON."""
 
 from __future__ import annotations
 
 import argparse
 
 from fgvad.cli.data_options import add_keyframe_base, refuse_overwrite
+from fgvad.core.datasets import DATASETS, get_dataset
 from fgvad.core.io import write_text_atomic
 from fgvad.data.tools.split import load_test_keys, read_json_list_text, split_entries, summary_lines
 
 DESCRIPTION = """\
-Remove the UCF-Crime test videos from a training annotation JSON (or only report them).
+Remove a benchmark's test videos from a training annotation JSON (or only report them).
 
-Test membership is by canonical video name, so Normal_Videos_924_x264 (official spelling)
-and Normal_Videos924_x264 (common in annotation files) are the same video. Kept entries
-are copied byte for byte. The official 290-video test list ships with fgvad; --test-list
-takes any other list (one path per line; the first column of a temporal annotation works).
+Test membership is by canonical video name (the --dataset's rule: for UCF-Crime,
+Normal_Videos_924_x264, the official spelling, and Normal_Videos924_x264, common in annotation
+files, are the same video). Kept entries are copied byte for byte. The official test lists ship
+with fgvad (--dataset ucf-crime: 290 videos, the default; xd-violence: 800; shanghaitech: 199);
+--test-list takes any other list (one path per line; the first column of a temporal annotation works).
 """
 
 EXAMPLES = """\
@@ -22,6 +24,7 @@ examples:
   fgvad data split ucf_fgclip_train_with_timestamps_en.json --out train_no_test.json
   fgvad data split ucf_fgclip_train_with_timestamps_en.json --check   # exit 1 on overlap
   fgvad data split train.json --test-list my_test_videos.txt --out train_clean.json
+  fgvad data split xd_train.json --dataset xd-violence --check
 """
 
 
@@ -31,16 +34,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--out", help="write the file without test videos here")
     mode.add_argument("--check", action="store_true",
                       help="only report; exit status 1 when the file contains test videos")
-    parser.add_argument("--test-list", default="ucf-crime-test",
-                        help="test videos, one path per line (default: the official UCF-Crime test split)")
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="ucf-crime",
+                        help="benchmark: its official test list and video-name rule (default: ucf-crime)")
+    parser.add_argument("--test-list", metavar="FILE|NAME-test",
+                        help="test videos, one path per line (default: the dataset's official test split)")
     add_keyframe_base(parser, "; used only to validate entries")
 
 
 def run(args: argparse.Namespace) -> int:
     refuse_overwrite(args.out, args.file)
-    test_keys = load_test_keys(args.test_list)
+    spec = get_dataset(args.dataset)
+    test_keys = load_test_keys(args.test_list or f"{spec.name}-test", spec.video_key)
     listing = read_json_list_text(args.file)
-    result = split_entries(listing.values, test_keys, args.keyframe_base)
+    result = split_entries(listing.values, test_keys, args.keyframe_base, spec.video_key)
     for line in summary_lines(args.file, result, len(test_keys)):
         print(line)
     if args.check:

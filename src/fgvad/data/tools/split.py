@@ -1,4 +1,4 @@
-"""`fgvad data split`: remove UCF-Crime test videos from a training JSON, or report them.
+"""`fgvad data split`: remove a benchmark's test videos from a training JSON, or report them.
 
 The users' training file holds 140 official test videos (see ../shared/datasets/README.md),
 so any test number of a model trained on it is meaningless. ``split`` writes the file
@@ -15,6 +15,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from fgvad.core.datasets import resolve_shipped
 from fgvad.core.errors import AnnotationError
@@ -105,11 +106,13 @@ def read_json_list_text(path: str | Path) -> JsonListText:
 # --------------------------------------------------------------------------- test membership
 
 
-def load_test_keys(test_list: str | Path = "ucf-crime-test") -> set[str]:
-    """Canonical keys of the test videos: a path list, or the first column of a temporal annotation."""
+def load_test_keys(test_list: str | Path = "ucf-crime-test", key: Callable[[str], str] = video_key) -> set[str]:
+    """Canonical keys of the test videos: a path list, or the first column of a temporal annotation.
+
+    ``key``: the benchmark's video-name rule (default UCF-Crime's)."""
     text = read_utf8_text(resolve_shipped(test_list, "video_list"), what="test list")
     lines = [ln.split()[0] for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    keys = {video_key(line) for line in lines}
+    keys = {key(line) for line in lines}
     if not keys:
         raise AnnotationError(f"{test_list}: no test videos listed")
     return keys
@@ -128,20 +131,22 @@ class SplitResult:
 
 
 def split_entries(values: list[object], test_keys: set[str],
-                  keyframe_base: int = KEYFRAME_BASE_DEFAULT) -> SplitResult:
-    """Partition entries into kept and test ones. Every entry is parsed, so a malformed file fails here."""
+                  keyframe_base: int = KEYFRAME_BASE_DEFAULT, key: Callable[[str], str] = video_key) -> SplitResult:
+    """Partition entries into kept and test ones (by ``key``, the benchmark's name rule). Every
+    entry is parsed, so a malformed file fails here."""
     result = SplitResult()
     for index, raw in enumerate(values):
         entry = parse_entry(index, raw, keyframe_base)
-        if not entry.is_image and entry.key in test_keys:
+        entry_key = key(entry.video)
+        if not entry.is_image and entry_key in test_keys:
             result.removed.append(index)
             label = entry.label or label_from_path(entry.video)
-            result.removed_videos.setdefault(entry.key, label)
+            result.removed_videos.setdefault(entry_key, label)
             result.removed_entries_by_class[label] += 1
         else:
             result.kept.append(index)
             if not entry.is_image:
-                result.kept_videos.add(entry.key)
+                result.kept_videos.add(entry_key)
     return result
 
 
