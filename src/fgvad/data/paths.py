@@ -10,8 +10,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
-from fgvad.core.errors import AnnotationError
+from fgvad.core.datasets import ucf_crime_video_key
+from fgvad.core.errors import AnnotationError, VideoError
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
 
 
 def video_path_problem(root: str | Path, rel: str) -> str | None:
@@ -50,3 +54,17 @@ def resolve_video_path(root: str | Path, rel: str) -> Path:
     if problem is not None:
         raise AnnotationError(f"video {str(rel)[:200]!r}: {problem}")
     return Path(root) / os.path.normpath(rel.replace("\\", "/"))
+
+
+def index_video_files(root: str | Path, key: Callable[[str], str] = ucf_crime_video_key) -> dict[str, Path]:
+    """Every video file below ``root`` keyed by ``key`` (a dataset's name rule; first found wins, sorted walk)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise VideoError(f"{root}: video root is not a folder")
+    found: dict[str, Path] = {}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames.sort()
+        for fn in sorted(filenames):
+            if fn.lower().endswith(VIDEO_SUFFIXES):
+                found.setdefault(key(fn), Path(dirpath) / fn)
+    return found

@@ -19,20 +19,19 @@ The ``fgvad gt`` command (fgvad.cli.gt) writes these arrays as an .npz.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 
 from fgvad.core.constants import SNIPPET_FRAMES
 from fgvad.core.datasets import DATASETS, UCF_CRIME, UCF_I3D_SHORT_BY_ONE_SNIPPET, DatasetSpec, get_dataset
 from fgvad.core.errors import EvalError, UsageError, VideoError
-from fgvad.data.annotations import TestVideo, load_frame_counts, video_key
+from fgvad.data.annotations import TestVideo, load_frame_counts
+from fgvad.data.paths import VIDEO_SUFFIXES, index_video_files  # noqa: F401  (re-exported)
 
 GT_MODES = ("frames", "floor16", "i3d")
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
 
 # UCF-Crime's nine I3D exceptions (kept under their old name; the registry holds them now).
 I3D_SHORT_BY_ONE_SNIPPET = UCF_I3D_SHORT_BY_ONE_SNIPPET
@@ -116,20 +115,6 @@ def load_ground_truth(path: str | Path) -> dict[str, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- locating videos
-
-
-def index_video_files(root: str | Path, key: Callable[[str], str] = video_key) -> dict[str, Path]:
-    """Every video file below ``root`` keyed by ``key`` (a dataset's name rule; first found wins, sorted walk)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise VideoError(f"{root}: video root is not a folder")
-    found: dict[str, Path] = {}
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames.sort()
-        for fn in sorted(filenames):
-            if fn.lower().endswith(VIDEO_SUFFIXES):
-                found.setdefault(key(fn), Path(dirpath) / fn)
-    return found
 
 
 def locate_test_videos(root: str | Path, videos: Iterable[TestVideo]) -> dict[str, Path]:

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
-from fgvad.core.errors import CheckpointError, FgvadError, UsageError, VideoError
+from fgvad.core.errors import CheckpointError, UsageError, VideoError
 from fgvad.core.prompts import default_prompts
+from fgvad.data.snippets import SnippetFrames, snippet_frame_indices
 from fgvad.eval.metrics import expand_snippet_scores
 
 if TYPE_CHECKING:
@@ -39,11 +40,7 @@ SCORE_KINDS = ("auto", "mil", "prompt", "mix")
 
 def snippet_centres(n_frames: int, stride: int = SNIPPET_FRAMES) -> np.ndarray:
     """Centre frame of each ``stride``-frame snippet of a video; the last snippet may be shorter."""
-    if stride < 1:
-        raise UsageError(f"stride must be >= 1, not {stride}")
-    starts = np.arange(0, n_frames, stride, dtype=np.int64)
-    ends = np.minimum(starts + stride, n_frames)
-    return starts + (ends - starts) // 2
+    return snippet_frame_indices(n_frames, stride, 1)[:, 0]
 
 
 # --------------------------------------------------------------------------- model side
@@ -187,37 +184,6 @@ def _as_scorer(model: Any, kind: str = "auto", device: str | None = None) -> Sco
 
 
 # --------------------------------------------------------------------------- decoding side
-
-
-class SnippetFrames:
-    """torch Dataset over videos: item = the centre frame of every snippet, decoded in a worker.
-
-    Errors become part of the item (``error``) instead of propagating through the
-    DataLoader, which would wrap them in a multi-line traceback.
-    """
-
-    def __init__(self, paths: Mapping[str, Path], size: int, stride: int):
-        self.items = list(paths.items())
-        self.size = size
-        self.stride = stride
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        import torch
-
-        from fgvad.data.video import decode_frames, probe_video
-
-        name, path = self.items[index]
-        try:
-            n_frames = probe_video(path).n_frames
-            if n_frames <= 0:
-                raise VideoError(f"{path}: no frames")
-            frames = decode_frames(path, snippet_centres(n_frames, self.stride), self.size)
-        except FgvadError as err:
-            return {"name": name, "path": str(path), "error": str(err)}
-        return {"name": name, "path": str(path), "n_frames": n_frames, "frames": torch.from_numpy(frames)}
 
 
 def name_video_paths(paths: Mapping[str, Path] | Sequence[str | Path]) -> dict[str, Path]:
