@@ -25,10 +25,12 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("data", "convert"), "fgvad.cli.data_convert", "convert the per-video normal-caption schema to training entries"),
     (("data", "split"), "fgvad.cli.data_split", "remove (or report) a benchmark's test videos in a training JSON"),
     (("data", "translate"), "fgvad.cli.data_translate", "translate non-English captions with a local model and a cache"),
-    (("train",), "fgvad.cli.train", "fine-tune a (video) FG-CLIP model from a YAML preset"),
+    (("features", "extract"), "fgvad.cli.features", "per-snippet backbone features of videos, once (resumable)"),
+    (("train",), "fgvad.cli.train", "fine-tune a (video) FG-CLIP model from a YAML preset (or heads on --features)"),
     (("gt",), "fgvad.cli.gt", "frame-level ground truth of UCF-Crime, XD-Violence or ShanghaiTech (named conventions)"),
     (("score",), "fgvad.cli.score", "per-frame anomaly scores of any video, with optional plots"),
     (("eval",), "fgvad.cli.eval", "benchmark metrics (AUC, AP, per class) for a checkpoint or precomputed scores"),
+    (("compare",), "fgvad.cli.compare", "score every checkpoint of runs on one test set: table + AUC/AP plot"),
     (("viz",), "fgvad.cli.viz", "score curves, spatial heatmaps and an HTML report of an eval folder"),
     (("bench",), "fgvad.cli.bench", "time training, inference and the data path; prints JSON lines"),
 ]

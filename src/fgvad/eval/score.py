@@ -30,6 +30,7 @@ from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
 from fgvad.core.errors import CheckpointError, UsageError, VideoError
 from fgvad.core.prompts import default_prompts
 from fgvad.data.snippets import SnippetFrames, snippet_frame_indices
+from fgvad.models.backbones import pick_device  # noqa: F401  (re-exported; torch is imported when called)
 from fgvad.eval.metrics import expand_snippet_scores
 
 if TYPE_CHECKING:
@@ -68,17 +69,6 @@ def read_checkpoint_trained_on(checkpoint: str | Path) -> list[str]:
     if not Path(checkpoint).is_dir():
         raise CheckpointError(f"{checkpoint}: checkpoint folder not found")
     return read_trained_on(checkpoint)
-
-
-def pick_device(device: str | None = None) -> "torch.device":
-    import torch
-
-    if device:
-        try:
-            return torch.device(device)
-        except RuntimeError:
-            raise UsageError(f"--device {device!r} is not a torch device") from None
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 @dataclass

@@ -186,20 +186,19 @@ class TemporalModule(nn.Module):
         return frame_embeds + self.gate.to(frame_embeds.dtype) * update
 
 
-class VideoFGCLIP(nn.Module):
-    """FG-CLIP plus a temporal module, video pooling and anomaly heads (see the module docstring)."""
+class VideoHeads(nn.Module):
+    """The trainable video part on top of per-frame embeddings (B, T, D): temporal module, video
+    pooling and MIL head. :class:`VideoFGCLIP` is these heads on an FG-CLIP tower; alone, they
+    train on frozen per-snippet features (fgvad.train.features) and save a heads-only checkpoint
+    that names its backbone (:func:`save_heads`)."""
 
-    supports_gradient_checkpointing = True
-
-    def __init__(self, clip: FGCLIPModel, config: VideoHeadConfig | None = None):
+    def __init__(self, width: int, config: VideoHeadConfig | None = None):
         super().__init__()
         self.config = config or VideoHeadConfig()
-        width = clip.embed_dim
         if width % self.config.heads:
             raise ConfigError(
                 f"video head config: heads={self.config.heads} does not divide the embedding width {width}"
             )
-        self.clip = clip
         self.temporal = TemporalModule(width, self.config)
         self.pool_score = nn.Linear(width, 1)
         nn.init.zeros_(self.pool_score.weight)  # uniform attention = the mean at step 0
@@ -208,6 +207,69 @@ class VideoFGCLIP(nn.Module):
             nn.LayerNorm(width), nn.Linear(width, self.config.mil_hidden), nn.GELU(),
             nn.Dropout(self.config.mil_dropout), nn.Linear(self.config.mil_hidden, 1),
         )
+
+    def contextualize(self, frame_embeds: torch.Tensor) -> torch.Tensor:
+        return self.temporal(frame_embeds)
+
+    def pool(self, frame_embeds: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) -> (B, D) video embedding."""
+        if self.config.pooling == "mean":
+            return frame_embeds.mean(dim=1)
+        weights = self.pool_score(frame_embeds).squeeze(-1).float().softmax(dim=1)
+        return torch.einsum("bt,btd->bd", weights.to(frame_embeds.dtype), frame_embeds)
+
+    def anomaly_logits(self, frame_embeds: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) contextual features -> MIL logits (B, T)."""
+        return self.mil_head(frame_embeds).squeeze(-1)
+
+    def forward_features(self, per_frame_embeds: torch.Tensor) -> VideoOutput:
+        """Heads on precomputed per-frame embeddings (B, T, D) (e.g. cached for evaluation)."""
+        contextual = self.contextualize(per_frame_embeds)
+        return VideoOutput(
+            frame_embeds=contextual,
+            video_embeds=self.pool(contextual),
+            anomaly_logits=self.anomaly_logits(contextual),
+            per_frame_embeds=per_frame_embeds,
+        )
+
+    def head_state_dict(self) -> dict[str, torch.Tensor]:
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("clip.")}
+
+    def load_head_state(self, heads_file: Path) -> None:
+        """Copy ``video_heads.safetensors`` into these heads, every key and shape checked."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        if not heads_file.is_file():
+            raise CheckpointError(f"{heads_file.parent}: {VIDEO_CONFIG_NAME} present but {HEADS_WEIGHTS_NAME} is missing")
+        try:
+            saved = load_file(str(heads_file))
+        except (SafetensorError, OSError) as exc:
+            raise CheckpointError(f"{heads_file}: not a readable safetensors file ({exc})") from None
+        expected = self.head_state_dict()
+        for key, tensor in expected.items():
+            if key not in saved:
+                raise CheckpointError(f"{heads_file}: missing key {key}")
+            if saved[key].shape != tensor.shape:
+                raise CheckpointError(
+                    f"{heads_file}: key {key} has shape {list(saved[key].shape)}, expected {list(tensor.shape)}"
+                )
+        for key in saved:
+            if key not in expected:
+                raise CheckpointError(f"{heads_file}: unexpected key {key}")
+        with torch.no_grad():
+            for key, tensor in expected.items():
+                tensor.copy_(saved[key])
+
+
+class VideoFGCLIP(VideoHeads):
+    """FG-CLIP plus a temporal module, video pooling and anomaly heads (see the module docstring)."""
+
+    supports_gradient_checkpointing = True
+
+    def __init__(self, clip: FGCLIPModel, config: VideoHeadConfig | None = None):
+        super().__init__(clip.embed_dim, config)
+        self.clip = clip
         self.to(device=clip.device, dtype=clip.dtype)
 
     # ------------------------------------------------------------ properties
@@ -253,30 +315,6 @@ class VideoFGCLIP(nn.Module):
         if isinstance(boxes, torch.Tensor):
             return self.clip.get_box_features(pixels, boxes, box_image=box_image)
         return self.clip.get_box_features(pixels, list(boxes))
-
-    def contextualize(self, frame_embeds: torch.Tensor) -> torch.Tensor:
-        return self.temporal(frame_embeds)
-
-    def pool(self, frame_embeds: torch.Tensor) -> torch.Tensor:
-        """(B, T, D) -> (B, D) video embedding."""
-        if self.config.pooling == "mean":
-            return frame_embeds.mean(dim=1)
-        weights = self.pool_score(frame_embeds).squeeze(-1).float().softmax(dim=1)
-        return torch.einsum("bt,btd->bd", weights.to(frame_embeds.dtype), frame_embeds)
-
-    def anomaly_logits(self, frame_embeds: torch.Tensor) -> torch.Tensor:
-        """(B, T, D) contextual features -> MIL logits (B, T)."""
-        return self.mil_head(frame_embeds).squeeze(-1)
-
-    def forward_features(self, per_frame_embeds: torch.Tensor) -> VideoOutput:
-        """Heads on precomputed per-frame embeddings (B, T, D) (e.g. cached for evaluation)."""
-        contextual = self.contextualize(per_frame_embeds)
-        return VideoOutput(
-            frame_embeds=contextual,
-            video_embeds=self.pool(contextual),
-            anomaly_logits=self.anomaly_logits(contextual),
-            per_frame_embeds=per_frame_embeds,
-        )
 
     def forward(self, pixels: torch.Tensor) -> VideoOutput:
         """``pixels``: normalised (B, T, 3, H, W), or uint8 frames (B, T, S, S, 3) that are
@@ -331,9 +369,6 @@ class VideoFGCLIP(nn.Module):
 
     # ------------------------------------------------------------ saving / loading
 
-    def head_state_dict(self) -> dict[str, torch.Tensor]:
-        return {k: v for k, v in self.state_dict().items() if not k.startswith("clip.")}
-
     def save_pretrained(self, path: str | Path, trained_on: Sequence[str] | None = None,
                         tokenizer: Any = None, **_: Any) -> None:
         """FG-CLIP official layout + ``video_heads.safetensors`` + ``fgvad_video.json``.
@@ -355,44 +390,48 @@ class VideoFGCLIP(nn.Module):
     @classmethod
     def from_pretrained(cls, path: str | Path, head_config: VideoHeadConfig | None = None, *,
                         dtype: Any = None, torch_dtype: Any = None, attn_implementation: str = "sdpa",
-                        device: Any = None) -> "VideoFGCLIP":
-        """Load a full fgvad video checkpoint, or an FG-CLIP/CLIP folder with fresh heads.
+                        device: Any = None, backbone: str | Path | None = None) -> "VideoFGCLIP":
+        """Load a full fgvad video checkpoint, or an FG-CLIP/CLIP folder with fresh heads, or a
+        heads-only checkpoint (trained on frozen features) on the backbone it names.
 
         ``head_config`` is used for fresh heads; a saved ``fgvad_video.json`` wins otherwise.
+        ``backbone``: where a heads-only checkpoint's backbone is now, when it moved (its
+        weights must still be the ones the features were extracted with).
         """
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
+        from fgvad.models.backbones import resolve_recorded_backbone
 
         folder = Path(path)
-        clip = FGCLIPModel.from_pretrained(folder, dtype=dtype, torch_dtype=torch_dtype,
-                                           attn_implementation=attn_implementation, device=device)
         meta = read_video_meta(folder)
+        tower = folder
+        if meta is not None and meta.get("backbone") is not None:
+            tower = resolve_recorded_backbone(folder, meta["backbone"], backbone)
+        clip = FGCLIPModel.from_pretrained(tower, dtype=dtype, torch_dtype=torch_dtype,
+                                           attn_implementation=attn_implementation, device=device)
         if meta is None:
             return cls(clip, head_config).eval()
         config = VideoHeadConfig.from_dict(meta.get("head_config") or {}, source=str(folder / VIDEO_CONFIG_NAME))
         model = cls(clip, config)
-        heads_file = folder / HEADS_WEIGHTS_NAME
-        if not heads_file.is_file():
-            raise CheckpointError(f"{folder}: {VIDEO_CONFIG_NAME} present but {HEADS_WEIGHTS_NAME} is missing")
-        try:
-            saved = load_file(str(heads_file))
-        except (SafetensorError, OSError) as exc:
-            raise CheckpointError(f"{heads_file}: not a readable safetensors file ({exc})") from None
-        expected = model.head_state_dict()
-        for key, tensor in expected.items():
-            if key not in saved:
-                raise CheckpointError(f"{heads_file}: missing key {key}")
-            if saved[key].shape != tensor.shape:
-                raise CheckpointError(
-                    f"{heads_file}: key {key} has shape {list(saved[key].shape)}, expected {list(tensor.shape)}"
-                )
-        for key in saved:
-            if key not in expected:
-                raise CheckpointError(f"{heads_file}: unexpected key {key}")
-        with torch.no_grad():
-            for key, tensor in expected.items():
-                tensor.copy_(saved[key])
+        model.load_head_state(folder / HEADS_WEIGHTS_NAME)
         return model.eval()
+
+
+def save_heads(heads: VideoHeads, path: str | Path, *, backbone: dict[str, Any], features: dict[str, Any],
+               trained_on: Sequence[str] | None = None) -> None:
+    """A heads-only checkpoint: ``video_heads.safetensors`` + ``fgvad_video.json`` naming the
+    backbone (its path and weight hashes, :func:`fgvad.models.backbones.backbone_identity`) and
+    the snippet sampling of the features it was trained on. Scoring a video loads that backbone
+    and runs backbone -> heads (:meth:`VideoFGCLIP.from_pretrained`)."""
+    from safetensors.torch import save_file
+
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().contiguous().cpu() for k, v in heads.head_state_dict().items()}
+    save_file(tensors, str(folder / HEADS_WEIGHTS_NAME), metadata={"format": "pt"})
+    meta: dict[str, Any] = {"format": _FORMAT, "version": 1, "head_config": asdict(heads.config),
+                            "backbone": dict(backbone), "features": dict(features)}
+    if trained_on is not None:
+        meta["trained_on"] = sorted(set(trained_on))
+    (folder / VIDEO_CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def read_video_meta(folder: Path) -> dict[str, Any] | None:
@@ -420,5 +459,5 @@ def read_trained_on(path: str | Path) -> list[str]:
     return keys
 
 
-__all__ = ["VideoHeadConfig", "VideoOutput", "VideoFGCLIP", "TemporalModule", "frames_to_pixels",
-           "read_trained_on", "read_video_meta", "CLIP_MEAN", "CLIP_STD"]
+__all__ = ["VideoHeadConfig", "VideoOutput", "VideoHeads", "VideoFGCLIP", "TemporalModule", "frames_to_pixels",
+           "read_trained_on", "read_video_meta", "save_heads", "CLIP_MEAN", "CLIP_STD"]

@@ -169,6 +169,10 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     """
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     cfg = _as_config(config, overrides)
+    if cfg.data.features:  # heads only, on frozen per-snippet features: no backbone, no video decoding
+        from fgvad.train.features import train_on_features
+
+        return train_on_features(cfg, callbacks=callbacks)
 
     import torch
     from transformers import set_seed

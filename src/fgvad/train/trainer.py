@@ -79,7 +79,8 @@ class VideoTrainer(AtomicCheckpointMixin, Trainer):
                 if key in outputs:
                     self._add_component(key, outputs[key])
             for key in ("logit_scale", "logit_scale_region"):
-                self._add_component(key, outputs[key])
+                if key in outputs:  # heads trained on frozen features have no temperatures
+                    self._add_component(key, outputs[key])
         return (loss, outputs) if return_outputs else loss
 
     def _add_component(self, key: str, value: torch.Tensor) -> None:
