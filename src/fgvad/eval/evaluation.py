@@ -136,13 +136,19 @@ def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path,
                          allow_leakage: bool, heatmap_top_k: int, notes: list[str]) -> tuple[dict, list[Path]]:
     from fgvad.eval.heatmaps import map_kinds, save_video_heatmaps
     from fgvad.eval.leakage import check_leakage
-    from fgvad.eval.score import load_scorer, read_checkpoint_trained_on, score_videos
+    from fgvad.eval.score import checkpoint_snippet_frames, load_scorer, read_checkpoint_trained_on, score_videos
 
     leaked = check_leakage(read_checkpoint_trained_on(checkpoint), protocol.videos, allow=allow_leakage,
                            source=f"checkpoint {checkpoint}")
     if leaked:
         note = (f"{checkpoint} was trained on {len(leaked)} test videos; its numbers are not a valid "
                 "test result (--allow-leakage)")
+        print(f"warning: {note}", file=sys.stderr)
+        notes.append(note)
+    trained_snippet = checkpoint_snippet_frames(checkpoint)
+    if trained_snippet is not None and trained_snippet != stride:
+        note = (f"{checkpoint} was trained on features of {trained_snippet}-frame snippets but is scored every "
+                f"{stride} frames (--stride {trained_snippet} matches its training)")
         print(f"warning: {note}", file=sys.stderr)
         notes.append(note)
     scorer = load_scorer(checkpoint, kind=score_kind, device=device, frame_batch=max(1, frame_batch),

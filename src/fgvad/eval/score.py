@@ -62,6 +62,15 @@ def checkpoint_has_trained_heads(checkpoint: str | Path) -> bool:
     return not (isinstance(meta, dict) and meta.get("trained") is False)
 
 
+def checkpoint_snippet_frames(checkpoint: str | Path) -> int | None:
+    """The snippet length of the features a heads-only checkpoint was trained on (None: not one)."""
+    from fgvad.models.video import read_video_meta
+
+    meta = read_video_meta(Path(checkpoint)) if Path(checkpoint).is_dir() else None
+    features = (meta or {}).get("features")
+    return int(features["snippet_frames"]) if isinstance(features, dict) and "snippet_frames" in features else None
+
+
 def read_checkpoint_trained_on(checkpoint: str | Path) -> list[str]:
     """Videos a checkpoint was trained on ([] for an untouched FG-CLIP/CLIP)."""
     from fgvad.models.video import read_trained_on
