@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
+from fgvad.cli.eval import add_scoring_arguments
 from fgvad.core.datasets import DATASETS
 from fgvad.eval.gt import GT_MODES
-from fgvad.eval.score import SCORE_KINDS  # torch is imported only when a model is loaded
 
 DESCRIPTION = """\
 Compare checkpoints on one test set: every checkpoint-N of one or more training runs (--run,
@@ -41,15 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     test.add_argument("--test-annotation", metavar="FILE|NAME", help="temporal test annotation (default: shipped)")
     test.add_argument("--video-root", metavar="DIR", help="the test videos (needed to score checkpoints)")
     test.add_argument("--gt-mode", choices=GT_MODES, default="frames", help="ground-truth convention (default: frames)")
-    scoring = parser.add_argument_group("scoring")
-    scoring.add_argument("--stride", type=int, default=SNIPPET_FRAMES,
-                         help=f"score one frame per STRIDE frames (default {SNIPPET_FRAMES})")
-    scoring.add_argument("--score", choices=SCORE_KINDS, default="auto",
-                         help="score kind; auto = MIL head for trained checkpoints, prompts otherwise")
-    scoring.add_argument("--frame-batch", type=int, default=DEFAULT_FRAME_BATCH,
-                         help=f"frames per vision-tower call (default {DEFAULT_FRAME_BATCH})")
-    scoring.add_argument("--num-workers", type=int, default=4, help="decoding worker processes (default 4)")
-    scoring.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    scoring = add_scoring_arguments(parser)
     scoring.add_argument("--allow-leakage", action="store_true",
                          help="score checkpoints trained on test videos anyway (numbers are then invalid)")
 

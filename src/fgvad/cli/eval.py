@@ -38,6 +38,21 @@ examples:
              --out eval/sh"""
 
 
+def add_scoring_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """How checkpoints score videos (shared with `fgvad compare`); returns the group for more."""
+    scoring = parser.add_argument_group("scoring with a checkpoint")
+    scoring.add_argument("--stride", type=int, default=SNIPPET_FRAMES,
+                         help=f"score one frame per STRIDE frames (default {SNIPPET_FRAMES}; heads trained on "
+                              "features: their snippet length)")
+    scoring.add_argument("--score", choices=SCORE_KINDS, default="auto",
+                         help="score kind; auto = MIL head for a trained fgvad checkpoint, prompts otherwise")
+    scoring.add_argument("--frame-batch", type=int, default=DEFAULT_FRAME_BATCH,
+                         help=f"frames per vision-tower call (default {DEFAULT_FRAME_BATCH})")
+    scoring.add_argument("--num-workers", type=int, default=4, help="decoding worker processes (default 4)")
+    scoring.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    return scoring
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_argument_group("what to evaluate (one of)")
     src.add_argument("--checkpoint", metavar="CKPT", help="fgvad/FG-CLIP/CLIP checkpoint folder to score the videos with")
@@ -60,15 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
                         help=f"score threshold of far_normal (default {DEFAULT_THRESHOLD})")
-    scoring = parser.add_argument_group("scoring with a checkpoint")
-    scoring.add_argument("--stride", type=int, default=SNIPPET_FRAMES,
-                         help=f"score one frame per STRIDE frames (default {SNIPPET_FRAMES})")
-    scoring.add_argument("--score", choices=SCORE_KINDS, default="auto",
-                         help="score kind; auto = MIL head for a trained fgvad checkpoint, prompts otherwise")
-    scoring.add_argument("--frame-batch", type=int, default=DEFAULT_FRAME_BATCH,
-                         help=f"frames per vision-tower call (default {DEFAULT_FRAME_BATCH})")
-    scoring.add_argument("--num-workers", type=int, default=4, help="decoding worker processes (default 4)")
-    scoring.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    scoring = add_scoring_arguments(parser)
     scoring.add_argument("--heatmap-top-k", type=int, default=DEFAULT_HEATMAP_TOP_K, metavar="K",
                          help="spatial maps saved per anomalous video, at its K top-scored frames "
                               f"(default {DEFAULT_HEATMAP_TOP_K}; 0 = none)")

@@ -39,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frame-batch", type=int, default=DEFAULT_FRAME_BATCH,
                         help=f"frames per vision-tower call (default {DEFAULT_FRAME_BATCH})")
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    parser.add_argument("--backbone", metavar="DIR",
+                        help="heads trained on frozen features: their backbone's folder, when it moved")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise VideoError(f"{path}: video not found")
     scorer = load_scorer(args.checkpoint, kind=args.score, device=args.device, prompts=args.prompt,
-                         frame_batch=max(1, args.frame_batch))
+                         frame_batch=max(1, args.frame_batch), backbone=args.backbone)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"scoring {len(paths)} video(s) with {args.checkpoint} ({scorer.kind} scores, stride {args.stride}, "

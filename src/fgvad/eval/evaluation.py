@@ -109,6 +109,12 @@ def load_score_dir(folder: str | Path) -> dict[str, np.ndarray]:
     return scores
 
 
+def _fit_length(scores: np.ndarray, length: int) -> np.ndarray:
+    if len(scores) >= length:
+        return scores[:length]
+    return np.concatenate([scores, np.full(length - len(scores), scores[-1], dtype=scores.dtype)])
+
+
 def _fresh(out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     # Maps of an earlier run into this folder would be drawn beside scores they do not belong to.
@@ -156,10 +162,12 @@ def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path,
     print(f"scoring {len(paths)} videos with {checkpoint} ({scorer.kind} scores)", file=sys.stderr)
     full = dict(score_videos(scorer, paths, stride=stride, num_workers=num_workers, progress=protocol.progress))
     # Scores cover every real frame, so the decoded length is the video's frame count; the
-    # floor16/i3d conventions then evaluate a prefix of those frames, by definition.
+    # floor16/i3d conventions then evaluate a prefix of those frames, by definition, except
+    # ShanghaiTech's i3d GT, which runs to the end of the last (partial) snippet: those frames
+    # take the last snippet's score, as the I3D methods' repeated snippet scores do.
     counts = {name: len(s) for name, s in full.items()}
     gt = build_ground_truth(protocol.videos, counts, protocol.gt_mode)
-    aligned = {name: full[name][: len(labels)] for name, labels in gt.items()}
+    aligned = {name: _fit_length(full[name], len(labels)) for name, labels in gt.items()}
     metrics = protocol.metrics(aligned, gt)
     metrics["score_kind"] = scorer.kind
     _fresh(out)

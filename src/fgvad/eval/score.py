@@ -30,7 +30,6 @@ from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
 from fgvad.core.errors import CheckpointError, UsageError, VideoError
 from fgvad.core.prompts import default_prompts
 from fgvad.data.snippets import SnippetFrames, snippet_frame_indices
-from fgvad.models.backbones import pick_device  # noqa: F401  (re-exported; torch is imported when called)
 from fgvad.eval.metrics import expand_snippet_scores
 
 if TYPE_CHECKING:
@@ -78,6 +77,13 @@ def read_checkpoint_trained_on(checkpoint: str | Path) -> list[str]:
     if not Path(checkpoint).is_dir():
         raise CheckpointError(f"{checkpoint}: checkpoint folder not found")
     return read_trained_on(checkpoint)
+
+
+def pick_device(device: str | None = None) -> "torch.device":
+    """See :func:`fgvad.models.backbones.pick_device` (imported on call: `--help` loads no model code)."""
+    from fgvad.models.backbones import pick_device as pick
+
+    return pick(device)
 
 
 @dataclass
@@ -136,8 +142,11 @@ class Scorer:
 
 
 def load_scorer(checkpoint: str | Path, *, kind: str = "auto", device: str | None = None,
-                prompts: Sequence[str] | None = None, frame_batch: int = DEFAULT_FRAME_BATCH) -> Scorer:
-    """Load a checkpoint folder (fgvad video, FG-CLIP or plain CLIP) ready to score videos."""
+                prompts: Sequence[str] | None = None, frame_batch: int = DEFAULT_FRAME_BATCH,
+                backbone: str | Path | None = None) -> Scorer:
+    """Load a checkpoint folder (fgvad video, FG-CLIP or plain CLIP, or heads trained on frozen
+    features with their backbone: ``backbone`` = where that backbone is now, if it moved) ready
+    to score videos."""
     from fgvad.models.video import VideoFGCLIP
 
     if kind not in SCORE_KINDS:
@@ -152,7 +161,7 @@ def load_scorer(checkpoint: str | Path, *, kind: str = "auto", device: str | Non
         raise UsageError(f"{folder}: has no trained video heads, so its MIL scores would be random; "
                          "use --score prompt")
     dev = pick_device(device)
-    model = VideoFGCLIP.from_pretrained(folder, device=dev).eval()
+    model = VideoFGCLIP.from_pretrained(folder, device=dev, backbone=backbone).eval()
     prompt_embeds = prompt_embeddings(model, folder, prompts) if kind in ("prompt", "mix") else None
     return Scorer(model=model, kind=kind, device=dev, prompt_embeds=prompt_embeds, frame_batch=frame_batch,
                   checkpoint=folder)

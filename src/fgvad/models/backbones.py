@@ -84,7 +84,7 @@ def resolve_recorded_backbone(checkpoint: str | Path, recorded: dict[str, Any],
     folder = Path(override) if override is not None else Path(recorded["path"])
     if not folder.is_dir():
         raise CheckpointError(f"{checkpoint}: its backbone {folder} is not there (trained on features of it); "
-                              "give the folder where it is now (backbone=...)")
+                              "give the folder where it is now (fgvad score --backbone DIR)")
     kind = recorded.get("kind", "fgclip")
     if kind != "fgclip":
         raise CheckpointError(f"{checkpoint}: heads trained on {kind} features; scoring videos runs FG-CLIP v1/CLIP "

@@ -89,7 +89,7 @@ class FeatureHeadModule(nn.Module):
 
 
 def _feature_trainer_class() -> type:
-    from fgvad.train.trainer import TRAIN_CONFIG_NAME, VideoTrainer
+    from fgvad.train.trainer import VideoTrainer
 
     class FeatureHeadTrainer(VideoTrainer):
         """Saves and loads heads-only checkpoints that name the features' backbone."""
@@ -99,8 +99,6 @@ def _feature_trainer_class() -> type:
             super().__init__(*args, **kwargs)
 
         def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
-            import yaml
-
             from fgvad.models.video import save_heads
 
             output_dir = output_dir if output_dir is not None else self.args.output_dir
@@ -115,9 +113,7 @@ def _feature_trainer_class() -> type:
                        features={"snippet_frames": meta["snippet_frames"],
                                  "frames_per_snippet": meta["frames_per_snippet"], "embed_dim": meta["embed_dim"],
                                  "features_dir": str(self.store.root.resolve())})
-            source = {k: (v if isinstance(v, (int, float, str, bool, list, dict, type(None))) else str(v))
-                      for k, v in self.fgvad_config.source.items()}
-            Path(output_dir, TRAIN_CONFIG_NAME).write_text(yaml.safe_dump(source, sort_keys=True))
+            self.write_train_config(output_dir)
 
         def _load_weights_from(self, folder: str) -> None:
             from fgvad.models.video import HEADS_WEIGHTS_NAME

@@ -136,6 +136,10 @@ class VideoTrainer(AtomicCheckpointMixin, Trainer):
             video.load_state_dict({k.removeprefix("video_model."): v for k, v in state_dict.items()
                                    if k.startswith("video_model.")}, strict=False)
         video.save_pretrained(output_dir, trained_on=self.trained_on, tokenizer=self.text_tokenizer)
+        self.write_train_config(output_dir)
+
+    def write_train_config(self, output_dir: str) -> None:
+        """The merged training options, beside the weights, for the record."""
         import yaml
 
         source = {k: (v if isinstance(v, (int, float, str, bool, list, dict, type(None))) else str(v))

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime
 import html
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fgvad.core.errors import EvalError
+from fgvad.eval.folder import read_json_object
 
 COMPARE_JSON = "compare.json"  # the same name fgvad.eval.compare writes
 COMPARE_PNG = "compare.png"
@@ -37,13 +37,8 @@ def is_compare_folder(folder: str | Path) -> bool:
 
 def load_compare(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / COMPARE_JSON
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EvalError(f"{path}: not found; is {folder} an output folder of `fgvad compare`?") from None
-    except ValueError as err:
-        raise EvalError(f"{path}: invalid JSON ({err})") from None
-    if not isinstance(data, dict) or data.get("format") != "fgvad-compare" or not data.get("rows"):
+    data = read_json_object(path)
+    if data.get("format") != "fgvad-compare" or not data.get("rows"):
         raise EvalError(f"{path}: not a comparison of `fgvad compare`")
     return data
 
