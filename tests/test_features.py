@@ -194,3 +194,17 @@ def test_new_commands_help_has_examples_and_imports_no_torch():
     assert done.returncode == 0, done.stderr
     assert "fgvad features extract --checkpoint" in done.stdout and "fgvad compare --run" in done.stdout
     assert "--snippet-frames" in done.stdout and "--frames-per-snippet" in done.stdout
+
+
+def test_snippet_rules():
+    from fgvad.data.features import VideoFeatures
+    from fgvad.data.snippets import snippet_frame_indices
+
+    # 33 frames in 16-frame snippets: [0, 16), [16, 32), [32, 33); centres 8, 24, 32
+    assert snippet_frame_indices(33, 16)[:, 0].tolist() == [8, 24, 32]
+    assert snippet_frame_indices(33, 16, 4).tolist() == [[2, 6, 10, 14], [18, 22, 26, 30], [32, 32, 32, 32]]
+    # a clip of a 30 fps video in 16-frame snippets: [1.0 s, 2.0 s) = frames [30, 60) -> snippets [1, 4)
+    video = VideoFeatures("v", np.zeros((10, 2), np.float32), n_frames=160, fps=30.0, video="v.mp4")
+    assert video.snippet_range(16, (1.0, 2.0)) == (1, 4)
+    assert video.snippet_range(16, None) == (0, 10)
+    assert video.snippet_range(16, (100.0, 200.0)) == (9, 10)  # past the end: the last snippet, never empty

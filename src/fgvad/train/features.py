@@ -42,11 +42,12 @@ class FeatureClips(torch.utils.data.Dataset):
         self.num_frames = num_frames
         self.features: dict[str, torch.Tensor] = {}
         self.items: list[tuple[str, int, int, float, int]] = []  # key, first, end, is_anomaly, entry index
+        read: dict[str, Any] = {}  # one read per video: clips of a video share its file
         for entry in entries:
-            video = self.features.get(entry.key)
-            stored = store.read(entry.key)
-            if video is None:
-                video = self.features[entry.key] = torch.from_numpy(stored.features)
+            stored = read.get(entry.key)
+            if stored is None:
+                stored = read[entry.key] = store.read(entry.key)
+                self.features[entry.key] = torch.from_numpy(stored.features)
             first, end = stored.snippet_range(store.snippet_frames, entry.clip)
             self.items.append((entry.key, first, end, float(entry.is_anomaly), entry.index))
 
