@@ -31,6 +31,20 @@ def read_index(frame: np.ndarray) -> int:
     return value
 
 
+def moving_square_frames(n_frames: int, seed: int, height: int = 48, width: int = 64,
+                         square: int = 12) -> np.ndarray:
+    """A textured background (8-pixel blocks) with an orange square moving left to right,
+    vertically centred."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(40, 200, size=(height // 8, width // 8, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
+    frames = np.repeat(base[None], n_frames, axis=0)
+    top = (height - square) // 2
+    for t in range(n_frames):
+        x = int(t * (width - square) / max(n_frames - 1, 1))
+        frames[t, top:top + square, x:x + square] = (250, 120, 20)
+    return frames
+
+
 def make_indexed_video(path: Path, n_frames: int, fps: int = 30) -> Path:
     from fgvad.data.video import write_video
 
@@ -55,4 +69,23 @@ def make_truncated_video(path: Path, n_frames: int = 30) -> Path:
     make_indexed_video(path, n_frames)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def write_rotated_video(path: Path, upright: np.ndarray, degrees: int, fps: int = 30) -> Path:
+    """An mp4 that displays ``upright`` (T, H, W, 3) but stores it turned, with a display matrix
+    saying so, as a phone writes a portrait video. ``degrees``: counterclockwise, as PyAV reads it."""
+    import av
+
+    stored = np.ascontiguousarray(np.rot90(upright, k=-(degrees // 90), axes=(1, 2)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps, options={"crf": "18"})
+        stream.width, stream.height, stream.pix_fmt = stored.shape[2], stored.shape[1], "yuv420p"
+        stream.set_display_rotation(degrees)
+        for frame in stored:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
     return path

@@ -196,8 +196,9 @@ def test_evaluate_is_a_typed_library_call(tmp_path, tiny_test_set):
     # one map per anomalous video (heatmap_top_k=1), for the model and for the baseline
     assert sorted(p.name for p in result.heatmaps) == ["Abuse028_x264.npz", "Explosion001_x264.npz"]
     assert [p.parent for p in result.baseline_heatmaps] == [out / "baseline" / "heatmaps"] * 2
-    maps = load_heatmaps(result.heatmaps[0])
-    assert maps.frame_indices.size == 1 and maps.maps["prompt"].shape == (1, 4, 4)
+    maps = load_heatmaps(result.heatmaps[0])  # MIL scores: MIL maps; the zero-shot baseline: prompt maps
+    assert maps.frame_indices.size == 1 and maps.kinds == ["mil"] and maps.maps["mil"].shape == (1, 4, 4)
+    assert load_heatmaps(result.baseline_heatmaps[0]).kinds == ["prompt"]
     assert json.loads((out / "eval_meta.json").read_text())["stride"] == 8
 
     # precomputed scores into the same folder: no maps, and the earlier ones are gone

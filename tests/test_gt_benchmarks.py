@@ -90,7 +90,7 @@ def test_gt_mode_and_dataset_errors_are_one_line(tmp_path, capsys):
     bad = tmp_path / "counts.txt"
     bad.write_text("01_0015 many\n")
     assert main(["gt", "--dataset", "shanghaitech", "--frame-counts", str(bad), "--out", str(tmp_path / "g.npz")]) != 0
-    assert f"{bad}:1: expected 'NAME N'" in capsys.readouterr().err
+    assert f"{bad}:1: frame count 'many' is not a whole number" in capsys.readouterr().err
 
 
 @pytest.mark.slow  # 2.3 M frames: AP, AUC and six per-class AUCs

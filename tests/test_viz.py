@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers_video import moving_square_frames
 
 from fgvad.cli import main
 
@@ -26,17 +27,6 @@ FOLDERS = {"Abuse028_x264": "Abuse", "Explosion001_x264": "Explosion",
            "Normal_Videos_003_x264": "Testing_Normal_Videos_Anomaly"}
 
 
-def scene(n_frames: int, seed: int, height: int = 48, width: int = 64) -> np.ndarray:
-    """A textured background with a bright square moving across it."""
-    rng = np.random.default_rng(seed)
-    base = rng.integers(40, 200, size=(height // 8, width // 8, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
-    frames = np.repeat(base[None], n_frames, axis=0)
-    for t in range(n_frames):
-        x = int(t * (width - 12) / max(n_frames - 1, 1))
-        frames[t, 18:30, x:x + 12] = (250, 120, 20)
-    return frames
-
-
 @pytest.fixture(scope="module")
 def eval_folder(tmp_path_factory):
     """Checkpoint evaluated beside its baseline, as `fgvad eval` writes it."""
@@ -48,7 +38,7 @@ def eval_folder(tmp_path_factory):
     (root / "annotation.txt").write_text(ANNOTATION)
     for k, (name, n) in enumerate(FRAMES.items()):
         (root / "videos" / FOLDERS[name]).mkdir(parents=True, exist_ok=True)
-        write_video(root / "videos" / FOLDERS[name] / f"{name}.mp4", scene(n, k))
+        write_video(root / "videos" / FOLDERS[name] / f"{name}.mp4", moving_square_frames(n, k))
     trained, base = build_tiny_checkpoints(root / "ckpt")
     out = root / "eval"
     assert main(["eval", "--checkpoint", str(trained), "--baseline", str(base), "--video-root", str(root / "videos"),
@@ -73,8 +63,9 @@ def test_viz_draws_curves_heatmaps_and_an_offline_report(eval_folder, capsys):
     curves = sorted((out / "viz" / "curves").glob("*.png"))
     assert [p.stem for p in curves] == sorted(FRAMES)
     heatmaps = sorted((out / "viz" / "heatmaps").glob("*.png"))
-    # top-2 frames of each anomalous video, none of the normal one; the file names the map kind
-    assert sorted({re.sub(r"_f\d+_prompt$", "", p.stem) for p in heatmaps}) == ["Abuse028_x264", "Explosion001_x264"]
+    # top-2 frames of each anomalous video, none of the normal one; the file names the map kind: the
+    # checkpoint's scores are MIL scores, so its maps are MIL maps
+    assert sorted({re.sub(r"_f\d+_mil$", "", p.stem) for p in heatmaps}) == ["Abuse028_x264", "Explosion001_x264"]
     assert len(heatmaps) == 4
     for png in curves + heatmaps:
         _png_ok(png)
@@ -86,7 +77,9 @@ def test_viz_draws_curves_heatmaps_and_an_offline_report(eval_folder, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert f"{metrics['auc']:.4f}" in page and f"{metrics['baseline']['auc']:.4f}" in page
     assert "baseline (untouched)" in page and "Anomalous videos (2)" in page and "Normal videos (1)" in page
-    assert "<code>prompt</code> map = 1 − P(normal prompt) per patch" in page  # the report names the kind
+    # the report names the kind it shows, in the legend and beside each video's maps
+    assert "<code>mil</code> map = MIL score drop of the frame when the patch is greyed out" in page
+    assert page.count("maps shown: <code>mil</code>") == 2
     # rerunning replaces the images instead of piling them up
     assert main(["viz", str(out), "--top-k", "1"]) == 0
     assert len(list((out / "viz" / "heatmaps").glob("*.png"))) == 2
@@ -115,7 +108,7 @@ def test_patch_map_is_the_prompt_score_of_each_patch(eval_folder):
     _, trained, _ = eval_folder
     scorer = load_scorer(trained, kind="prompt")
     assert scorer.prompt_embeds.shape[0] == 14  # the normal prompt + 13 UCF classes, as in scoring
-    frames = torch.from_numpy(scene(2, 7, 32, 32))
+    frames = torch.from_numpy(moving_square_frames(2, 7, 32, 32))
     pixels = frames_to_pixels(frames, scorer.image_size)
     maps = patch_anomaly_maps(scorer.model, pixels, scorer.prompt_embeds)
     assert maps.shape == (2, 4, 4) and maps.dtype == np.float32
@@ -129,8 +122,9 @@ def test_patch_map_is_the_prompt_score_of_each_patch(eval_folder):
 
 
 def test_evaluation_saves_the_maps_viz_draws(eval_folder):
-    """heatmaps/<video>.npz: the top-2 snippet centres by the saved scores, native frames, prompt maps
-    equal to the model's at those frames; the baseline's folder gets its own."""
+    """heatmaps/<video>.npz: the top-2 snippet centres by the saved scores, native frames, maps of the
+    kind that explains the score (MIL for the checkpoint, prompt maps equal to the model's at those
+    frames for the zero-shot baseline)."""
     from fgvad.data.video import decode_frames
     from fgvad.eval.folder import load_heatmaps
     from fgvad.eval.heatmaps import patch_anomaly_maps, top_scored_frames
@@ -142,17 +136,26 @@ def test_evaluation_saves_the_maps_viz_draws(eval_folder):
     assert sorted(p.stem for p in (out / "baseline" / "heatmaps").glob("*.npz")) == ["Abuse028_x264",
                                                                                       "Explosion001_x264"]
     meta = json.loads((out / "eval_meta.json").read_text())
-    assert meta["heatmaps"] == {"top_k": 2, "kinds": ["prompt"], "videos": 2}
+    assert meta["heatmaps"] == {"top_k": 2, "kinds": ["mil"], "videos": 2}
+    assert json.loads((out / "baseline" / "eval_meta.json").read_text())["heatmaps"]["kinds"] == ["prompt"]
     name = "Explosion001_x264"
-    saved = load_heatmaps(out / "heatmaps" / f"{name}.npz")
-    scores = np.load(out / "scores" / f"{name}.npy")
+    assert load_heatmaps(out / "heatmaps" / f"{name}.npz").kinds == ["mil"]
+    saved = load_heatmaps(out / "baseline" / "heatmaps" / f"{name}.npz")
+    scores = np.load(out / "baseline" / "scores" / f"{name}.npy")
     assert saved.video == name and saved.kinds == ["prompt"]
     assert saved.frame_indices.tolist() == top_scored_frames(scores, 2, meta["stride"])
     np.testing.assert_array_equal(saved.scores, scores[saved.frame_indices])
     video = root / "videos" / FOLDERS[name] / f"{name}.mp4"
     assert saved.frames.shape == (2, 48, 64, 3) and saved.frames.dtype == np.uint8  # native resolution
     np.testing.assert_array_equal(saved.frames, decode_frames(video, saved.frame_indices, None))
-    scorer = load_scorer(trained, kind="prompt")
+    # the baseline was scored with the prompts the evaluation recorded: fgvad's defaults over the
+    # test annotation's classes (the checkpoint stored none)
+    from fgvad.core.prompts import PromptSet, default_prompt_set
+
+    used = json.loads((out / "baseline" / "eval_meta.json").read_text())["prompts"]
+    assert used.pop("source") == "evaluated checkpoint"
+    assert PromptSet.from_dict(used) == default_prompt_set(["Abuse", "Explosion"])
+    scorer = load_scorer(root / "ckpt" / "untouched", kind="prompt", prompts=PromptSet.from_dict(used))
     pixels = frames_to_pixels(decode_frames(video, saved.frame_indices, scorer.image_size), scorer.image_size)
     np.testing.assert_allclose(saved.maps["prompt"], patch_anomaly_maps(scorer.model, pixels, scorer.prompt_embeds),
                                rtol=1e-5, atol=1e-6)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from fgvad.core.errors import UsageError
+from fgvad.core.io import check_output_path
 
 MARKER_NAME = "demo.json"  # marks a folder as a demo's, so a rerun may replace it
 DEFAULT_OUT = "demo_out"
@@ -67,8 +68,7 @@ class DemoResult:
 
 
 def _prepare_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
+    check_output_path(out, flag="--out", folder=True)
     if out.is_dir() and any(out.iterdir()):
         if not (out / MARKER_NAME).is_file():
             raise UsageError(f"--out {out}: folder is not empty and holds no fgvad demo; choose a new or empty folder")

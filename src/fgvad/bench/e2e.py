@@ -56,6 +56,7 @@ def bench_e2e(ctx: Context, workdir: Path) -> dict[str, Any]:
         "video_root": str(info.video_root), "cache_dir": str(cache_dir), "num_frames": o.frames,
         "image_size": image_size, "max_keyframes": o.keyframes, "temporal_dropout": 0.0,
         "output_dir": str(workdir / "e2e_out"), "num_train_epochs": o.e2e_epochs,
+        "overwrite_output_dir": True,  # bench's own scratch folder: a rerun with --workdir replaces the last one
         "per_device_train_batch_size": o.batch, "gradient_accumulation_steps": 1,
         "logging_steps": 10, "save_strategy": "no", "report_to": "none",
         "dataloader_num_workers": o.workers, "dataloader_pin_memory": on_cuda, "memory_cache_mb": 0,

@@ -44,20 +44,6 @@ class BenchOptions:
     weight_decay: float = TRAINING_DEFAULTS["weight_decay"]
 
 
-def resolve_device(name: str) -> Any:
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UsageError(f"--device {name!r}: not a torch device (use cpu, cuda or cuda:N)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {name}: CUDA is not available on this machine")
-    return device
-
-
 def amp_dtype(options: BenchOptions, device: Any) -> Any:
     """The autocast dtype, or None for plain float32."""
     import torch

@@ -13,7 +13,8 @@ from fgvad.bench.e2e import bench_e2e
 from fgvad.bench.flops import matmul_ceiling_tflops, vision_forward_flops
 from fgvad.bench.harness import Context, environment
 from fgvad.bench.infer import bench_infer
-from fgvad.bench.options import WHAT, BenchOptions, amp_dtype, resolve_device, validate
+from fgvad.bench.options import WHAT, BenchOptions, amp_dtype, validate
+from fgvad.models.device import resolve_device
 from fgvad.bench.sizes import model_config
 from fgvad.bench.train_step import bench_check, bench_train
 

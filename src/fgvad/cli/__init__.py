@@ -93,6 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FgvadError as err:
         print(f"fgvad: error: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:
+        # The file system refused mid-run what the checks before the work allowed (a disk that
+        # filled up, a folder made read-only meanwhile): one line naming the file, as for any error.
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"fgvad: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("fgvad: interrupted", file=sys.stderr)
         return 130

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable
 
-from fgvad.bench.options import DEFAULT_WHAT, WHAT, BenchOptions, apply_preset, resolve_device
+from fgvad.bench.options import DEFAULT_WHAT, WHAT, BenchOptions, apply_preset
 from fgvad.bench.sizes import SIZE_NAMES
 
 DESCRIPTION = (
@@ -82,6 +82,8 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
     if args.warmup is None:
         import torch
 
+        from fgvad.models.device import resolve_device
+
         on_cuda = resolve_device(args.device).type == "cuda" and torch.cuda.is_available()
         options.warmup = 3 if on_cuda else 1
     else:
@@ -91,6 +93,12 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from fgvad.core.io import check_output_path
+
+    if args.json_out:
+        check_output_path(args.json_out, flag="--json-out")
+    if args.workdir:
+        check_output_path(args.workdir, flag="--workdir", folder=True)
     options = options_from_args(args)
     out_file = Path(args.json_out) if args.json_out else None
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from fgvad.core.errors import UsageError
+from fgvad.core.io import check_output_path
 from fgvad.data.annotations import KEYFRAME_BASE_DEFAULT
 
 
@@ -17,9 +18,11 @@ def add_keyframe_base(parser: argparse.ArgumentParser, note: str = "") -> None:
 
 
 def refuse_overwrite(out: str | Path | None, src: str | Path) -> None:
-    """Writing the output over the input would lose the user's original file."""
+    """``--out FILE`` must be writable, and writing it over the input would lose the user's original file."""
     if out and Path(out).resolve() == Path(src).resolve():
         raise UsageError(f"--out {out}: refusing to overwrite the input; choose another file")
+    if out:
+        check_output_path(out, flag="--out")
 
 
 def require_folder(flag: str, path: str | Path | None) -> None:

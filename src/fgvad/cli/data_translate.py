@@ -6,6 +6,7 @@ import argparse
 
 from fgvad.cli.data_options import refuse_overwrite
 from fgvad.core.errors import UsageError
+from fgvad.core.io import check_output_path
 from fgvad.data.tools.translate import ModelTranslator, translate_file
 
 DESCRIPTION = """\
@@ -43,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.dry_run and not args.out:
         raise UsageError("--out is required (or use --dry-run)")
     refuse_overwrite(args.out, args.file)
+    if args.cache and not args.dry_run:
+        check_output_path(args.cache, flag="--cache")  # new translations are added to it
     if args.batch_size < 1 or args.max_new_tokens < 1:
         raise UsageError("--batch-size and --max-new-tokens must be positive")
     translator = None

@@ -50,6 +50,10 @@ def add_scoring_arguments(parser: argparse.ArgumentParser) -> argparse._Argument
                          help=f"frames per vision-tower call (default {DEFAULT_FRAME_BATCH})")
     scoring.add_argument("--num-workers", type=int, default=4, help="decoding worker processes (default 4)")
     scoring.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    scoring.add_argument("--prompts", metavar="FILE",
+                         help="prompt file (YAML/JSON: 'normal' and 'classes', see fgvad.core.prompts) for prompt "
+                              "scores and maps, the baseline's included; default: the checkpoint's own, else "
+                              "fgvad's for the test set's classes")
     return scoring
 
 
@@ -92,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
         video_root=args.video_root,
         frame_counts=args.frame_counts, gt_mode=args.gt_mode, expand=args.expand, threshold=args.threshold,
         stride=args.stride, score_kind=args.score, frame_batch=args.frame_batch, num_workers=args.num_workers,
-        device=args.device, allow_leakage=args.allow_leakage, heatmap_top_k=args.heatmap_top_k)
+        device=args.device, allow_leakage=args.allow_leakage, heatmap_top_k=args.heatmap_top_k,
+        prompts=args.prompts)
     print(result.table)
     print(f"wrote {result.metrics_json}, {result.metrics_md}")
     return 0

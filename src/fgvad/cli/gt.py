@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from fgvad.core.datasets import DATASETS
+from fgvad.core.io import check_output_path
 from fgvad.data.annotations import load_test_annotation
 from fgvad.eval.gt import GT_MODES, build_ground_truth, check_gt_mode, resolve_frame_counts, save_ground_truth
 
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     dataset = args.dataset or (args.annotation if args.annotation in DATASETS else "ucf-crime")
     annotation = args.annotation or dataset
     check_gt_mode(args.mode, dataset)
+    check_output_path(args.out if args.out.endswith(".npz") else args.out + ".npz", flag="--out")
     videos = load_test_annotation(annotation, dataset)
     counts, note = resolve_frame_counts(videos, annotation=annotation, frame_counts=args.frame_counts,
                                         video_root=args.video_root)

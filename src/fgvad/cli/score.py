@@ -10,6 +10,7 @@ import numpy as np
 
 from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
 from fgvad.core.errors import UsageError, VideoError
+from fgvad.core.io import check_output_path
 from fgvad.eval.score import SCORE_KINDS
 
 DESCRIPTION = """\
@@ -32,8 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"frames per snippet (default {SNIPPET_FRAMES})")
     parser.add_argument("--score", choices=SCORE_KINDS, default="auto",
                         help="mil (trained head), prompt (zero-shot), mix; auto picks by checkpoint")
-    parser.add_argument("--prompt", action="append", metavar="TEXT",
-                        help="custom prompts for --score prompt: the first is the normal one (repeatable)")
+    parser.add_argument("--prompts", metavar="FILE",
+                        help="prompt file (YAML/JSON: 'normal' and 'classes', see fgvad.core.prompts) for prompt "
+                             "and mix scores; default: the checkpoint's own, else fgvad's for UCF-Crime's classes")
     parser.add_argument("--plot", action="store_true", help="also write the score curve as <video>.png")
     parser.add_argument("--num-workers", type=int, default=4, help="decoding worker processes (default 4)")
     parser.add_argument("--frame-batch", type=int, default=DEFAULT_FRAME_BATCH,
@@ -48,13 +50,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.stride < 1:
         raise UsageError(f"--stride must be >= 1, not {args.stride}")
-    if args.prompt is not None and len(args.prompt) < 2:
-        raise UsageError("--prompt needs at least two texts: the normal one first, then anomalous ones")
+    check_output_path(args.out, flag="--out", folder=True)
     paths = name_video_paths(args.videos)
     for path in paths.values():
         if not path.is_file():
             raise VideoError(f"{path}: video not found")
-    scorer = load_scorer(args.checkpoint, kind=args.score, device=args.device, prompts=args.prompt,
+    scorer = load_scorer(args.checkpoint, kind=args.score, device=args.device, prompts=args.prompts,
                          frame_batch=max(1, args.frame_batch), backbone=args.backbone)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,8 @@ DESCRIPTION = """\
 Draw what `fgvad eval` measured and saved: for each test video a PNG of its per-frame anomaly
 score with the ground-truth anomaly shaded (the baseline's score dashed, when evaluated); the
 spatial heatmaps `fgvad eval` computed at the top-scored frames of each anomalous video (each
-names its kind, e.g. prompt = 1 - P(normal prompt) per patch) over the frame; and
+names its kind: mil = the MIL score's drop when the patch is greyed out, for MIL scores; prompt
+= 1 - P(normal prompt) per patch, for prompt scores) over the frame; and
 EVAL_DIR/report.html, one static page with the metrics table and all images, readable offline.
 An `fgvad compare` folder gets its table and AUC/AP-vs-step plot redrawn instead.
 Reads files only: no model, no GPU, no videos."""

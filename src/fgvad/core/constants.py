@@ -27,3 +27,8 @@ FGCLIP2_SHORT_TEXT_LENGTH = 64  # short and box walks (the released position tab
 FGCLIP2_LONG_TEXT_LENGTH = 196  # long walk (rows of position_embedding_ori / _res)
 SIGLIP_MEAN = (0.5, 0.5, 0.5)  # SigLIP 2 pixel normalisation: x / 127.5 - 1
 SIGLIP_STD = (0.5, 0.5, 0.5)
+
+# --- Input sanity: the longest video a frame count may describe. 10^8 frames is over 38 days
+# at 30 fps; a larger count is a wrong column or a typo, and believing it would allocate
+# gigabytes of labels before anything else fails.
+MAX_VIDEO_FRAMES = 100_000_000

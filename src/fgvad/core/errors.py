@@ -6,14 +6,38 @@ traceback for these.
 
 from __future__ import annotations
 
+# torch's DataLoader re-raises a worker's exception as ``type(err)("Caught <Name> in DataLoader
+# worker process N.\nOriginal Traceback ...\n<module>.<Name>: <message>")``: the class survives,
+# the message becomes a traceback. The worker's own message is the traceback's last line.
+_WORKER_PREFIX = "Caught "
+_WORKER_MARK = "\nOriginal Traceback"
+
+
+def unwrap_worker_message(message: str, name: str) -> str:
+    """The original message of an error of class ``name`` that torch carried out of a worker
+    process (``message`` unchanged when it is not such a wrapper)."""
+    if not (message.startswith(_WORKER_PREFIX + name + " ") and _WORKER_MARK in message):
+        return message
+    last = message.rstrip("\n").rsplit("\n", 1)[-1]
+    qualified, sep, original = last.partition(": ")
+    if sep and qualified.rsplit(".", 1)[-1] == name:
+        return original
+    return message
+
 
 class FgvadError(Exception):
-    """Base of every user-facing error. The message must be one line."""
+    """Base of every user-facing error. The message must be one line.
+
+    An error raised in a DataLoader worker arrives in the main process with its class intact
+    and torch's traceback as its message; the constructor keeps the worker's own message, so
+    the user sees the one line it was written as.
+    """
 
     exit_code = 1
 
     def __init__(self, message: str):
-        super().__init__(" ".join(str(message).split("\n")))
+        message = unwrap_worker_message(str(message), type(self).__name__)
+        super().__init__(" ".join(message.split("\n")))
 
 
 class UsageError(FgvadError):

@@ -7,14 +7,22 @@ process's normal permissions (not ``mkstemp``'s 0600), so outputs stay readable 
 
 Reading: users' files come from many tools. Errors name the file and say what is wrong in
 one line (missing, unreadable, not UTF-8 with the byte offset, invalid JSON with line and
-column); the caller chooses the :class:`~fgvad.core.errors.FgvadError` subclass.
+column); the caller chooses the :class:`~fgvad.core.errors.FgvadError` subclass. A UTF-8 byte
+order mark (Windows editors write one) is dropped, or it would become part of the first
+video name; writers that copy a file byte for byte ask to keep it.
+
+Writing: :func:`check_output_path` is the one check every command runs on its output path
+before any work, so a mistyped or unwritable path costs one line, not a traceback after an
+hour of decoding.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -46,11 +54,12 @@ def write_text_atomic(path: str | Path, text: str) -> None:
         fh.write(text)
 
 
-def read_utf8_text(path: str | Path, *, what: str | None = None, error: type[FgvadError] = AnnotationError) -> str:
-    """A file's text (a leading BOM kept), with one-line errors for missing, unreadable or non-UTF-8 files.
+def read_utf8_text(path: str | Path, *, what: str | None = None, error: type[FgvadError] = AnnotationError,
+                   keep_bom: bool = False) -> str:
+    """A file's text, with one-line errors for missing, unreadable or non-UTF-8 files.
 
     ``what`` names the file's role in the messages ("test list not found"); ``error`` is the
-    error class raised.
+    error class raised. A leading BOM is dropped unless ``keep_bom`` (writers that preserve it).
     """
     p = Path(path)
     role = f"{what} " if what else ""
@@ -61,9 +70,10 @@ def read_utf8_text(path: str | Path, *, what: str | None = None, error: type[Fgv
     except OSError as err:
         raise error(f"{p}: cannot read {role}({err.strerror or err})") from None
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise error(f"{p}: {role}not UTF-8 text (byte {err.start})") from None
+    return text if keep_bom else text.removeprefix("\ufeff")
 
 
 def json_error(path: str | Path, err: json.JSONDecodeError, error: type[FgvadError] = AnnotationError) -> FgvadError:
@@ -86,3 +96,82 @@ def parse_json_text(text: str, path: str | Path, error: type[FgvadError] = Annot
 def read_json(path: str | Path, *, what: str | None = None, error: type[FgvadError] = AnnotationError) -> Any:
     """:func:`read_utf8_text` then :func:`parse_json_text`: any JSON file, one-line errors."""
     return parse_json_text(read_utf8_text(path, what=what, error=error), path, error)
+
+
+# --------------------------------------------------------------------------- output paths
+
+_WRITE_ERRORS = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted (immutable or append-only?)",
+    errno.EROFS: "read-only file system",
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+}
+
+
+def _why(err: OSError) -> str:
+    return _WRITE_ERRORS.get(err.errno or 0, (err.strerror or str(err)).lower())
+
+
+def _cannot_create_in(folder: Path) -> str | None:
+    """Why a new file cannot be created in the existing ``folder`` (None when it can).
+
+    A real probe file, not ``os.access``: access() is blind to read-only mounts for some
+    file systems and to the ownership rules of network ones, the probe is not.
+    """
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".fgvad-write-test-", dir=folder)
+    except OSError as err:
+        return _why(err)
+    os.close(fd)
+    os.unlink(probe)
+    return None
+
+
+def _cannot_replace(file: Path) -> str | None:
+    """Why the existing ``file`` cannot be overwritten (None when it can). Opens it for
+    appending and writes nothing, so its content and times stay as they are."""
+    try:
+        fd = os.open(file, os.O_WRONLY | os.O_APPEND)
+    except OSError as err:
+        return _why(err)
+    os.close(fd)
+    return None
+
+
+def existing_ancestor(path: str | Path) -> Path:
+    """``path`` itself when it exists, else its nearest existing parent (what a write would land in)."""
+    p = Path(path)
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def check_output_path(path: str | Path, *, flag: str = "--out", folder: bool = False,
+                      error: type[FgvadError] = UsageError) -> Path:
+    """Refuse, in one line naming ``flag`` and the path, an output that cannot be written.
+
+    ``folder``: the output is a folder (created later when missing), else a file (replaced
+    when present). Refused: it exists as the other kind, it would lie under a file, or the
+    folder it goes into (its nearest existing ancestor) or the file it replaces is not
+    writable: permissions, a read-only file system, an immutable flag. Creates nothing.
+    """
+    p = Path(path)
+    label = f"{flag} {p}" if flag else str(p)
+    if p.is_dir() and not folder:
+        raise error(f"{label}: is a folder; give a file name")
+    if p.exists() and not p.is_dir() and folder:
+        raise error(f"{label}: exists and is a file, not a folder")
+    target = p if (folder or p.is_dir()) else p.parent
+    existing = existing_ancestor(target)
+    if not existing.is_dir():
+        raise error(f"{label}: cannot be created: {existing} is a file, not a folder")
+    problem = _cannot_create_in(existing)
+    if problem:
+        where = "" if existing == target else f" (in {existing})"
+        raise error(f"{label}: not writable{where}: {problem}")
+    if p.is_file():
+        problem = _cannot_replace(p)
+        if problem:
+            raise error(f"{label}: exists and cannot be overwritten: {problem}")
+    return p

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import re
+import shutil
 import sys
 import time
 import zlib
@@ -29,7 +31,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from fgvad.core.errors import CacheError, FgvadError, UsageError
-from fgvad.core.io import atomic_path, read_json, write_text_atomic
+from fgvad.core.io import atomic_path, check_output_path, existing_ancestor, read_json, write_text_atomic
 
 INDEX_NAME = "index.json"
 SAMPLES_DIR = "samples"
@@ -237,8 +239,8 @@ def build_cache(
     if num_frames < 1 or size < 1:
         raise UsageError(f"--num-frames and --size must be positive (got {num_frames}, {size})")
     workers = workers or min(4, os.cpu_count() or 1)
+    check_output_path(out, flag="--out", folder=True)
     root, out_dir = Path(out), Path(out) / SAMPLES_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
     index_path = root / INDEX_NAME
     index: dict[str, Any] = {"version": CACHE_VERSION, "num_frames": num_frames, "size": size, "samples": {}}
     if index_path.exists():
@@ -248,11 +250,11 @@ def build_cache(
             old = None  # a broken index only costs a rebuild
         if isinstance(old, dict) and old.get("version") == CACHE_VERSION:
             index["samples"] = old.get("samples", {})
-    # One cache folder holds one setting; samples of another setting are dropped.
-    for key, rec in list(index["samples"].items()):
-        if rec.get("num_frames") != num_frames or rec.get("size") != size:
-            (out_dir / rec["file"]).unlink(missing_ok=True)
-            del index["samples"][key]
+    # One cache folder holds one setting; samples of another setting are dropped (once the space is checked).
+    stale = {key: rec for key, rec in index["samples"].items()
+             if rec.get("num_frames") != num_frames or rec.get("size") != size}
+    for key in stale:
+        del index["samples"][key]
 
     report = CacheReport(failed=[])
     jobs: list[_Job] = []
@@ -279,7 +281,13 @@ def build_cache(
         else:
             jobs.append(job)
 
+    _check_free_space(root, jobs, num_frames, size, freed=sum(int(r.get("bytes", 0)) for r in stale.values()))
+    for rec in stale.values():
+        (out_dir / rec["file"]).unlink(missing_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
     say = log or (lambda line: tqdm.write(line, file=sys.stderr))
+    repeated: list[tuple[int, str]] = []  # (distinct frames, video) of samples much shorter than num_frames
     for job, message in report.failed:
         say(f"failed  entry {job.entry_index}  {job.video}: {message}")
     start = time.perf_counter()
@@ -299,6 +307,9 @@ def build_cache(
                 say(f"failed  entry {job.entry_index}  {job.video}: {error}")
             else:
                 index["samples"][job.sample_key] = record
+                distinct = len(set(record["frame_indices"]))
+                if num_frames > 2 * distinct:
+                    repeated.append((distinct, job.video))
                 report.built += 1
                 report.frames += len(record["frame_indices"]) + len(record["keyframe_indices"])
             bar.update(1)
@@ -314,4 +325,31 @@ def build_cache(
             pool.join()
         write_text_atomic(index_path, json.dumps(index, indent=1))
     report.seconds = time.perf_counter() - start
+    if repeated:
+        shortest, video = min(repeated)
+        copies = math.ceil(num_frames / shortest)
+        say(f"warning: --num-frames {num_frames} is more than twice the length of {len(repeated)} sample(s) "
+            f"(shortest: {video}, {shortest} frames): each frame is stored up to {copies} times in the cache; "
+            "a lower --num-frames saves that space")
     return report
+
+
+def estimated_sample_bytes(num_frames: int, keyframes: int, size: int) -> int:
+    """Bytes of one cached sample: its uint8 frames plus the .npy header."""
+    return (num_frames + keyframes) * size * size * 3 + 128
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+
+
+def _check_free_space(root: Path, jobs: list[_Job], num_frames: int, size: int, freed: int = 0) -> None:
+    """Refuse, before decoding anything, a cache the disk cannot hold (it would fail hours in)."""
+    if not jobs:
+        return
+    needed = sum(estimated_sample_bytes(num_frames, len(job.keyframes), size) for job in jobs)
+    free = shutil.disk_usage(existing_ancestor(root)).free + freed
+    if needed > free:
+        raise CacheError(f"--out {root}: the cache needs about {_gib(needed)} ({len(jobs)} samples of {num_frames} "
+                         f"frames + keyframes at {size}x{size}) but only {_gib(free)} are free there; free some space, "
+                         "lower --num-frames or --size, or choose another --out")

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from fgvad.core.constants import MAX_VIDEO_FRAMES
 from fgvad.core.datasets import DATASETS, NORMAL, UCF_CRIME, DatasetSpec, get_dataset, media_stem, resolve_shipped
 from fgvad.core.errors import AnnotationError
 from fgvad.core.io import read_utf8_text
@@ -91,22 +92,59 @@ def _pick_dataset(path: str | Path, dataset: str | DatasetSpec | None) -> Datase
     return DATASETS.get(str(path), UCF_CRIME)  # a dataset's short name, else UCF-Crime's format
 
 
+def _is_int(text: str) -> bool:
+    return text.lstrip("-").isdigit()
+
+
+def _frame_count(value: str, path: str | Path, lineno: int) -> int:
+    if not _is_int(value):
+        raise AnnotationError(f"{path}:{lineno}: frame count {value!r} is not a whole number")
+    n = int(value)
+    if n < 1:
+        raise AnnotationError(f"{path}:{lineno}: frame count {n} is not positive")
+    if n > MAX_VIDEO_FRAMES:
+        raise AnnotationError(f"{path}:{lineno}: frame count {n:,} is above the {MAX_VIDEO_FRAMES:,}-frame limit "
+                              "(over 38 days at 30 fps): a wrong column or a typo?")
+    return n
+
+
 def _parse_ucf_format(path: str | Path, spec: DatasetSpec) -> list[TestVideo]:
+    """Every non-blank line, in either format; each video once.
+
+    A line the ground truth would silently misread is an error naming it: a video listed
+    twice, a ``Normal`` video with an anomaly interval (its frames would count as normal), an
+    anomalous class without one (its videos would have no positive frame, its class AUC none).
+    """
     videos: list[TestVideo] = []
+    first_line: dict[str, int] = {}
     for lineno, line in enumerate(_lines(path), 1):
         parts = line.split()
         if not parts:
             continue
-        with_counts = len(parts) >= 3 and parts[1].lstrip("-").isdigit() and not parts[2].lstrip("-").isdigit()
+        if len(parts) < 2:
+            raise AnnotationError(f"{path}:{lineno}: expected 'Name.mp4  Class  s1  e1  s2  e2'")
+        # The count format has one field more than the official one (name, count, class, interval
+        # pairs: an odd number), so a count that is not a number is still recognised as one.
+        with_counts = len(parts) >= 3 and not _is_int(parts[2]) and (_is_int(parts[1]) or len(parts) % 2 == 1)
         if with_counts:
-            rel, n, label, rest = parts[0], int(parts[1]), parts[2], parts[3:]
+            rel, n, label, rest = parts[0], _frame_count(parts[1], path, lineno), parts[2], parts[3:]
         else:
-            if len(parts) < 2:
-                raise AnnotationError(f"{path}:{lineno}: expected 'Name.mp4  Class  s1  e1  s2  e2'")
             rel, n, label, rest = parts[0], None, parts[1], parts[2:]
         parent = str(PurePosixPath(rel).parent)
-        videos.append(TestVideo(media_stem(rel), label, _intervals(rest, path, lineno), n,
-                                parent if parent != "." else None, dataset=spec.name))
+        video = TestVideo(media_stem(rel), label, _intervals(rest, path, lineno), n,
+                          parent if parent != "." else None, dataset=spec.name)
+        if video.key in first_line:
+            raise AnnotationError(f"{path}:{lineno}: {video.name} is listed again (first at line "
+                                  f"{first_line[video.key]})")
+        first_line[video.key] = lineno
+        if not video.is_anomaly and video.intervals:
+            s, e = video.intervals[0]
+            raise AnnotationError(f"{path}:{lineno}: {video.name} is labelled {NORMAL} but has the anomaly interval "
+                                  f"{s} {e}; a normal video has none (-1 -1), or give its anomaly class")
+        if video.is_anomaly and not video.intervals:
+            raise AnnotationError(f"{path}:{lineno}: {video.name} is labelled {video.label} but has no anomaly "
+                                  f"interval (all -1); give its interval, or label it {NORMAL}")
+        videos.append(video)
     return videos
 
 
@@ -165,16 +203,18 @@ def load_frame_counts(path: str | Path, dataset: str | DatasetSpec | None = None
     del dataset  # names are matched to videos later, by the dataset's key rule
     path = resolve_shipped(path, "frame_counts")
     counts: dict[str, int] = {}
+    first_line: dict[str, int] = {}
     for lineno, line in enumerate(_lines(path), 1):
         parts = line.split()
         if not parts or parts[0].startswith("#"):
             continue
-        if len(parts) < 2 or not parts[1].isdigit():
+        if len(parts) < 2:
             raise AnnotationError(f"{path}:{lineno}: expected 'NAME N' (a video and its frame count), "
                                   f"found {line.strip()[:80]!r}")
-        name, n = media_stem(parts[0]), int(parts[1])
-        if counts.get(name, n) != n:
-            raise AnnotationError(f"{path}:{lineno}: {name} has two frame counts ({counts[name]} and {n})")
+        name, n = media_stem(parts[0]), _frame_count(parts[1], path, lineno)
+        if name in first_line:  # the last count would win silently
+            raise AnnotationError(f"{path}:{lineno}: {name} is listed again (first at line {first_line[name]})")
+        first_line[name] = lineno
         counts[name] = n
     if not counts:
         raise AnnotationError(f"{path}: no frame counts")

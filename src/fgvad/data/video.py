@@ -2,6 +2,12 @@
 
 Frame numbers are 0-based decode order indices: frame ``i`` is the ``i``-th frame a
 decoder returns, which is what annotation keyframes and UCF-Crime frame counts mean.
+
+Frames come out as a viewer shows them: a phone stores a portrait video as landscape pixels
+plus a rotation (the display matrix side data), which players, annotation tools and
+FFmpeg's own command line apply. So does :func:`decode_frames` (quarter turns; the mirror
+flags of the matrix are not applied), and :func:`probe_video` reports the displayed size.
+Decoding, the frame cache and scoring all decode here, so they agree with the annotation.
 Decoding is the slow part of the data path, so :func:`decode_frames` makes exactly one
 forward pass (optionally after one forward seek to a keyframe) and converts only the
 frames it was asked for.
@@ -30,8 +36,9 @@ _INTERPOLATION = "BILINEAR"
 class VideoInfo:
     n_frames: int
     fps: float
-    width: int
+    width: int  # as displayed (after the rotation)
     height: int
+    rotation: int = 0  # degrees counterclockwise applied to the stored pixels: 0, 90, 180 or 270
 
     @property
     def duration(self) -> float:
@@ -66,6 +73,13 @@ def _open(path: str | Path):
         container.close()
         raise VideoError(f"{p}: has no video frames (no video stream found)")
     return container
+
+
+def quarter_turns(frame) -> int:
+    """Counterclockwise quarter turns that show a decoded frame upright (its display matrix;
+    a rotation between quarter turns is rounded to the nearest one)."""
+    degrees = getattr(frame, "rotation", 0) or 0
+    return int(round(degrees / 90)) % 4
 
 
 def _reason(err: Exception) -> str:
@@ -114,7 +128,10 @@ def probe_video(path: str | Path) -> VideoInfo:
             raise VideoError(f"{p}: no frame can be decoded")
         if not width or not height:
             width, height = first.width, first.height
-        return VideoInfo(n_frames=n_packets, fps=fps, width=int(width), height=int(height))
+        turns = quarter_turns(first)
+        if turns % 2:
+            width, height = height, width
+        return VideoInfo(n_frames=n_packets, fps=fps, width=int(width), height=int(height), rotation=90 * turns)
     finally:
         container.close()
 
@@ -166,8 +183,12 @@ def _is_constant_rate(stream, expected: int) -> bool:
 
 def _convert(frame, size: int | None) -> np.ndarray:
     if size is None:
-        return frame.to_ndarray(format="rgb24")
-    return frame.to_ndarray(format="rgb24", width=size, height=size, interpolation=_INTERPOLATION)
+        array = frame.to_ndarray(format="rgb24")
+    else:
+        # Resizing to a square before turning equals turning first: both sides become ``size``.
+        array = frame.to_ndarray(format="rgb24", width=size, height=size, interpolation=_INTERPOLATION)
+    turns = quarter_turns(frame)
+    return np.ascontiguousarray(np.rot90(array, k=turns)) if turns else array
 
 
 def decode_frames(path: str | Path, indices: Sequence[int] | np.ndarray, size: int | None) -> np.ndarray:

@@ -9,6 +9,7 @@ spatial maps of the top-scored frames of each anomalous video are saved
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -18,8 +19,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
-from fgvad.core.datasets import DATASETS, UCF_CRIME, DatasetSpec
+from fgvad.core.datasets import DATASETS, UCF_CLASSES, UCF_CRIME, DatasetSpec
 from fgvad.core.errors import EvalError, UsageError
+from fgvad.core.io import check_output_path
+from fgvad.core.prompts import PromptSet, as_prompt_set, default_prompt_set
 from fgvad.data.annotations import TestVideo, load_test_annotation
 from fgvad.eval.folder import (BASELINE_DIR, DEFAULT_HEATMAP_TOP_K, HEATMAPS_DIR, METRICS_JSON, METRICS_MD,
                                read_score_array, write_eval_files)
@@ -91,12 +94,6 @@ class _Protocol:
                                gt_mode=self.gt_mode, threshold=self.threshold, key=self.spec.video_key,
                                headline_metric=self.spec.headline_metric)
 
-    def prompts(self) -> list[str] | None:
-        """Zero-shot prompts of this dataset's classes (None: the default set, UCF-Crime's)."""
-        from fgvad.core.prompts import default_prompts
-
-        return None if self.spec is UCF_CRIME else default_prompts(self.spec.anomaly_classes)
-
 
 def load_score_dir(folder: str | Path) -> dict[str, np.ndarray]:
     """``<name>.npy`` files of a folder, keyed by file name without extension (safe load, no pickle)."""
@@ -113,6 +110,16 @@ def _fit_length(scores: np.ndarray, length: int) -> np.ndarray:
     if len(scores) >= length:
         return scores[:length]
     return np.concatenate([scores, np.full(length - len(scores), scores[-1], dtype=scores.dtype)])
+
+
+def dataset_prompt_set(test_annotation: str | Path, videos: list[TestVideo],
+                       spec: DatasetSpec | None = None) -> PromptSet:
+    """fgvad's default prompts for the test set's classes: a registered dataset's (``ucf-crime``,
+    or ``spec`` when it is another benchmark than UCF-Crime), else the anomaly classes the
+    annotation file names (UCF-Crime's when it names none)."""
+    registered = DATASETS.get(str(test_annotation)) or (spec if spec is not None and spec is not UCF_CRIME else None)
+    classes = registered.anomaly_classes if registered else sorted({tv.label for tv in videos if tv.is_anomaly})
+    return default_prompt_set(classes or UCF_CLASSES)
 
 
 def _fresh(out: Path) -> Path:
@@ -139,7 +146,8 @@ def _evaluate_precomputed(protocol: _Protocol, scores_dir: str | Path, out: Path
 
 def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path, paths: Mapping[str, Path], *,
                          score_kind: str, stride: int, frame_batch: int, num_workers: int, device: str | None,
-                         allow_leakage: bool, heatmap_top_k: int, notes: list[str]) -> tuple[dict, list[Path]]:
+                         allow_leakage: bool, heatmap_top_k: int, notes: list[str], prompts: PromptSet | None,
+                         default_prompts: PromptSet, default_source: str) -> tuple[dict, list[Path], PromptSet]:
     from fgvad.eval.heatmaps import map_kinds, save_video_heatmaps
     from fgvad.eval.leakage import check_leakage
     from fgvad.eval.score import checkpoint_snippet_frames, load_scorer, read_checkpoint_trained_on, score_videos
@@ -158,7 +166,7 @@ def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path,
         print(f"warning: {note}", file=sys.stderr)
         notes.append(note)
     scorer = load_scorer(checkpoint, kind=score_kind, device=device, frame_batch=max(1, frame_batch),
-                         prompts=protocol.prompts())
+                         prompts=prompts, default_prompts=default_prompts, default_source=default_source)
     print(f"scoring {len(paths)} videos with {checkpoint} ({scorer.kind} scores)", file=sys.stderr)
     full = dict(score_videos(scorer, paths, stride=stride, num_workers=num_workers, progress=protocol.progress))
     # Scores cover every real frame, so the decoded length is the video's frame count; the
@@ -173,13 +181,15 @@ def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path,
     _fresh(out)
     heatmaps = save_video_heatmaps(scorer, out, paths, aligned, videos=[tv.name for tv in protocol.videos
                                                                        if tv.is_anomaly],
-                                   top_k=heatmap_top_k, stride=stride, progress=protocol.progress)
+                                   top_k=heatmap_top_k, stride=stride, progress=protocol.progress,
+                                   frame_counts=counts)
     write_eval_files(out, aligned, gt, protocol.meta(
         counts, gt, checkpoint=str(checkpoint), scores_from=None, score_kind=scorer.kind, stride=stride,
         heatmaps={"top_k": heatmap_top_k, "kinds": list(map_kinds(scorer.kind)), "videos": len(heatmaps)},
+        prompts={"source": scorer.prompt_source, **scorer.prompts.to_dict()},
         leaked_test_videos=leaked, paths={name: str(p) for name, p in paths.items()}))
     write_metrics(out, metrics)
-    return metrics, heatmaps
+    return metrics, heatmaps, scorer.prompts
 
 
 def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: str | Path | None = None,
@@ -190,7 +200,7 @@ def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: s
              threshold: float = DEFAULT_THRESHOLD, stride: int = SNIPPET_FRAMES, score_kind: str = "auto",
              frame_batch: int = DEFAULT_FRAME_BATCH, num_workers: int = 4, device: str | None = None,
              allow_leakage: bool = False, heatmap_top_k: int = DEFAULT_HEATMAP_TOP_K,
-             progress: bool = True) -> EvalResult:
+             prompts: PromptSet | str | Path | None = None, progress: bool = True) -> EvalResult:
     """Evaluate one model on a temporal test annotation and write the eval folder ``out``.
 
     ``dataset`` (a registry name: ``ucf-crime``, ``xd-violence``, ``shanghaitech``) sets the
@@ -203,8 +213,11 @@ def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: s
     ``<video>.npy`` per-frame scores; ``expand=N`` for one score per N-frame snippet;
     ``baseline_scores`` beside it). A checkpoint trained on test videos is refused
     (LeakageError) unless ``allow_leakage``. ``heatmap_top_k`` maps are saved per anomalous
-    video (checkpoints only; 0 for none). Messages go to stderr, progress bars too when
-    ``progress``.
+    video (checkpoints only; 0 for none). ``prompts`` (a PromptSet or a prompt file, see
+    fgvad.core.prompts) overrides the prompts of prompt scores and maps; otherwise a
+    checkpoint uses the set it was trained with, and the baseline its own, else the
+    checkpoint's (the same texts on both sides of the comparison), else fgvad's defaults for
+    the test set's classes. Messages go to stderr, progress bars too when ``progress``.
     """
     if (checkpoint is None) == (scores is None):
         raise UsageError("give exactly one of --checkpoint CKPT or --scores DIR")
@@ -218,11 +231,14 @@ def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: s
         raise UsageError(f"--stride must be >= 1, not {stride}")
     if heatmap_top_k < 0:
         raise UsageError(f"--heatmap-top-k must be >= 0, not {heatmap_top_k}")
+    if not math.isfinite(threshold):
+        raise UsageError(f"--threshold must be a finite number, not {threshold}")
     if dataset is None:
         dataset = str(test_annotation) if str(test_annotation) in DATASETS else UCF_CRIME.name
     spec = check_gt_mode(gt_mode, dataset)
     if test_annotation is None:
         test_annotation = spec.name
+    check_output_path(out, flag="--out", folder=True)
     protocol = _Protocol(videos=load_test_annotation(test_annotation, spec), spec=spec,
                          annotation=str(test_annotation),
                          gt_mode=gt_mode, threshold=threshold,
@@ -242,15 +258,19 @@ def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: s
     else:
         if not video_root:
             raise UsageError("--checkpoint needs --video-root DIR (where the test videos are)")
+        given = as_prompt_set(prompts)  # a bad prompt file fails before any scoring
         paths = locate_test_videos(video_root, protocol.videos)
         scoring = dict(stride=stride, frame_batch=frame_batch, num_workers=num_workers, device=device,
-                       allow_leakage=allow_leakage, heatmap_top_k=heatmap_top_k, notes=notes)
-        metrics, heatmaps = _evaluate_checkpoint(protocol, checkpoint, out, paths, score_kind=score_kind, **scoring)
+                       allow_leakage=allow_leakage, heatmap_top_k=heatmap_top_k, notes=notes, prompts=given)
+        metrics, heatmaps, used = _evaluate_checkpoint(
+            protocol, checkpoint, out, paths, score_kind=score_kind,
+            default_prompts=dataset_prompt_set(test_annotation, protocol.videos, spec), default_source="default", **scoring)
         baseline_metrics = None
         if baseline:
             # The baseline is the untouched model zero-shot, so it is always scored by prompts.
-            baseline_metrics, baseline_heatmaps = _evaluate_checkpoint(
-                protocol, baseline, out / BASELINE_DIR, paths, score_kind="prompt", **scoring)
+            baseline_metrics, baseline_heatmaps, _ = _evaluate_checkpoint(
+                protocol, baseline, out / BASELINE_DIR, paths, score_kind="prompt", default_prompts=used,
+                default_source="evaluated checkpoint", **scoring)
         names = {"name": "checkpoint", "baseline_name": "baseline (zero-shot)"}
     write_metrics(out, metrics, baseline_metrics, **names)
     return EvalResult(out=out, metrics=metrics, baseline_metrics=baseline_metrics,

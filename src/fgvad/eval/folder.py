@@ -68,7 +68,8 @@ class HeatmapSet:
 
     Several map kinds can share one file (same frames, one (K, rows, cols) array each), and
     each kind carries its own one-line description, so a reader draws and names any kind
-    without knowing it in advance. ``prompt`` is 1 - P(normal prompt) per patch.
+    without knowing it in advance. ``prompt`` is 1 - P(normal prompt) per patch; ``mil`` the
+    drop of the frame's MIL score when the patch is greyed out (fgvad.eval.heatmaps).
     """
 
     video: str

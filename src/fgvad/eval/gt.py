@@ -25,7 +25,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from fgvad.core.constants import SNIPPET_FRAMES
+from fgvad.core.constants import MAX_VIDEO_FRAMES, SNIPPET_FRAMES
 from fgvad.core.datasets import DATASETS, UCF_CRIME, UCF_I3D_SHORT_BY_ONE_SNIPPET, DatasetSpec, get_dataset
 from fgvad.core.errors import EvalError, UsageError, VideoError
 from fgvad.data.annotations import TestVideo, load_frame_counts
@@ -83,17 +83,20 @@ def build_ground_truth(videos: Iterable[TestVideo], frame_counts: Mapping[str, i
     videos = list(videos)
     spec = check_gt_mode(mode, videos[0].dataset if videos else UCF_CRIME)
     counts = {spec.video_key(k): int(v) for k, v in frame_counts.items()}
-    gt: dict[str, np.ndarray] = {}
-    for tv in videos:
-        if tv.name in gt:
+    lengths: dict[str, tuple[TestVideo, int]] = {}
+    for tv in videos:  # every count is checked before any label array is allocated
+        if tv.name in lengths:
             raise EvalError(f"{tv.name}: listed twice in the test annotation")
         n = counts.get(tv.key)
         if n is None:
             raise EvalError(f"{tv.name}: no frame count (give --frame-counts or --video-root)")
         if n <= 0:
             raise EvalError(f"{tv.name}: frame count {n} is not positive")
-        gt[tv.name] = frame_labels(tv, n, mode)
-    return gt
+        if n > MAX_VIDEO_FRAMES:
+            raise EvalError(f"{tv.name}: frame count {n:,} is above the {MAX_VIDEO_FRAMES:,}-frame limit "
+                            "(over 38 days at 30 fps)")
+        lengths[tv.name] = (tv, n)
+    return {name: frame_labels(tv, n, mode) for name, (tv, n) in lengths.items()}
 
 
 def save_ground_truth(path: str | Path, gt: Mapping[str, np.ndarray]) -> Path:
@@ -168,7 +171,19 @@ def resolve_frame_counts(videos: list[TestVideo], *, annotation: str, frame_coun
 
     if frame_counts is not None:
         source = resolve_shipped(frame_counts, "frame_counts")
-        return load_frame_counts(source), f"frame counts from {source}"
+        counts = load_frame_counts(source)
+        if video_root is None:
+            return counts, f"frame counts from {source}"
+        # The videos are here too: a count beyond a video's real length is a wrong file.
+        key = get_dataset(videos[0].dataset).video_key if videos else UCF_CRIME.video_key
+        real = probe_frame_counts(locate_test_videos(video_root, videos))
+        given = {key(k): n for k, n in counts.items()}
+        for name, n_real in real.items():
+            n = given.get(key(name))
+            if n is not None and n > n_real:
+                raise EvalError(f"{source}: {name} has {n:,} frames there but the video in {video_root} has "
+                                f"{n_real:,}; fix the count, or leave out --frame-counts to count the videos")
+        return counts, f"frame counts from {source} (none beyond the videos in {video_root})"
     if video_root is not None:
         return probe_frame_counts(locate_test_videos(video_root, videos)), f"frame counts probed in {video_root}"
     if all(tv.n_frames is not None for tv in videos):

@@ -3,20 +3,37 @@
 Which frames: the top-scored snippet centres of a video (the very frames the scorer saw),
 at most one per snippet, so two maps never show the same moment twice.
 
-Map kinds (each saved with its description, see :class:`fgvad.eval.folder.HeatmapSet`):
+A map explains the score printed beside it, so its kind follows the score kind
+(:func:`map_kinds`): MIL scores get ``mil`` maps, prompt scores ``prompt`` maps, mixed
+scores both. Each kind is saved with its description (:class:`fgvad.eval.folder.HeatmapSet`).
+
 - ``prompt``: every patch of the dense feature map (``FGCLIPModel.get_dense_features``) goes
   through ``VideoFGCLIP.prompt_scores`` with the scorer's prompt set (the "normal" prompt
   first, then one per anomaly class): heat = 1 - P(normal prompt) per patch, the frame-level
   prompt score applied patch by patch. A hot patch looks less like the normal prompt than
-  like some anomaly class.
-A kind is a function in ``_MAP_FUNCTIONS`` plus a line in ``MAP_DESCRIPTIONS``; a map that
-explains the MIL score would be added the same way, and viz draws it unchanged.
+  like some anomaly class. The prompt set is the scorer's (fgvad.eval.score.resolve_prompts).
+- ``mil``: occlusion. For each patch of the frame, the patch is greyed out (set to the CLIP
+  mean, i.e. zero after normalisation), the frame goes through the whole scoring path again
+  (vision tower, the temporal module over the frame's own window of neighbouring snippets,
+  which stay as they were, and the MIL head), and heat = how much the frame's MIL score
+  drops, clipped at 0. Why occlusion and not the MIL head applied to each patch's dense
+  feature: the MIL head was trained on the class-token embedding after temporal context,
+  never on patch features, so a per-patch head output is a different number from the one
+  reported, and the temporal context (which can carry most of a snippet's score) would be
+  ignored. The occlusion map is, by construction, a statement about the reported number: a
+  patch at 0.2 is one without which the frame's MIL score is 0.2 lower. Costs one vision
+  forward per patch (196 for ViT-B/16 at 224 px) per mapped frame, in float32 (single-patch
+  differences are small; bf16 would bury them), so it explains the float32 score (on a GPU
+  the reported score is computed under bf16 autocast and differs in the third decimal).
+A new kind is a function in ``_MAP_FUNCTIONS`` plus a line in ``MAP_DESCRIPTIONS``; viz draws
+it unchanged.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
@@ -33,21 +50,40 @@ if TYPE_CHECKING:
 
 MAP_DESCRIPTIONS = {
     "prompt": "1 − P(normal prompt) per patch, among the normal and class prompts",
+    "mil": "MIL score drop of the frame when the patch is greyed out (occlusion; 0 = no drop)",
 }
 
 
-def top_scored_frames(scores: np.ndarray, k: int, stride: int = SNIPPET_FRAMES) -> list[int]:
+def top_scored_frames(scores: np.ndarray, k: int, stride: int = SNIPPET_FRAMES,
+                      n_frames: int | None = None) -> list[int]:
     """Centre frames of the ``k`` highest-scored snippets, best first (ties: earliest first).
 
     Scores are one per frame and constant within a snippet, so ranking snippet centres
     picks k distinct moments instead of k neighbouring frames of the same snippet.
+    ``n_frames``: the video's frame count when ``scores`` cover only a prefix of it (a
+    ground-truth mode that drops the tail), so the centres are those the scorer used.
     """
     scores = np.asarray(scores, dtype=np.float32).reshape(-1)
     if k <= 0 or scores.size == 0:
         return []
-    centres = snippet_centres(scores.size, max(1, stride))
+    centres = snippet_centres(max(scores.size, n_frames or 0), max(1, stride))
+    centres = centres[centres < scores.size]
     order = np.argsort(-scores[centres], kind="stable")
     return [int(c) for c in centres[order[:k]]]
+
+
+@dataclass
+class MapFrames:
+    """The frames of one video to map, as the scorer saw them."""
+
+    video_path: Path
+    frame_indices: list[int]  # snippet centres
+    pixels: "torch.Tensor"  # (K, 3, S, S) normalised, at the model size
+    n_frames: int  # the video's frame count (fixes the snippet sequence)
+    stride: int
+
+
+# --------------------------------------------------------------------------- prompt maps
 
 
 def patch_anomaly_maps(model: Any, pixels: "torch.Tensor", prompt_embeds: "torch.Tensor",
@@ -70,56 +106,131 @@ def patch_anomaly_maps(model: Any, pixels: "torch.Tensor", prompt_embeds: "torch
 
 def with_prompt_embeddings(scorer: "Scorer") -> "Scorer":
     """The scorer itself when it holds prompt embeddings, else a copy that does (a MIL scorer:
-    same model, prompts embedded once, its scores unchanged)."""
+    same model, its prompt set embedded once, its scores unchanged)."""
     if scorer.prompt_embeds is not None:
         return scorer
-    return dataclasses.replace(scorer, prompt_embeds=prompt_embeddings(scorer.model, scorer.checkpoint))
+    texts = scorer.prompts.texts if scorer.prompts is not None else None
+    return dataclasses.replace(scorer, prompt_embeds=prompt_embeddings(scorer.model, scorer.checkpoint, texts))
 
 
-def _prompt_maps(scorer: "Scorer", pixels: "torch.Tensor") -> np.ndarray:
-    return patch_anomaly_maps(scorer.model, pixels, with_prompt_embeddings(scorer).prompt_embeds)
+def _prompt_maps(scorer: "Scorer", frames: MapFrames) -> np.ndarray:
+    return patch_anomaly_maps(scorer.model, frames.pixels, with_prompt_embeddings(scorer).prompt_embeds)
 
 
-_MAP_FUNCTIONS: dict[str, Callable[["Scorer", "torch.Tensor"], np.ndarray]] = {"prompt": _prompt_maps}
+# --------------------------------------------------------------------------- MIL maps
+
+
+def occluded_copies(pixels: "torch.Tensor", rows: int, cols: int) -> "torch.Tensor":
+    """(3, S, S) normalised pixels -> (rows*cols, 3, S, S): copy p has patch p (row-major)
+    set to 0, the CLIP mean colour."""
+    import torch
+
+    height, width = pixels.shape[-2] // rows, pixels.shape[-1] // cols
+    copies = pixels.unsqueeze(0).repeat(rows * cols, 1, 1, 1)
+    grid = torch.arange(rows * cols)
+    for p, (r, c) in enumerate(zip((grid // cols).tolist(), (grid % cols).tolist())):
+        copies[p, :, r * height:(r + 1) * height, c * width:(c + 1) * width] = 0
+    return copies
+
+
+def _encode(model: Any, pixels: "torch.Tensor", batch: int) -> "torch.Tensor":
+    """(N, 3, S, S) -> per-frame embeddings (N, D), ``batch`` images per vision call."""
+    import torch
+
+    pieces = [model.encode_frames(pixels[i:i + batch].to(model.device, model.dtype).unsqueeze(0))[0]
+              for i in range(0, pixels.shape[0], batch)]
+    return torch.cat(pieces, dim=0)
+
+
+def mil_occlusion_maps(scorer: "Scorer", frames: MapFrames) -> tuple[np.ndarray, np.ndarray]:
+    """``(maps (K, rows, cols) in [0, 1], MIL scores (K,) of the unoccluded frames)``.
+
+    See the module docstring. Each mapped frame is a snippet centre; its score depends on the
+    snippets of one temporal window (``VideoFGCLIP.window_holding``), which are decoded and
+    encoded once per window, as the scorer decoded them.
+    """
+    import torch
+
+    from fgvad.data.video import decode_frames
+    from fgvad.models.video import frames_to_pixels
+
+    model, size = scorer.model, scorer.image_size
+    centres = snippet_centres(frames.n_frames, frames.stride)
+    rows, cols = model.clip.patch_grid(frames.pixels)
+    batch = max(1, scorer.frame_batch)
+    windows: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+    maps, bases = [], []
+    with torch.inference_mode():
+        for frame in frames.frame_indices:
+            snippet = min(frame // frames.stride, len(centres) - 1)
+            start, stop = model.window_holding(len(centres), snippet)
+            if (start, stop) not in windows:
+                pixels = frames_to_pixels(decode_frames(frames.video_path, centres[start:stop], size), size)
+                windows[start, stop] = pixels, _encode(model, pixels, batch)
+            pixels, embeds = windows[start, stop]
+            position = snippet - start
+            variants = torch.cat([embeds[position:position + 1],
+                                  _encode(model, occluded_copies(pixels[position], rows, cols), batch)])
+            scores = torch.sigmoid(model.anomaly_logits_replacing(embeds, position, variants).float())
+            bases.append(float(scores[0]))
+            maps.append((scores[0] - scores[1:]).clamp(min=0.0).reshape(rows, cols).cpu().numpy())
+    return np.stack(maps).astype(np.float32), np.asarray(bases, dtype=np.float32)
+
+
+def _mil_maps(scorer: "Scorer", frames: MapFrames) -> np.ndarray:
+    return mil_occlusion_maps(scorer, frames)[0]
+
+
+_MAP_FUNCTIONS: dict[str, Callable[["Scorer", MapFrames], np.ndarray]] = {
+    "prompt": _prompt_maps, "mil": _mil_maps}
+_KINDS_OF_SCORE = {"mil": ("mil",), "mix": ("mil", "prompt"), "prompt": ("prompt",)}
 
 
 def map_kinds(score_kind: str) -> tuple[str, ...]:
-    """The map kinds saved for a scorer of ``score_kind`` (today every kind gets prompt maps)."""
-    return ("prompt",)
+    """The map kinds saved for a scorer of ``score_kind``: the maps of what makes its score."""
+    return _KINDS_OF_SCORE[score_kind]
 
 
 def video_heatmaps(scorer: "Scorer", video_path: str | Path, frame_indices: list[int], *, name: str,
-                   scores: np.ndarray, kinds: Iterable[str] = ("prompt",)) -> HeatmapSet:
+                   scores: np.ndarray, kinds: Iterable[str] = ("prompt",), n_frames: int | None = None,
+                   stride: int = SNIPPET_FRAMES) -> HeatmapSet:
     """Maps of ``frame_indices`` of one video: model-size frames for the model, native ones to show."""
-    from fgvad.data.video import decode_frames
+    from fgvad.data.video import decode_frames, probe_video
     from fgvad.models.video import frames_to_pixels
 
     # The scorer decodes at the model size with PyAV's scaler; doing the same keeps the
     # map's input identical to what produced the score.
     model_frames = decode_frames(video_path, frame_indices, scorer.image_size)
     native = decode_frames(video_path, frame_indices, None)
-    pixels = frames_to_pixels(model_frames, scorer.image_size)
+    frames = MapFrames(video_path=Path(video_path), frame_indices=list(frame_indices),
+                       pixels=frames_to_pixels(model_frames, scorer.image_size),
+                       n_frames=n_frames if n_frames is not None else probe_video(video_path).n_frames,
+                       stride=stride)
     kinds = list(kinds)
     return HeatmapSet(
         video=name, frame_indices=np.asarray(frame_indices, dtype=np.int64), frames=native,
         scores=np.asarray([scores[i] for i in frame_indices], dtype=np.float32),
-        maps={kind: _MAP_FUNCTIONS[kind](scorer, pixels) for kind in kinds},
+        maps={kind: _MAP_FUNCTIONS[kind](scorer, frames) for kind in kinds},
         descriptions={kind: MAP_DESCRIPTIONS[kind] for kind in kinds})
 
 
 def save_video_heatmaps(scorer: "Scorer", out: Path, paths: Mapping[str, Path], scores: Mapping[str, np.ndarray],
-                        *, videos: Iterable[str], top_k: int, stride: int, progress: bool = True) -> list[Path]:
-    """``heatmaps/<video>.npz`` in ``out`` for each of ``videos``, at its ``top_k`` best-scored snippet centres."""
+                        *, videos: Iterable[str], top_k: int, stride: int, progress: bool = True,
+                        frame_counts: Mapping[str, int] | None = None) -> list[Path]:
+    """``heatmaps/<video>.npz`` in ``out`` for each of ``videos``, at its ``top_k`` best-scored snippet
+    centres. ``frame_counts``: each video's real frame count when ``scores`` may be a prefix."""
     from tqdm import tqdm
 
     names = list(videos) if top_k > 0 else []
     kinds = map_kinds(scorer.kind)
     if names and "prompt" in kinds:
         scorer = with_prompt_embeddings(scorer)
+    counts = frame_counts or {}
     written = []
     for name in tqdm(names, desc="heatmaps", unit="video", disable=not progress or not names, file=sys.stderr):
-        frames = top_scored_frames(scores[name], top_k, stride)
+        frames = top_scored_frames(scores[name], top_k, stride, counts.get(name))
         if frames:
-            maps = video_heatmaps(scorer, paths[name], frames, name=name, scores=scores[name], kinds=kinds)
+            maps = video_heatmaps(scorer, paths[name], frames, name=name, scores=scores[name], kinds=kinds,
+                                  n_frames=counts.get(name), stride=stride)
             written.append(save_heatmaps(heatmap_path(out, name), maps))
     return written

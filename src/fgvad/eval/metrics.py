@@ -214,12 +214,56 @@ def metrics_table(metrics: dict, baseline: dict | None = None, *, name: str = "c
     return "\n".join(lines)
 
 
+# Why a metric can be undefined on some data (it is then null in metrics.json and — in the table).
+_UNDEFINED_BECAUSE = {
+    "auc": "all scored frames carry one label (no anomalous or no normal frame)",
+    "ap": "no anomalous frame among the scored frames",
+    "ap_trapz": "no anomalous frame among the scored frames",
+    "auc_abnormal": "the frames of the anomalous videos carry one label (or there are no anomalous videos)",
+    "far_normal": "no normal video in the test annotation",
+}
+
+
+def _is_undefined(value: object) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def undefined_notes(metrics: dict, label: str = "") -> list[str]:
+    """One line per metric that is null (or not finite), saying why it has no value."""
+    where = f" ({label})" if label else ""
+    notes = [f"`{k}`{where}: {because}" for k, because in _UNDEFINED_BECAUSE.items()
+             if k in metrics and _is_undefined(metrics[k])]
+    notes += [f"`auc[{c}]`{where}: the frames of its videos and the normal videos carry one label (its "
+              "intervals lie outside the evaluated frames, or there is no normal video)"
+              for c, v in (metrics.get("per_class_auc") or {}).items() if _is_undefined(v)]
+    return notes
+
+
+def json_safe(value: object) -> object:
+    """``value`` with every NaN/Inf float replaced by None: metrics.json must stay JSON (a bare
+    NaN is not), and no metric has a meaningful non-finite value."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def metrics_markdown(metrics: dict, baseline: dict | None = None, *, name: str = "checkpoint",
                      baseline_name: str = "baseline") -> str:
-    """:func:`metrics_table` followed by the definition of every metric."""
+    """:func:`metrics_table`, why any metric is undefined, then the definition of every metric."""
     table = metrics_table(metrics, baseline, name=name, baseline_name=baseline_name)
+    notes = undefined_notes(metrics, name if baseline is not None else "")
+    if baseline is not None:
+        notes += undefined_notes(baseline, baseline_name)
+    undefined = ""
+    if notes:
+        undefined = ("\n\nUndefined metrics (null in metrics.json, — in the table):\n\n"
+                     + "\n".join(f"- {n}" for n in notes))
     definitions = "\n".join(f"- `{k}`: {v}" for k, v in DEFINITIONS.items())
-    return f"{table}\n\nDefinitions:\n\n{definitions}\n"
+    return f"{table}{undefined}\n\nDefinitions:\n\n{definitions}\n"
 
 
 def write_metrics(out_dir: str | Path, metrics: dict, baseline: dict | None = None, **names: str) -> str:
@@ -229,7 +273,7 @@ def write_metrics(out_dir: str | Path, metrics: dict, baseline: dict | None = No
     payload = dict(metrics)
     if baseline is not None:
         payload["baseline"] = {k: v for k, v in baseline.items() if k != "definitions"}
-    (out / METRICS_JSON).write_text(json.dumps(payload, indent=2) + "\n")
+    (out / METRICS_JSON).write_text(json.dumps(json_safe(payload), indent=2, allow_nan=False) + "\n")
     markdown = metrics_markdown(metrics, baseline, **names)
     (out / METRICS_MD).write_text("# fgvad evaluation\n\n" + markdown)
     return markdown

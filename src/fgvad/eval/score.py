@@ -9,7 +9,9 @@ has exactly one score per real frame of the video.
 Score kinds:
 - ``mil``: sigmoid of the MIL head's logits (a trained fgvad checkpoint);
 - ``prompt``: 1 - P(normal prompt) among the normal prompt and one prompt per anomaly
-  class (``fgvad.core.prompts``), zero-shot (the untouched FG-CLIP/CLIP baseline);
+  class, zero-shot (the untouched FG-CLIP/CLIP baseline). The prompt set is the one given
+  (``--prompts FILE``), else the one the checkpoint was trained with, else the defaults of
+  ``fgvad.core.prompts`` for the dataset's classes (:func:`resolve_prompts`);
 - ``mix``: the mean of the two.
 ``auto`` picks ``mil`` when the checkpoint has trained video heads, ``prompt`` otherwise.
 
@@ -27,8 +29,9 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
+from fgvad.core.datasets import UCF_CLASSES
 from fgvad.core.errors import CheckpointError, UsageError, VideoError
-from fgvad.core.prompts import default_prompts
+from fgvad.core.prompts import PromptSet, as_prompt_set, default_prompt_set
 from fgvad.data.snippets import SnippetFrames, snippet_frame_indices
 from fgvad.eval.metrics import expand_snippet_scores
 
@@ -79,13 +82,6 @@ def read_checkpoint_trained_on(checkpoint: str | Path) -> list[str]:
     return read_trained_on(checkpoint)
 
 
-def pick_device(device: str | None = None) -> "torch.device":
-    """See :func:`fgvad.models.backbones.pick_device` (imported on call: `--help` loads no model code)."""
-    from fgvad.models.backbones import pick_device as pick
-
-    return pick(device)
-
-
 @dataclass
 class Scorer:
     """A loaded model plus how to turn its outputs into one anomaly score per frame."""
@@ -96,6 +92,8 @@ class Scorer:
     prompt_embeds: "torch.Tensor | None" = None
     frame_batch: int = DEFAULT_FRAME_BATCH
     checkpoint: Path | None = None  # the folder it was loaded from (its tokenizer, for prompts)
+    prompts: PromptSet | None = None  # the prompt set of prompt scores and prompt maps
+    prompt_source: str | None = None  # where it came from (see resolve_prompts)
 
     @property
     def image_size(self) -> int:
@@ -141,12 +139,40 @@ class Scorer:
         return scores.float().cpu().numpy().astype(np.float32)
 
 
+def resolve_prompts(checkpoint: str | Path, prompts: PromptSet | str | Path | None = None, *,
+                    default: PromptSet | None = None, default_source: str = "default") -> tuple[PromptSet, str]:
+    """The prompt set to score ``checkpoint`` with, and where it came from.
+
+    First match wins: ``prompts`` (a PromptSet or a prompt file: "given"), the set the
+    checkpoint was trained with ("checkpoint"), ``default`` (``default_source``; None:
+    fgvad's default prompts over UCF-Crime's classes, "default").
+    """
+    from fgvad.models.video import read_prompt_set
+
+    given = as_prompt_set(prompts)
+    if given is not None:
+        return given, "given"
+    stored = read_prompt_set(checkpoint)
+    if stored is not None:
+        return stored, "checkpoint"
+    if default is not None:
+        return default, default_source
+    return default_prompt_set(UCF_CLASSES), "default"
+
+
 def load_scorer(checkpoint: str | Path, *, kind: str = "auto", device: str | None = None,
-                prompts: Sequence[str] | None = None, frame_batch: int = DEFAULT_FRAME_BATCH,
+                prompts: PromptSet | str | Path | None = None, frame_batch: int = DEFAULT_FRAME_BATCH,
+                default_prompts: PromptSet | None = None, default_source: str = "default",
                 backbone: str | Path | None = None) -> Scorer:
     """Load a checkpoint folder (fgvad video, FG-CLIP or plain CLIP, or heads trained on frozen
     features with their backbone: ``backbone`` = where that backbone is now, if it moved) ready
-    to score videos."""
+    to score videos.
+
+    ``prompts``, ``default_prompts``, ``default_source``: see :func:`resolve_prompts` (they matter for prompt
+    and mix scores, and for prompt maps).
+    """
+    from fgvad.models.checkpoint_io import refuse_non_finite
+    from fgvad.models.device import resolve_device
     from fgvad.models.video import VideoFGCLIP
 
     if kind not in SCORE_KINDS:
@@ -160,22 +186,24 @@ def load_scorer(checkpoint: str | Path, *, kind: str = "auto", device: str | Non
     elif kind in ("mil", "mix") and not trained:
         raise UsageError(f"{folder}: has no trained video heads, so its MIL scores would be random; "
                          "use --score prompt")
-    dev = pick_device(device)
+    prompt_set, source = resolve_prompts(folder, prompts, default=default_prompts, default_source=default_source)
+    dev = resolve_device(device)  # before loading: an unavailable device is one line
     model = VideoFGCLIP.from_pretrained(folder, device=dev, backbone=backbone).eval()
-    prompt_embeds = prompt_embeddings(model, folder, prompts) if kind in ("prompt", "mix") else None
+    refuse_non_finite(model, folder)  # NaN weights would give NaN scores, written with exit status 0
+    prompt_embeds = (prompt_embeddings(model, folder, prompt_set.texts) if kind in ("prompt", "mix") else None)
     return Scorer(model=model, kind=kind, device=dev, prompt_embeds=prompt_embeds, frame_batch=frame_batch,
-                  checkpoint=folder)
+                  checkpoint=folder, prompts=prompt_set, prompt_source=source)
 
 
 def prompt_embeddings(model: Any, checkpoint: str | Path, prompts: Sequence[str] | None = None) -> "torch.Tensor":
-    """(C, D) float32 text embeddings of the prompt set (normal prompt first; default: fgvad.core.prompts),
-    tokenized with the model's tokenizer, else the checkpoint folder's."""
+    """(C, D) float32 text embeddings of prompt texts (normal prompt first; default: fgvad's default
+    set), tokenized with the model's tokenizer, else the checkpoint folder's."""
     import torch
 
     from fgvad.models.tokenizer import load_tokenizer, tokenize
 
     tokenizer = getattr(model, "tokenizer", None) or load_tokenizer(checkpoint)
-    ids = tokenize(tokenizer, list(prompts or default_prompts()), long=False).to(model.device)
+    ids = tokenize(tokenizer, list(prompts or default_prompt_set().texts), long=False).to(model.device)
     with torch.inference_mode():
         return model.encode_text(ids, long=False).float()
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from fgvad.core.constants import DEFAULT_FRAME_BATCH
 from fgvad.core.errors import CheckpointError, UsageError
+from fgvad.models.device import resolve_device
 
 _HEADS_FILE = "video_heads.safetensors"  # an fgvad video checkpoint's heads are not part of its tower
 
@@ -97,18 +98,6 @@ def resolve_recorded_backbone(checkpoint: str | Path, recorded: dict[str, Any],
     return folder
 
 
-def pick_device(device: str | None = None) -> Any:
-    """``torch.device(device)``, default cuda when available, else cpu; UsageError for a bad name."""
-    import torch
-
-    if device:
-        try:
-            return torch.device(device)
-        except RuntimeError:
-            raise UsageError(f"--device {device!r} is not a torch device") from None
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 class FGCLIPBackbone:
     """FG-CLIP v1 and plain CLIP folders (and the tower of an fgvad video checkpoint)."""
 
@@ -117,7 +106,7 @@ class FGCLIPBackbone:
     def __init__(self, folder: str | Path, device: Any = None, frame_batch: int = DEFAULT_FRAME_BATCH):
         from fgvad.models.fgclip import FGCLIPModel
 
-        self.device = pick_device(device)
+        self.device = resolve_device(device)  # the one --device rule
         self.model = FGCLIPModel.from_pretrained(folder, device=self.device, load_tokenizer=False).eval()
         self.frame_batch = max(1, int(frame_batch))
 

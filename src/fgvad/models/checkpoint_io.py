@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import torch
 from torch import nn
@@ -96,6 +96,26 @@ def rebuild_position_ids(model: nn.Module, device: torch.device) -> None:
             module._buffers[name] = torch.arange(buffer.shape[-1], device=device).expand(1, -1)
 
 
+def first_non_finite(named_tensors: Iterable[tuple[str, torch.Tensor]]) -> str | None:
+    """The name of the first floating-point tensor holding NaN or Inf; None when all are finite.
+
+    A diverged training run leaves such weights; scoring with them gives NaN scores, so every
+    reader and writer of weights asks this first."""
+    with torch.no_grad():
+        for name, tensor in named_tensors:
+            if tensor.is_floating_point() and tensor.numel() and not bool(torch.isfinite(tensor).all()):
+                return name
+    return None
+
+
+def refuse_non_finite(model: nn.Module, source: str | Path) -> None:
+    """:class:`CheckpointError` naming ``source`` and a tensor when ``model``'s weights are not finite."""
+    bad = first_non_finite(model.state_dict().items())
+    if bad is not None:
+        raise CheckpointError(f"{source}: weights are not finite ({bad} holds NaN or Inf): the training run "
+                              "that wrote it diverged; use an earlier checkpoint")
+
+
 def save_state_safetensors(model: nn.Module, path: str | Path) -> None:
     """The full state dict as one safetensors file with transformers' ``{"format": "pt"}`` metadata."""
     from safetensors.torch import save_file
@@ -105,5 +125,5 @@ def save_state_safetensors(model: nn.Module, path: str | Path) -> None:
 
 
 __all__ = [
-    "build_model", "check_state_keys", "load_strictly", "read_weights", "read_json_object", "rebuild_position_ids", "save_state_safetensors", "write_json_object",
+    "build_model", "check_state_keys", "first_non_finite", "load_strictly", "refuse_non_finite", "read_weights", "read_json_object", "rebuild_position_ids", "save_state_safetensors", "write_json_object",
 ]

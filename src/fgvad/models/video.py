@@ -31,6 +31,7 @@ from torch.utils.checkpoint import checkpoint
 
 from fgvad.core.constants import CLIP_MEAN, CLIP_STD
 from fgvad.core.errors import CheckpointError, ConfigError
+from fgvad.core.prompts import PromptSet
 from fgvad.models.fgclip import FGCLIPModel
 
 HEADS_WEIGHTS_NAME = "video_heads.safetensors"
@@ -170,6 +171,16 @@ class TemporalModule(nn.Module):
             starts.append(length - window)
         return starts
 
+    @classmethod
+    def window_holding(cls, length: int, index: int, window: int) -> tuple[int, int]:
+        """``(start, stop)`` of the window whose output frame ``index`` of a ``length``-frame
+        sequence keeps (the first window containing it, see :meth:`forward`)."""
+        if not 0 <= index < length:
+            raise IndexError(f"frame {index} outside a sequence of {length}")
+        size = min(length, window)
+        start = next(s for s in cls.window_starts(length, window) if s <= index < s + size)
+        return start, start + size
+
     def forward(self, frame_embeds: torch.Tensor) -> torch.Tensor:
         batch, length, width = frame_embeds.shape
         if not self.blocks or length == 0:
@@ -221,6 +232,25 @@ class VideoHeads(nn.Module):
     def anomaly_logits(self, frame_embeds: torch.Tensor) -> torch.Tensor:
         """(B, T, D) contextual features -> MIL logits (B, T)."""
         return self.mil_head(frame_embeds).squeeze(-1)
+
+    def window_holding(self, length: int, index: int) -> tuple[int, int]:
+        """``(start, stop)``: the frames that decide frame ``index``'s contextual feature (and so
+        its MIL score) in a ``length``-frame sequence: one temporal window."""
+        return self.temporal.window_holding(length, index, self.config.window)
+
+    def anomaly_logits_replacing(self, window_embeds: torch.Tensor, position: int,
+                                 replacements: torch.Tensor) -> torch.Tensor:
+        """MIL logits (N,) of frame ``position`` of a window when its per-frame embedding is
+        replaced by each row of ``replacements`` (N, D), the other frames unchanged.
+
+        ``window_embeds`` (W, D): the per-frame embeddings of the frames :meth:`window_holding`
+        names (W <= the window length, so the temporal module sees them as the one window it
+        sees in the whole sequence): the result equals :meth:`forward_features` of the whole
+        sequence with that frame replaced, at a window's cost per row.
+        """
+        batch = window_embeds.unsqueeze(0).repeat(replacements.shape[0], 1, 1)
+        batch[:, position] = replacements.to(batch.dtype)
+        return self.anomaly_logits(self.contextualize(batch))[:, position]
 
     def forward_features(self, per_frame_embeds: torch.Tensor) -> VideoOutput:
         """Heads on precomputed per-frame embeddings (B, T, D) (e.g. cached for evaluation)."""
@@ -370,11 +400,13 @@ class VideoFGCLIP(VideoHeads):
     # ------------------------------------------------------------ saving / loading
 
     def save_pretrained(self, path: str | Path, trained_on: Sequence[str] | None = None,
-                        tokenizer: Any = None, **_: Any) -> None:
+                        tokenizer: Any = None, prompts: PromptSet | None = None, **_: Any) -> None:
         """FG-CLIP official layout + ``video_heads.safetensors`` + ``fgvad_video.json``.
 
         ``trained_on``: the video keys the model was trained on (read by the evaluation's
-        leakage guard through :func:`read_trained_on`).
+        leakage guard through :func:`read_trained_on`). ``prompts``: the prompt set it was
+        trained with (class names and texts, read back by :func:`read_prompt_set`), so its
+        prompt scores do not change when fgvad's default prompts do.
         """
         from safetensors.torch import save_file
 
@@ -385,6 +417,8 @@ class VideoFGCLIP(VideoHeads):
         meta: dict[str, Any] = {"format": _FORMAT, "version": 1, "head_config": asdict(self.config)}
         if trained_on is not None:
             meta["trained_on"] = sorted(set(trained_on))
+        if prompts is not None:
+            meta["prompts"] = prompts.to_dict()
         (folder / VIDEO_CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n")
 
     @classmethod
@@ -459,5 +493,17 @@ def read_trained_on(path: str | Path) -> list[str]:
     return keys
 
 
+def read_prompt_set(path: str | Path) -> PromptSet | None:
+    """The prompt set stored by ``save_pretrained(..., prompts=...)``; None when none was stored
+    (an FG-CLIP/CLIP folder, a heads-only checkpoint, or a checkpoint written before prompts were stored)."""
+    meta = read_video_meta(Path(path))
+    if meta is None or meta.get("prompts") is None:
+        return None
+    try:
+        return PromptSet.from_dict(meta["prompts"], source=f"{Path(path) / VIDEO_CONFIG_NAME}: prompts")
+    except ConfigError as err:
+        raise CheckpointError(str(err)) from None
+
+
 __all__ = ["VideoHeadConfig", "VideoOutput", "VideoHeads", "VideoFGCLIP", "TemporalModule", "frames_to_pixels",
-           "read_trained_on", "read_video_meta", "save_heads", "CLIP_MEAN", "CLIP_STD"]
+           "read_prompt_set", "read_trained_on", "read_video_meta", "save_heads", "CLIP_MEAN", "CLIP_STD"]

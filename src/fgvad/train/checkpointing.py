@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from fgvad.core.errors import CheckpointError, ConfigError
+from fgvad.core.io import check_output_path
 from fgvad.train.callbacks import note_in_log
 
 STAGING_DIR = ".incomplete"
@@ -28,8 +29,9 @@ _CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 
 
 def check_output_writable(output_dir: str | Path) -> None:
-    """Fail before any work when checkpoints could not be written to ``output_dir``."""
-    folder = Path(output_dir)
+    """Fail before any work when checkpoints could not be written to ``output_dir``: the shared
+    output-path check, then a 4 KiB synced write (a full disk fails only when data lands)."""
+    folder = check_output_path(output_dir, flag="--output_dir", folder=True, error=ConfigError)
     probe = folder / f".fgvad-write-test-{os.getpid()}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -148,11 +150,25 @@ class AtomicCheckpointMixin:
     fgvad runs no hyperparameter search, so checkpoints live directly in ``output_dir``.
     """
 
+    non_finite_weight: tuple[int, str] | None = None  # (step, tensor) when a save found NaN/Inf weights
+
     def _save_checkpoint(self, model: Any, trial: Any) -> None:
+        from fgvad.models.checkpoint_io import first_non_finite
+
         args, state = self.args, self.state  # type: ignore[attr-defined]
         run_dir = args.output_dir
         staging = os.path.join(run_dir, STAGING_DIR)
         name = f"checkpoint-{state.global_step}"
+        # A diverged model is never saved: the newest checkpoint stays the last good one. (A step's loss
+        # is computed before its update, so NaN weights can reach a save before any NaN loss does.)
+        bad = first_non_finite(self.accelerator.unwrap_model(model).named_parameters())  # type: ignore[attr-defined]
+        if bad is not None:
+            self.non_finite_weight = (state.global_step, bad)
+            self.control.should_training_stop = True  # type: ignore[attr-defined]
+            if args.should_save:
+                note_in_log(run_dir, f"ERROR step {state.global_step}: weights are not finite ({bad}); "
+                                     f"{name} not saved, training stopped")
+            return
         staged, final = os.path.join(staging, name), os.path.join(run_dir, name)
         if args.should_save:
             shutil.rmtree(staged, ignore_errors=True)

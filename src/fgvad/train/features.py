@@ -165,9 +165,10 @@ def train_on_features(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Any
     from transformers import set_seed
 
     from fgvad.data.features import open_features
-    from fgvad.train.callbacks import TrainerLogCallback
+    from fgvad.train.callbacks import TrainerLogCallback, note_in_log
     from fgvad.train.checkpointing import check_output_writable, refusing_unsafe_state
-    from fgvad.train.run import TrainResult, _resolve_resume
+    from fgvad.train.run import TrainResult
+    from fgvad.train.run_identity import latest_checkpoint_of_run, plan_run, start_run
     from fgvad.train.signals import GracefulInterrupt
 
     args, d = cfg.training, cfg.data
@@ -175,6 +176,8 @@ def train_on_features(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Any
     is_main = args.process_index == 0
     if is_main:
         check_output_writable(output_dir)
+    # Which run this is and what it resumes, as in full training (fgvad.train.run_identity).
+    plan = plan_run(output_dir, cfg, args.resume_from_checkpoint)
     store = open_features(d.features)
     entries, skipped = feature_entries(cfg, store, output_dir, is_main)
     ignored = [name for name in ("global_loss_weight", "region_loss_weight", "hard_negative_loss_weight")
@@ -184,6 +187,8 @@ def train_on_features(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Any
                     "the heads train with the MIL loss", ", ".join(ignored))
     if cfg.loss.mil_loss_weight <= 0:
         raise ConfigError("--features trains the MIL head: --mil-loss-weight must be > 0")
+    if is_main:
+        start_run(plan, output_dir)
     set_seed(args.seed)
     module = FeatureHeadModule(build_heads(cfg, store.embed_dim), cfg.loss)
     dataset = FeatureClips(entries, store, d.num_frames)
@@ -191,15 +196,23 @@ def train_on_features(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Any
     trainer = _feature_trainer_class()(
         model=module, args=args, data_collator=collate_feature_clips, train_dataset=dataset,
         callbacks=[TrainerLogCallback(d.num_frames), interrupt, *callbacks], fgvad_config=cfg,
-        trained_on=sorted({e.key for e in entries}), store=store)
-    resume = _resolve_resume(args.resume_from_checkpoint, output_dir)
+        trained_on=sorted({e.key for e in entries}), store=store, run_record=plan.record)
+    resume = plan.resume
     with refusing_unsafe_state(resume):
         trainer.train(resume_from_checkpoint=resume)
     if interrupt.stopped_at is not None:
         raise interrupt.error(output_dir)
+    last = latest_checkpoint_of_run(output_dir, plan.record["run_id"])
+    kept = f"; the last good checkpoint is {last}" if last else "; no checkpoint was saved"
     if trainer.nan_guard.stopped:
         raise TrainingDivergedError(f"training stopped at step {trainer.state.global_step}: "
-                                    f"{cfg.optim.max_nan_steps} consecutive NaN/Inf losses")
+                                    f"{cfg.optim.max_nan_steps} consecutive NaN/Inf losses{kept}")
+    diverged = trainer.divergence()
+    if diverged is not None:  # a diverged end state is not a result: the final heads are not written
+        if is_main:
+            note_in_log(output_dir, f"ERROR training diverged: {diverged}; the final model was not saved")
+        raise TrainingDivergedError(f"training diverged: {diverged}; the final model was not saved{kept} "
+                                    "(check --learning_rate and the data)")
     trainer.save_model(str(output_dir))
     return TrainResult(output_dir=output_dir, log_history=list(trainer.state.log_history),
                        final_checkpoint=output_dir, global_step=trainer.state.global_step, skipped_entries=skipped)

@@ -76,6 +76,10 @@ class ModelArguments:
     freeze_text: bool = field(default=False, metadata={"help": "freeze the whole text tower"})
     class_prompt_template: str = field(default=DEFAULT_TEMPLATE, metadata={
         "help": "text of the class prompts used as extra negatives and by prompt scores"})
+    prompts: str | None = field(default=None, metadata={
+        "help": "prompt file (YAML/JSON: 'normal' and 'classes', see fgvad.core.prompts): the class prompts "
+                "of training, stored in the checkpoint for its prompt scores; overrides "
+                "--class-prompt-template and must name every class of the data"})
 
 
 @dataclass
@@ -140,9 +144,22 @@ class OptimizationArguments:
                 "count) that fits, keeping the effective batch through gradient accumulation"})
 
 
-FGVAD_ARGUMENT_CLASSES: tuple[type, ...] = (ModelArguments, DataArguments, LossArguments, OptimizationArguments)
+@dataclass
+class RunArguments:
+    _argument_group_name = "fgvad run options (HF's names)"
+
+    overwrite_output_dir: bool = field(default=False, metadata={
+        "help": "start a new run in an --output_dir that holds another run's checkpoints, deleting them "
+                "(HF's convention; without it such a run is refused)"})
+
+
+FGVAD_ARGUMENT_CLASSES: tuple[type, ...] = (ModelArguments, DataArguments, LossArguments, OptimizationArguments,
+                                            RunArguments)
+# Options fgvad owns that keep the name HF scripts spell them with (TrainingArguments had it until
+# transformers 5): flagged with underscores, like the HF options.
+HF_NAMED_OPTIONS = frozenset({"overwrite_output_dir"})
 FGVAD_OPTION_NAMES: frozenset[str] = frozenset(
-    f.name for cls in FGVAD_ARGUMENT_CLASSES for f in dataclasses.fields(cls) if f.init)
+    f.name for cls in FGVAD_ARGUMENT_CLASSES for f in dataclasses.fields(cls) if f.init) - HF_NAMED_OPTIONS
 
 
 def flag(name: str) -> str:
@@ -185,6 +202,7 @@ class TrainConfig:
     optim: OptimizationArguments
     training: Any  # transformers.TrainingArguments (imported lazily; heavy)
     source: dict[str, Any] = field(default_factory=dict)  # merged options as given, for the record
+    run: RunArguments = field(default_factory=RunArguments)
 
 
 # --------------------------------------------------------------------------- option tables
@@ -369,9 +387,12 @@ def resolve_config_path(config: str | Path) -> Path:
 def load_yaml_options(path: str | Path) -> dict[str, Any]:
     import yaml
 
+    from fgvad.core.io import read_utf8_text
+
     p = resolve_config_path(path)
+    text = read_utf8_text(p, what="config file", error=ConfigError)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -422,6 +443,7 @@ def build_config(
         value = str(resume).lower() == "true"
         per_class[training_arguments_class()]["resume_from_checkpoint"] = "latest" if value else None
 
+    check_installed_extras(per_class.get(training_arguments_class(), {}))
     built: dict[type, Any] = {}
     for cls in (*FGVAD_ARGUMENT_CLASSES, training_arguments_class()):
         try:
@@ -432,9 +454,43 @@ def build_config(
     cfg = TrainConfig(
         model=built[ModelArguments], data=built[DataArguments], loss=built[LossArguments],
         optim=built[OptimizationArguments], training=built[training_arguments_class()], source=merged,
+        run=built[RunArguments],
     )
     validate(cfg)
     return cfg
+
+
+def _report_to_names(value: Any) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return [str(v).strip() for v in items if str(v).strip()]
+
+
+def check_installed_extras(hf_options: Mapping[str, Any]) -> None:
+    """``--report_to`` and ``--deepspeed`` need packages fgvad does not install: refuse a missing one
+    in one line before TrainingArguments or the Trainer fail on it with a traceback.
+
+    A reusable check of option values (no run state), for any front that validates options."""
+    from transformers.integrations import INTEGRATION_TO_CALLBACK
+
+    for name in _report_to_names(hf_options.get("report_to")):
+        if name in ("none", "all"):
+            continue
+        if name not in INTEGRATION_TO_CALLBACK:
+            raise ConfigError(f"option --report_to {name}: unknown (use none, all or one of "
+                              f"{', '.join(sorted(INTEGRATION_TO_CALLBACK))})")
+        try:
+            INTEGRATION_TO_CALLBACK[name]()  # what the Trainer does first; it fails when the package is missing
+        except (ImportError, RuntimeError):
+            raise ConfigError(f"option --report_to {name}: its package is not installed "
+                              f"(pip install {name}, or --report_to none)") from None
+    if hf_options.get("deepspeed"):
+        from transformers.integrations import is_deepspeed_available
+
+        if not is_deepspeed_available():
+            raise ConfigError("option --deepspeed: the deepspeed package is not installed "
+                              "(pip install deepspeed, or leave out --deepspeed)")
 
 
 def validate(cfg: TrainConfig) -> None:

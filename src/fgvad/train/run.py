@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from fgvad.core.errors import CheckpointError, ConfigError, FgvadError, TrainingDivergedError
+from fgvad.core.errors import ConfigError, FgvadError, TrainingDivergedError
 from fgvad.train.options import TrainConfig, build_config
 
 log = logging.getLogger(__name__)
@@ -58,21 +58,6 @@ def load_entries(cfg: TrainConfig, output_dir: Path, is_main: bool) -> tuple[lis
     if not entries:
         raise ConfigError(f"{d.data_path}: no video entries to train on")
     return entries, skipped
-
-
-def _resolve_resume(value: str | None, output_dir: Path) -> str | None:
-    if value is None:
-        return None
-    if value == "latest":
-        from fgvad.train.checkpointing import latest_complete_checkpoint
-
-        last = latest_complete_checkpoint(output_dir)  # skips half-written ones
-        if last is None:
-            raise CheckpointError(f"{output_dir}: no complete checkpoint-* folder to resume from")
-        return last
-    if not Path(value, "trainer_state.json").is_file():
-        raise CheckpointError(f"{value}: not a training checkpoint (no trainer_state.json)")
-    return value
 
 
 def out_of_memory_message(cfg: TrainConfig) -> str:
@@ -178,16 +163,17 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     from transformers import set_seed
     from transformers.utils import logging as hf_logging
 
-    from fgvad.core.prompts import class_prompts
+    from fgvad.core.prompts import PromptSet, load_prompt_file
     from fgvad.data.dataset import VideoTextDataset, default_class_names
     from fgvad.models.tokenizer import tokenize
     from fgvad.train.bad_samples import BadSampleGuard, SkipBadSamples
-    from fgvad.train.callbacks import TrainerLogCallback
+    from fgvad.train.callbacks import TrainerLogCallback, note_in_log
     from fgvad.train.checkpointing import check_output_writable, refusing_unsafe_state
     from fgvad.train.collator import EpochToCollator, TrainCollator
     from fgvad.train.data import maybe_cache_in_memory
     from fgvad.train.model_setup import build_model, load_or_build_tokenizer
     from fgvad.train.module import VideoTrainingModule
+    from fgvad.train.run_identity import latest_checkpoint_of_run, plan_run, start_run
     from fgvad.train.signals import GracefulInterrupt
     from fgvad.train.trainer import VideoTrainer
 
@@ -197,9 +183,19 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     is_main = args.process_index == 0
     if is_main:
         check_output_writable(output_dir)  # before any slow work
+    # Which run this is, what it resumes, whose checkpoints are in the way: decided on every rank alike.
+    plan = plan_run(output_dir, cfg, args.resume_from_checkpoint)
+    if is_main:
+        start_run(plan, output_dir)
     entries, skipped = load_entries(cfg, output_dir, is_main)
-    class_names = default_class_names(entries)
-    prompts = class_prompts(class_names, cfg.model.class_prompt_template)
+    if cfg.model.prompts:  # the file's classes, in its order; every label of the data needs one
+        prompt_set = load_prompt_file(cfg.model.prompts)
+        class_names = list(prompt_set.classes)
+        prompt_set.texts_for(sorted({e.label for e in entries}), source=f"--prompts {cfg.model.prompts}")
+    else:
+        class_names = default_class_names(entries)
+        prompt_set = PromptSet.from_template(class_names, cfg.model.class_prompt_template)
+    prompts = list(prompt_set.texts)
     tokenizer = load_or_build_tokenizer(cfg, entries, prompts)
 
     set_seed(args.seed)  # same initial weights on every rank and in every rerun
@@ -235,9 +231,10 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     trainer = VideoTrainer(
         model=module, args=args, data_collator=collator, train_dataset=train_dataset,
         callbacks=[TrainerLogCallback(d.num_frames), bad_samples, interrupt, EpochToCollator(collator), *callbacks],
-        fgvad_config=cfg, trained_on=sorted({e.key for e in entries}), tokenizer=tokenizer,
+        fgvad_config=cfg, trained_on=sorted({e.key for e in entries}), tokenizer=tokenizer, prompts=prompt_set,
+        run_record=plan.record,
     )
-    resume = _resolve_resume(args.resume_from_checkpoint, output_dir)
+    resume = plan.resume
     try:
         with refusing_unsafe_state(resume):
             trainer.train(resume_from_checkpoint=resume)
@@ -248,13 +245,17 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
         raise interrupt.error(output_dir)
     if bad_samples.exceeded:
         raise bad_samples.error()
+    last = latest_checkpoint_of_run(output_dir, plan.record["run_id"])
+    kept = f"; the last good checkpoint is {last}" if last else "; no checkpoint was saved"
     if trainer.nan_guard.stopped:
-        from fgvad.train.checkpointing import latest_complete_checkpoint
-
-        last = latest_complete_checkpoint(output_dir)
-        kept = f"; the last good checkpoint is {last}" if last else ""
         raise TrainingDivergedError(f"training stopped at step {trainer.state.global_step}: "
                                     f"{cfg.optim.max_nan_steps} consecutive NaN/Inf losses{kept}")
+    diverged = trainer.divergence()
+    if diverged is not None:  # a diverged end state is not a result: the final model is not written
+        if is_main:
+            note_in_log(output_dir, f"ERROR training diverged: {diverged}; the final model was not saved")
+        raise TrainingDivergedError(f"training diverged: {diverged}; the final model was not saved{kept} "
+                                    "(check --learning_rate and the data)")
     trainer.save_model(str(output_dir))
     return TrainResult(output_dir=output_dir, log_history=history, final_checkpoint=output_dir,
                        global_step=trainer.state.global_step, skipped_entries=skipped)

@@ -27,14 +27,19 @@ from fgvad.train.nan_guard import NanGuard
 from fgvad.train.optim import learning_rates, parameter_groups
 from fgvad.train.options import TrainConfig
 
-TRAIN_CONFIG_NAME = "fgvad_train_config.yaml"
+from fgvad.train.run_identity import TRAIN_CONFIG_NAME, shape_mismatch_message, write_run_record
+
+__all__ = ["TRAIN_CONFIG_NAME", "VideoTrainer"]
 
 
 class VideoTrainer(AtomicCheckpointMixin, Trainer):
     def __init__(self, *args: Any, fgvad_config: TrainConfig, trained_on: Sequence[str] = (),
-                 tokenizer: Any = None, nan_guard: NanGuard | None = None, **kwargs: Any):
+                 tokenizer: Any = None, nan_guard: NanGuard | None = None, prompts: Any = None,
+                 run_record: dict | None = None, **kwargs: Any):
         self.fgvad_config = fgvad_config
+        self.run_record = run_record  # copied into every checkpoint: which run wrote it (run_identity)
         self.trained_on = list(trained_on)
+        self.prompts = prompts  # the PromptSet of training, stored in every checkpoint
         self.text_tokenizer = tokenizer
         self.nan_guard = nan_guard or NanGuard(fgvad_config.optim.max_nan_steps)
         # Device tensors, summed without a host sync; read once per logging step.
@@ -135,22 +140,50 @@ class VideoTrainer(AtomicCheckpointMixin, Trainer):
         if state_dict:  # DeepSpeed/FSDP hand over a consolidated state dict
             video.load_state_dict({k.removeprefix("video_model."): v for k, v in state_dict.items()
                                    if k.startswith("video_model.")}, strict=False)
-        video.save_pretrained(output_dir, trained_on=self.trained_on, tokenizer=self.text_tokenizer)
+        video.save_pretrained(output_dir, trained_on=self.trained_on, tokenizer=self.text_tokenizer,
+                              prompts=self.prompts)
         self.write_train_config(output_dir)
 
     def write_train_config(self, output_dir: str) -> None:
-        """The merged training options, beside the weights, for the record."""
+        """The merged training options (and the run record), beside the weights, for the record."""
         import yaml
 
         source = {k: (v if isinstance(v, (int, float, str, bool, list, dict, type(None))) else str(v))
                   for k, v in self.fgvad_config.source.items()}
         Path(output_dir, TRAIN_CONFIG_NAME).write_text(yaml.safe_dump(source, sort_keys=True))
+        if self.run_record is not None:
+            write_run_record(output_dir, self.run_record)
+
+    def divergence(self) -> str | None:
+        """Why the run's end state is not a result (None when it is): weights that became NaN/Inf,
+        or a last logged loss, or last step, that was NaN/Inf."""
+        import math
+
+        from fgvad.models.checkpoint_io import first_non_finite
+
+        if self.non_finite_weight is not None:
+            step, name = self.non_finite_weight
+            return f"the weights became NaN/Inf by step {step} ({name})"
+        bad = first_non_finite(self._unwrapped().named_parameters())
+        if bad is not None:
+            return f"the final weights are not finite ({bad})"
+        logged = [h for h in self.state.log_history if "loss" in h and "train_loss" not in h]
+        if logged and not math.isfinite(float(logged[-1]["loss"])):
+            return f"the last logged loss (step {logged[-1].get('step', '?')}) is {logged[-1]['loss']}"
+        if self.nan_guard.consecutive:
+            return f"the loss of the last {self.nan_guard.consecutive} step(s) was NaN/Inf"
+        return None
 
     def _load_weights_from(self, folder: str) -> None:
         from fgvad.models.video import VideoFGCLIP
 
         loaded = VideoFGCLIP.from_pretrained(folder)
         target = self._unwrapped().video_model
+        ours = target.state_dict()
+        for key, tensor in loaded.state_dict().items():
+            if key in ours and tensor.shape != ours[key].shape:
+                raise CheckpointError(shape_mismatch_message(folder, key, tensor.shape, ours[key].shape,
+                                                             self.fgvad_config))
         missing, unexpected = target.load_state_dict(loaded.state_dict(), strict=False)
         if missing or unexpected:
             key = (missing or unexpected)[0]

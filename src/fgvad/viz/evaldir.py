@@ -65,7 +65,11 @@ def _load_scores(folder: Path, name: str) -> np.ndarray | None:
     path = folder / SCORES_DIR / f"{name}.npy"
     if not path.is_file():
         return None
-    return read_score_array(path).astype(np.float32).reshape(-1)
+    scores = read_score_array(path).astype(np.float32).reshape(-1)
+    if not np.all(np.isfinite(scores)):
+        # `fgvad eval` never writes these; drawing them would fail deep in the plotting code.
+        raise EvalError(f"{path}: holds NaN or infinite scores (not as `fgvad eval` writes them); rerun `fgvad eval`")
+    return scores
 
 
 def load_eval_folder(root: str | Path) -> EvalFolder:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from fgvad.core.errors import UsageError
+from fgvad.core.io import check_output_path
 from fgvad.eval.folder import DEFAULT_HEATMAP_TOP_K, HeatmapSet
 from fgvad.viz.evaldir import EvalFolder, VideoRecord, load_eval_folder
 
@@ -88,6 +89,9 @@ def build_report(eval_dir: str | Path, *, top_k: int = DEFAULT_HEATMAP_TOP_K, he
         raise UsageError(f"--top-k must be >= 0, not {top_k}")
     folder = load_eval_folder(eval_dir)
     out = folder.root / VIZ_FOLDER
+    # viz writes into the eval folder it reads: refuse a read-only one before drawing anything.
+    check_output_path(out, flag="EVAL_DIR", folder=True)
+    check_output_path(folder.root / REPORT_NAME, flag="EVAL_DIR")
     for sub in ("curves", "heatmaps"):  # ours: stale images of an earlier run must not linger
         shutil.rmtree(out / sub, ignore_errors=True)
     result = ReportResult(html=folder.root / REPORT_NAME)
@@ -205,6 +209,9 @@ def _video_card(folder: EvalFolder, video: VideoRecord, info: dict[str, Any]) ->
              f"<div class='meta'>{' · '.join(s for s in stats if s)}</div>",
              f"<img src='{_rel(folder, info['curve'])}' alt='score curve of {html.escape(video.name)}' loading='lazy'>"]
     if info["heatmaps"]:
+        shown = "; ".join(f"<code>{html.escape(k)}</code> = {html.escape(d)}"
+                          for k, d in (info.get("map_kinds") or {}).items())
+        parts.append(f"<div class='meta'>maps shown: {shown}</div>")
         parts.append("<div class='heatmaps'>")
         for index, kind, png in info["heatmaps"]:
             parts.append(f"<img src='{_rel(folder, png)}' alt='{html.escape(kind)} heatmap of "

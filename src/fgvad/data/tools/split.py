@@ -61,7 +61,7 @@ class JsonListText:
 def read_json_list_text(path: str | Path) -> JsonListText:
     """Parse a JSON list file and locate each element's text; one-line errors on bad input."""
     p = Path(path)
-    text = read_utf8_text(p)
+    text = read_utf8_text(p, keep_bom=True)  # the output keeps the input's bytes
     bom = text.startswith("\ufeff")
     if bom:
         text = text[1:]

@@ -238,7 +238,7 @@ def apply_translations(text: str, plan: TranslationPlan, mapping: dict[str, str]
 def read_json_text(path: str | Path) -> tuple[str, str]:
     """(BOM or "", text) of a JSON file, validated."""
     p = Path(path)
-    text = read_utf8_text(p)
+    text = read_utf8_text(p, keep_bom=True)  # the output keeps the input's bytes
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     text = text[len(bom):]
     parse_json_text(text, p)

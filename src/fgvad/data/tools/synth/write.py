@@ -43,8 +43,13 @@ What is written into ``out``
 - ``test_frame_counts.txt``: ``Folder/Name.mp4 n Class s1 e1 s2 e2 `` per test video;
 - ``README.md``: the text the generator passes (:func:`counts_table` helps with it);
 - :data:`MANIFEST_NAME`: the generator's ``manifest`` header plus ``videos`` (``video``,
-  ``split``, ``label`` and the record's ``facts``). It also marks the folder as a synthetic
-  dataset, so writing again into it may replace it; any other non-empty folder is refused.
+  ``split``, ``label`` and the record's ``facts``) and ``files``, every file written (relative
+  to ``out``). It also marks the folder as a synthetic dataset, so writing again into it may
+  replace it; any other non-empty folder is refused.
+
+Writing again into a marked folder removes exactly the files the manifest lists (and then the
+folders that became empty), never anything else: a file a user put under ``videos/`` stays,
+and a new video that would land on such a file is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -53,7 +58,6 @@ import json
 import math
 import multiprocessing
 import os
-import shutil
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -63,7 +67,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fgvad.core.errors import SynthError
-from fgvad.core.io import write_text_atomic
+from fgvad.core.io import check_output_path, read_json, write_text_atomic
 
 NORMAL_LABEL = "Normal"
 MANIFEST_NAME = "synth_manifest.json"  # also marks a folder as ours, so regenerating may overwrite it
@@ -165,13 +169,61 @@ def _check_records(records: Sequence[VideoRecord]) -> None:
             raise ValueError(f"{r.relpath}: a boxless record has region boxes")
 
 
-def _prepare_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise SynthError(f"{out}: exists and is not a folder")
+ANNOTATION_FILES = ("train.json", "test.json", "Temporal_Anomaly_Annotation.txt", "test_frame_counts.txt",
+                    "README.md", MANIFEST_NAME)
+
+
+def _files_written_before(out: Path) -> list[Path]:
+    """The files an earlier run wrote into ``out``, as its manifest lists them (older manifests:
+    their videos plus the fixed annotation files). Entries that leave ``out`` are ignored."""
+    manifest = read_json(out / MANIFEST_NAME, what="synthetic dataset manifest", error=SynthError)
+    if not isinstance(manifest, dict):
+        raise SynthError(f"{out / MANIFEST_NAME}: not a manifest of fgvad data synth; choose another --out")
+    listed = manifest.get("files")
+    if not isinstance(listed, list):
+        videos = manifest.get("videos") if isinstance(manifest.get("videos"), list) else []
+        listed = [f"videos/{v['video']}" for v in videos if isinstance(v, dict) and isinstance(v.get("video"), str)]
+        listed += list(ANNOTATION_FILES)
+    root = out.resolve()
+    files = []
+    for rel in listed:
+        if isinstance(rel, str) and ".." not in Path(rel).parts and not Path(rel).is_absolute():
+            path = (out / rel)
+            if path.resolve().is_relative_to(root):
+                files.append(path)
+    return files
+
+
+def _remove_written_before(out: Path) -> None:
+    """Remove what an earlier run wrote (stale videos of a larger set must not linger), and the
+    folders that this leaves empty; nothing else."""
+    files = _files_written_before(out)
+    folders = set()
+    for path in files:
+        if path.is_file() or path.is_symlink():
+            path.unlink()
+        parent = path.parent
+        while parent != out and out in parent.parents:
+            folders.add(parent)
+            parent = parent.parent
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):  # deepest first
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # not empty: it holds someone else's files
+
+
+def _prepare_out(out: Path, records: Sequence[VideoRecord]) -> None:
+    check_output_path(out, flag="--out", folder=True, error=SynthError)
     if out.is_dir() and any(out.iterdir()):
         if not (out / MANIFEST_NAME).is_file():
             raise SynthError(f"{out}: folder is not empty and holds no synthetic dataset; choose an empty or new folder")
-        shutil.rmtree(out / "videos", ignore_errors=True)  # ours: stale videos of an older run must not linger
+        _remove_written_before(out)
+    in_the_way = [out / "videos" / r.relpath for r in records if (out / "videos" / r.relpath).exists()]
+    in_the_way += [out / name for name in ANNOTATION_FILES if (out / name).exists()]
+    if in_the_way:
+        raise SynthError(f"{in_the_way[0]}: exists and was not written by fgvad data synth; move it away or "
+                         "choose another --out")
     out.mkdir(parents=True, exist_ok=True)
 
 
@@ -231,12 +283,17 @@ def write_dataset(out: str | Path, records: Sequence[VideoRecord], render: Calla
     """
     _check_records(records)
     root = Path(out)
-    _prepare_out(root)
+    _prepare_out(root, records)
     written = WrittenDataset(
         root=root, video_root=root / "videos", train_json=root / "train.json", test_json=root / "test.json",
         temporal_annotation=root / "Temporal_Anomaly_Annotation.txt", frame_counts=root / "test_frame_counts.txt",
         readme=root / "README.md", manifest=root / MANIFEST_NAME,
     )
+    # The manifest goes first: it lists every file this run will write, so a run stopped half-way
+    # leaves a folder that the next run recognises as its own and cleans up exactly.
+    videos = [{"video": r.relpath, "split": r.split, "label": r.label, **r.facts} for r in records]
+    files = [f"videos/{r.relpath}" for r in records] + list(ANNOTATION_FILES)
+    write_text_atomic(written.manifest, json.dumps({**manifest, "videos": videos, "files": files}, indent=2) + "\n")
     _write_videos(records, render, written.video_root, progress, workers)
 
     def dump(entries: list[dict]) -> str:
@@ -251,7 +308,5 @@ def write_dataset(out: str | Path, records: Sequence[VideoRecord], render: Calla
     counted = [f"{r.relpath} {r.frames} {r.label} " + " ".join(str(v) for v in _interval_fields(r.intervals)) + " "
                for r in test]
     write_text_atomic(written.frame_counts, "\n".join(counted) + "\n")
-    videos = [{"video": r.relpath, "split": r.split, "label": r.label, **r.facts} for r in records]
-    write_text_atomic(written.manifest, json.dumps({**manifest, "videos": videos}, indent=2) + "\n")
     write_text_atomic(written.readme, readme)
     return written
