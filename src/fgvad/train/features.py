@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from fgvad.core.errors import ConfigError, TrainingDivergedError
+from fgvad.core.errors import ConfigError
 from fgvad.train import losses
 from fgvad.train.options import LossArguments, TrainConfig
 
@@ -165,10 +165,10 @@ def train_on_features(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Any
     from transformers import set_seed
 
     from fgvad.data.features import open_features
-    from fgvad.train.callbacks import TrainerLogCallback, note_in_log
+    from fgvad.train.callbacks import TrainerLogCallback
     from fgvad.train.checkpointing import check_output_writable, refusing_unsafe_state
-    from fgvad.train.run import TrainResult
-    from fgvad.train.run_identity import latest_checkpoint_of_run, plan_run, start_run
+    from fgvad.train.run import TrainResult, refuse_diverged
+    from fgvad.train.run_identity import plan_run, start_run
     from fgvad.train.signals import GracefulInterrupt
 
     args, d = cfg.training, cfg.data
@@ -202,17 +202,7 @@ def train_on_features(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Any
         trainer.train(resume_from_checkpoint=resume)
     if interrupt.stopped_at is not None:
         raise interrupt.error(output_dir)
-    last = latest_checkpoint_of_run(output_dir, plan.record["run_id"])
-    kept = f"; the last good checkpoint is {last}" if last else "; no checkpoint was saved"
-    if trainer.nan_guard.stopped:
-        raise TrainingDivergedError(f"training stopped at step {trainer.state.global_step}: "
-                                    f"{cfg.optim.max_nan_steps} consecutive NaN/Inf losses{kept}")
-    diverged = trainer.divergence()
-    if diverged is not None:  # a diverged end state is not a result: the final heads are not written
-        if is_main:
-            note_in_log(output_dir, f"ERROR training diverged: {diverged}; the final model was not saved")
-        raise TrainingDivergedError(f"training diverged: {diverged}; the final model was not saved{kept} "
-                                    "(check --learning_rate and the data)")
+    refuse_diverged(trainer, cfg, output_dir, plan.record["run_id"], is_main)
     trainer.save_model(str(output_dir))
     return TrainResult(output_dir=output_dir, log_history=list(trainer.state.log_history),
                        final_checkpoint=output_dir, global_step=trainer.state.global_step, skipped_entries=skipped)
