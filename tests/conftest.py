@@ -27,3 +27,9 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def real_train_json(shared_dir: Path) -> Path:
     return shared_dir / "datasets" / "ucf_fgclip" / "ucf_fgclip_train_with_timestamps_en.json"
+
+
+@pytest.fixture(scope="session")
+def real_v3_msad_json(shared_dir: Path) -> Path:
+    """The users' newest training file: caption v3 + MSAD (Label Studio paths), 13 malformed entries."""
+    return shared_dir / "datasets" / "ucf_fgclip" / "ucf_fgclip_with_v3_msad.json"

@@ -68,3 +68,28 @@ def test_train_measurement_uses_the_trainings_parameter_groups():
                       "text_no_decay": (5e-6, 0.0), "vision": (1e-5, 0.05), "vision_no_decay": (1e-5, 0.0)}
     assert sum(len(g["params"]) for g in optimizer.param_groups) == sum(
         1 for p in setup.module.parameters() if p.requires_grad)
+
+
+def test_fgclip2_sizes_run_every_cpu_measurement(capsys):
+    """The FG-CLIP 2 family benches like v1 (tiny-fgclip2 stands in for fgclip2-base on the CPU);
+    fgclip2-base has the sizes of siglip2-base-patch16-naflex."""
+    from fgvad.bench.sizes import frame_hw, model_config
+
+    base = model_config("fgclip2-base")
+    for tower in (base.text_config, base.vision_config):
+        assert (tower.hidden_size, tower.num_hidden_layers, tower.num_attention_heads,
+                tower.intermediate_size) == (768, 12, 12, 3072)
+    assert base.vision_config.patch_size == 16 and base.text_config.vocab_size == 256000
+    assert (base.short_text_length, base.long_text_length) == (64, 196)
+    assert base.text_config.max_position_embeddings == 64
+    assert frame_hw(base) == (224, 288)  # a 320x240 frame at <= 256 patches of 16 px: 14x18 = 252
+
+    assert main(["bench", "--size", "tiny-fgclip2", "--device", "cpu", "--frames", "4", "--batch", "2",
+                 "--steps", "2", "--warmup", "0", "--what", "train", "infer", "check"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert {r["bench"] for r in records} == {"train", "infer", "check"}
+    for record in records:
+        assert COMMON <= set(record) and record["size"] == "tiny-fgclip2" and record["gflop_per_frame_fwd"] > 0
+    by_kind = {r["bench"]: r for r in records}
+    assert by_kind["train"]["frames_per_s"] > 0 and by_kind["infer"]["frames_per_s"] > 0
+    assert by_kind["check"]["ok"] is True

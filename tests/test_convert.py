@@ -127,9 +127,10 @@ def test_timestamp_rules():
     ("{", "invalid JSON"),
 ])
 def test_bad_input_gives_one_line(tmp_path, capsys, content, message):
+    # --strict: a malformed clip refuses the file too (without it, it is left out and listed: test_user_files.py)
     src = tmp_path / "bad.json"
     src.write_text(content)
-    assert main(["data", "convert", str(src), "--out", str(tmp_path / "o.json")]) == 1
+    assert main(["data", "convert", str(src), "--out", str(tmp_path / "o.json"), "--strict"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("fgvad: error: ") and message in err and err.count("\n") == 1
 

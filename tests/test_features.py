@@ -208,3 +208,17 @@ def test_snippet_rules():
     assert video.snippet_range(16, (1.0, 2.0)) == (1, 4)
     assert video.snippet_range(16, None) == (0, 10)
     assert video.snippet_range(16, (100.0, 200.0)) == (9, 10)  # past the end: the last snippet, never empty
+
+
+@pytest.mark.parametrize("model_type", ["fgclip2", "siglip2"])
+def test_fgclip2_family_folders_are_refused_in_one_line_by_the_registry(tmp_path, model_type):
+    """The backbone registry decides the family; the FG-CLIP 2 family has no frozen-feature adapter yet."""
+    from fgvad.models.feature_backbones import feature_backbone_kind, load_feature_backbone
+
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": model_type}))
+    assert feature_backbone_kind(tmp_path) == "fgclip2"
+    with pytest.raises(CheckpointError, match="fgclip2 backbones are not supported for frozen features yet"):
+        load_feature_backbone(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    with pytest.raises(CheckpointError, match="model_type 'bert' is not supported"):
+        feature_backbone_kind(tmp_path)

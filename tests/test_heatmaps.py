@@ -138,3 +138,23 @@ def test_hot_patches_carry_the_score_and_cold_ones_do_not(learned):
                 occluded[snippet, :, r * 8:(r + 1) * 8, c * 8:(c + 1) * 8] = 0
             drop[name] = float(scores[frame] - _scores_of_sequence(scorer.model, occluded)[snippet])
         assert drop["hot"] > 0.5 * scores[frame] and abs(drop["cold"]) < 0.1 * scores[frame], (frame, drop)
+
+
+def test_naflex_occlusion_greys_one_patch_row_per_copy():
+    """On NaFlex patch rows (FG-CLIP 2 / SigLIP 2) copy p has exactly patch p (row-major) at 0, SigLIP's
+    mid grey after normalisation; mask, spatial shapes and grid travel with every copy."""
+    from fgvad.eval.heatmaps import occluded_copies
+    from fgvad.models.fgclip2_processing import naflex_pixel_values, patchify_frames
+    from fgvad.models.video_backbone import FrameInputs
+
+    frames = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (1, 16, 24, 3), dtype=np.uint8))
+    values, mask, shapes = naflex_pixel_values(patchify_frames(frames, 8), [(2, 3)])
+    copies = occluded_copies(FrameInputs(values, mask, shapes, ((2, 3),)), 2, 3)
+    assert copies.pixel_values.shape == (6, *values.shape[1:]) and copies.grids == ((2, 3),) * 6
+    for p in range(6):
+        zeroed = (copies.pixel_values[p] == 0).all(dim=-1)
+        assert zeroed[p] and int(zeroed.sum()) == 1
+        keep = torch.arange(values.shape[1]) != p
+        torch.testing.assert_close(copies.pixel_values[p][keep], values[0][keep])
+    torch.testing.assert_close(copies.pixel_attention_mask, mask.repeat(6, 1))
+    torch.testing.assert_close(copies.spatial_shapes, shapes.repeat(6, 1))

@@ -96,9 +96,10 @@ def test_custom_test_list_takes_first_column(tmp_path, capsys):
     ('[{"global_caption": "x"}]', "entry 0: field 'video'"),
 ])
 def test_bad_input_gives_one_line(tmp_path, capsys, content, message):
+    # --strict: a malformed entry refuses the file too (without it, it is carried through: test_user_files.py)
     src = tmp_path / "bad.json"
     src.write_text(content)
-    assert main(["data", "split", str(src), "--check"]) == 1
+    assert main(["data", "split", str(src), "--check", "--strict"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("fgvad: error: ") and message in err and err.count("\n") == 1
 

@@ -1,4 +1,9 @@
-"""The stock transformers vision tower of the same size: the number fgvad must beat."""
+"""The stock transformers vision tower of the same size: the number fgvad must beat.
+
+CLIP sizes: ``CLIPVisionModelWithProjection`` on square pixels; FG-CLIP 2 sizes:
+``Siglip2VisionModel`` (its pooled output is FG-CLIP 2's image feature) on NaFlex patches of
+the same frames the video model sees.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,20 @@ from typing import Any
 
 from fgvad.bench.harness import Context, autocast, peak_gib, reset_peak, time_steps
 from fgvad.bench.options import use_compile
-from fgvad.bench.sizes import model_config
+from fgvad.bench.sizes import frame_hw, is_naflex, model_config
 
 
 def stock_vision_model(size: str, device: Any) -> Any:
-    """transformers' own CLIPVisionModelWithProjection of the same size (sdpa attention)."""
-    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+    """transformers' own vision tower of the same size (sdpa attention): CLIPVisionModelWithProjection,
+    or Siglip2VisionModel for FG-CLIP 2 sizes."""
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection, Siglip2VisionConfig, Siglip2VisionModel
 
     config = model_config(size)
+    if is_naflex(config):
+        vision = Siglip2VisionConfig(**{k: getattr(config.vision_config, k) for k in (
+            "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_patches",
+            "patch_size", "hidden_act", "layer_norm_eps")}, attn_implementation="sdpa")
+        return Siglip2VisionModel(vision).to(device)
     vision = CLIPVisionConfig(**{k: getattr(config.vision_config, k) for k in (
         "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "image_size",
         "patch_size", "hidden_act", "layer_norm_eps")}, projection_dim=config.projection_dim,
@@ -27,7 +38,7 @@ def bench_baseline(ctx: Context) -> list[dict[str, Any]]:
 
     o, device = ctx.options, ctx.device
     records = []
-    size = int(model_config(o.size).vision_config.image_size)
+    config = model_config(o.size)
     total = o.frames * o.batch
     for compiled in (False, True):
         if compiled and not use_compile(o, device):
@@ -38,7 +49,7 @@ def bench_baseline(ctx: Context) -> list[dict[str, Any]]:
             torch.manual_seed(o.seed)
             model = stock_vision_model(o.size, device)
             runner = torch.compile(model) if compiled else model
-            pixels = torch.randn(total, 3, size, size, device=device)
+            inputs = stock_inputs(config, total, device)
             try:
                 if mode == "train":
                     model.train()
@@ -46,7 +57,7 @@ def bench_baseline(ctx: Context) -> list[dict[str, Any]]:
 
                     def step() -> Any:
                         with autocast(device, ctx.dtype):
-                            embeds = runner(pixel_values=pixels).image_embeds
+                            embeds = _pooled(runner(**inputs))
                         loss = embeds.float().pow(2).mean()  # a simple loss; the point is the tower
                         loss.backward()
                         optimizer.step()
@@ -56,7 +67,7 @@ def bench_baseline(ctx: Context) -> list[dict[str, Any]]:
 
                     def step() -> Any:
                         with torch.inference_mode(), autocast(device, ctx.dtype):
-                            return runner(pixel_values=pixels).image_embeds
+                            return _pooled(runner(**inputs))
 
                 seconds = time_steps(step, device, o.steps, o.warmup, f"stock {label} {mode}")
                 fps = total * o.steps / seconds
@@ -68,7 +79,27 @@ def bench_baseline(ctx: Context) -> list[dict[str, Any]]:
                 records.append(ctx.line(f"baseline_{mode}", variant=f"transformers {label}", frames=o.frames,
                                         batch=o.batch, error="out of memory", compile=compiled))
             finally:
-                del model, runner, pixels
+                del model, runner, inputs
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
     return records
+
+
+def stock_inputs(config: Any, count: int, device: Any) -> dict[str, Any]:
+    """``count`` random frames in the stock tower's input form."""
+    import torch
+
+    if not is_naflex(config):
+        size = int(config.vision_config.image_size)
+        return {"pixel_values": torch.randn(count, 3, size, size, device=device)}
+    from fgvad.models.fgclip2_processing import naflex_pixel_values, patchify_frames
+
+    height, width = frame_hw(config)
+    patch = config.vision_config.patch_size
+    frames = torch.randint(0, 256, (count, height, width, 3), dtype=torch.uint8, device=device)
+    pixel_values, mask, shapes = naflex_pixel_values(patchify_frames(frames, patch), [(height // patch, width // patch)] * count)
+    return {"pixel_values": pixel_values, "pixel_attention_mask": mask, "spatial_shapes": shapes}
+
+
+def _pooled(output: Any) -> Any:
+    return output.image_embeds if hasattr(output, "image_embeds") else output.pooler_output

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fgvad.bench.harness import Context, peak_gib, reset_peak, synchronize, to_device
-from fgvad.bench.sizes import model_config
+from fgvad.bench.sizes import frame_geometry, model_config
 
 
 def synthetic_dataset(workdir: Path, videos: int, video_frames: int, size: tuple[int, int], seed: int) -> Any:
@@ -20,31 +20,36 @@ def synthetic_dataset(workdir: Path, videos: int, video_frames: int, size: tuple
 
 
 def bench_data(ctx: Context, workdir: Path) -> dict[str, Any]:
-    """Cache -> DataLoader (pinned, workers) -> device -> normalised pixels, frames/s."""
+    """Cache -> DataLoader (pinned, workers) -> device -> the backbone's pixel values, frames/s."""
     import torch
     from torch.utils.data import DataLoader
 
+    from fgvad.bench.train_step import offline_tokenizer
     from fgvad.data.annotations import load_annotations
     from fgvad.data.cache import build_cache
     from fgvad.data.dataset import VideoTextDataset
-    from fgvad.models.tokenizer import build_offline_tokenizer
-    from fgvad.models.video import frames_to_pixels
+    from fgvad.models.backbones import backbone_from_config
+    from fgvad.models.video_backbone import ops_for, text_tokenizer
     from fgvad.train.collator import TrainCollator
 
     o, device = ctx.options, ctx.device
-    image_size = int(model_config(o.size).vision_config.image_size)
+    config = model_config(o.size)
+    geometry = frame_geometry(config)
+    # A weightless skeleton: only the pixel conversion and the text lengths are used.
+    clip = backbone_from_config(config, device="meta")
     info = synthetic_dataset(workdir, o.data_videos, max(32, o.e2e_video_frames), o.e2e_size, o.seed)
     entries = load_annotations(info.train_json)
-    cache_dir = workdir / f"cache_t{o.frames}_s{image_size}"
+    cache_dir = workdir / f"cache_t{o.frames}_{geometry_tag(geometry)}"
     started = time.perf_counter()
-    report = build_cache(entries, info.video_root, cache_dir, num_frames=o.frames, size=image_size,
+    report = build_cache(entries, info.video_root, cache_dir, num_frames=o.frames, size=geometry,
                          workers=o.workers, progress=False)
     cache_seconds = time.perf_counter() - started
-    dataset = VideoTextDataset(entries, cache=cache_dir, num_frames=o.frames, size=image_size,
+    dataset = VideoTextDataset(entries, cache=cache_dir, num_frames=o.frames, size=geometry,
                                max_keyframes=o.keyframes)
-    tokenizer = build_offline_tokenizer([e.global_caption for e in entries]
-                                        + [r.caption for e in entries for r in e.regions])
-    loader = DataLoader(dataset, batch_size=o.batch, shuffle=True, collate_fn=TrainCollator(tokenizer),
+    texts = text_tokenizer(clip, offline_tokenizer(config, [e.global_caption for e in entries]
+                                                   + [r.caption for e in entries for r in e.regions]))
+    collator = TrainCollator(texts, patch_size=geometry.patch_size or None)
+    loader = DataLoader(dataset, batch_size=o.batch, shuffle=True, collate_fn=collator,
                         num_workers=o.workers, pin_memory=device.type == "cuda",
                         persistent_workers=o.workers > 0, drop_last=False)
     epochs = max(1, math.ceil(o.steps * o.batch / max(1, len(dataset))))
@@ -54,9 +59,10 @@ def bench_data(ctx: Context, workdir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     for _ in range(epochs):
         for batch in loader:
+            grids = batch.get("frame_grids")
             batch = to_device({k: v for k, v in batch.items() if k in ("frames", "keyframes")}, device)
-            pixels = frames_to_pixels(batch["frames"], image_size, device=device)
-            checksum += pixels[..., :1, :1].sum()  # keeps the work honest without a host sync
+            pixels = ops_for(clip).frame_inputs(clip, batch["frames"], grids, dtype=torch.float32).pixel_values
+            checksum += pixels.flatten()[:1].sum()  # keeps the work honest without a host sync
             n_frames += int(batch["frames"].shape[0] * batch["frames"].shape[1])
     synchronize(device)
     seconds = time.perf_counter() - started
@@ -65,3 +71,7 @@ def bench_data(ctx: Context, workdir: Path) -> dict[str, Any]:
                     frames_per_s=round(n_frames / seconds, 1), cache_seconds=round(cache_seconds, 3),
                     cache_frames_per_s=round(report.frames / max(cache_seconds, 1e-9), 1),
                     source_size=list(o.e2e_size), peak_mem_gib=peak_gib(device))
+
+
+def geometry_tag(geometry: Any) -> str:
+    return f"s{geometry.size}" if geometry.kind == "square" else f"p{geometry.max_num_patches}x{geometry.patch_size}"

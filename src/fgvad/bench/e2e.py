@@ -9,22 +9,24 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from fgvad.bench.data import synthetic_dataset
+from fgvad.bench.data import geometry_tag, synthetic_dataset
 from fgvad.bench.harness import Context, peak_gib, reset_peak
 from fgvad.bench.options import BenchOptions, use_compile
-from fgvad.bench.sizes import model_config
+from fgvad.bench.sizes import frame_geometry, model_config
 
 
 def save_random_checkpoint(size: str, folder: Path, texts: Iterable[str]) -> Path:
-    """A random-weight FG-CLIP folder of the named size, with an offline tokenizer of ``texts``."""
+    """A random-weight backbone folder of the named size (FG-CLIP v1 or FG-CLIP 2 layout), with an
+    offline tokenizer of ``texts``."""
     import torch
 
-    from fgvad.models.fgclip import FGCLIPModel
-    from fgvad.models.tokenizer import build_offline_tokenizer
+    from fgvad.bench.train_step import offline_tokenizer
+    from fgvad.models.backbones import backbone_from_config
 
     torch.manual_seed(0)
-    model = FGCLIPModel.from_config(model_config(size))
-    model.save_pretrained(folder, tokenizer=build_offline_tokenizer(list(texts)))
+    config = model_config(size)
+    model = backbone_from_config(config)
+    model.save_pretrained(folder, tokenizer=offline_tokenizer(config, list(texts)))
     return folder
 
 
@@ -37,7 +39,7 @@ def bench_e2e(ctx: Context, workdir: Path) -> dict[str, Any]:
 
     o, device = ctx.options, ctx.device
     config = model_config(o.size)
-    image_size = int(config.vision_config.image_size)
+    geometry = frame_geometry(config)
     started = time.perf_counter()
     info = synthetic_dataset(workdir, o.e2e_videos, o.e2e_video_frames, o.e2e_size, o.seed)
     synth_seconds = time.perf_counter() - started
@@ -45,16 +47,17 @@ def bench_e2e(ctx: Context, workdir: Path) -> dict[str, Any]:
     texts = [e.global_caption for e in entries] + [r.caption for e in entries for r in e.regions]
     texts += class_prompts(sorted({e.label for e in entries} | {"Normal"}))
     checkpoint = save_random_checkpoint(o.size, workdir / "random_model", texts)
-    cache_dir = workdir / f"e2e_cache_t{o.frames}_s{image_size}"
+    cache_dir = workdir / f"e2e_cache_t{o.frames}_{geometry_tag(geometry)}"
     started = time.perf_counter()
-    build_cache(entries, info.video_root, cache_dir, num_frames=o.frames, size=image_size,
+    build_cache(entries, info.video_root, cache_dir, num_frames=o.frames, size=geometry,
                 workers=max(1, os.cpu_count() or 1), progress=True)
     cache_seconds = time.perf_counter() - started
     on_cuda = device.type == "cuda"
     options: dict[str, Any] = {
         "model_name_or_path": str(checkpoint), "data_path": str(info.train_json),
         "video_root": str(info.video_root), "cache_dir": str(cache_dir), "num_frames": o.frames,
-        "image_size": image_size, "max_keyframes": o.keyframes, "temporal_dropout": 0.0,
+        "max_keyframes": o.keyframes, "temporal_dropout": 0.0,
+        **({"image_size": geometry.size} if geometry.kind == "square" else {"max_num_patches": geometry.max_num_patches}),
         "output_dir": str(workdir / "e2e_out"), "num_train_epochs": o.e2e_epochs,
         "overwrite_output_dir": True,  # bench's own scratch folder: a rerun with --workdir replaces the last one
         "per_device_train_batch_size": o.batch, "gradient_accumulation_steps": 1,

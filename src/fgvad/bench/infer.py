@@ -6,26 +6,26 @@ from typing import Any
 
 from fgvad.bench.harness import Context, autocast, peak_gib, reset_peak, time_steps
 from fgvad.bench.options import use_compile
-from fgvad.bench.sizes import model_config
+from fgvad.bench.sizes import frame_hw, model_config
 
 
 def bench_infer(ctx: Context) -> dict[str, Any]:
     import torch
 
-    from fgvad.models.fgclip import FGCLIPModel
+    from fgvad.models.backbones import backbone_from_config
     from fgvad.models.video import VideoFGCLIP, VideoHeadConfig
 
     o, device = ctx.options, ctx.device
     reset_peak(device)
     config = model_config(o.size)
-    size = int(config.vision_config.image_size)
+    height, width = frame_hw(config)
     total = o.frames * o.batch
     chunk = min(o.infer_chunk, total)
-    video = VideoFGCLIP(FGCLIPModel.from_config(config), VideoHeadConfig(window=o.frames, frame_chunk=chunk))
+    video = VideoFGCLIP(backbone_from_config(config), VideoHeadConfig(window=o.frames, frame_chunk=chunk))
     video.to(device).eval()
     if use_compile(o, device):
         video.compile_towers()
-    frames = torch.randint(0, 256, (o.batch, o.frames, size, size, 3), dtype=torch.uint8, device=device)
+    frames = torch.randint(0, 256, (o.batch, o.frames, height, width, 3), dtype=torch.uint8, device=device)
 
     def step() -> Any:
         with torch.inference_mode(), autocast(device, ctx.dtype):

@@ -10,12 +10,12 @@ from typing import Any, Callable
 from fgvad.bench.baseline import bench_baseline
 from fgvad.bench.data import bench_data
 from fgvad.bench.e2e import bench_e2e
-from fgvad.bench.flops import matmul_ceiling_tflops, vision_forward_flops
+from fgvad.bench.flops import frame_flops, matmul_ceiling_tflops
 from fgvad.bench.harness import Context, environment
 from fgvad.bench.infer import bench_infer
 from fgvad.bench.options import WHAT, BenchOptions, amp_dtype, validate
+from fgvad.bench.sizes import frame_geometry, model_config
 from fgvad.models.device import resolve_device
-from fgvad.bench.sizes import model_config
 from fgvad.bench.train_step import bench_check, bench_train
 
 
@@ -39,7 +39,7 @@ def run_bench(options: BenchOptions, emit: Callable[[dict[str, Any]], None] | No
     config = model_config(options.size)
     ctx = Context(options=options, device=device, dtype=dtype, env=environment(device),
                   ceiling_tflops=matmul_ceiling_tflops(device, dtype),
-                  flops_per_frame=vision_forward_flops(config.vision_config, config.projection_dim), emit=collect)
+                  flops_per_frame=frame_flops(config, frame_geometry(config)), emit=collect)
     with contextlib.ExitStack() as stack:
         workdir = Path(options.workdir) if options.workdir else Path(stack.enter_context(
             tempfile.TemporaryDirectory(prefix="fgvad-bench-")))

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from fgvad.bench.harness import Context, autocast, peak_gib, reset_peak, time_steps, to_device
 from fgvad.bench.options import BenchOptions, use_compile
-from fgvad.bench.sizes import model_config
+from fgvad.bench.sizes import frame_geometry, frame_hw, is_naflex, model_config
 
 CAPTIONS = [
     "a man in a red shirt punches another man near a parked car at night",
@@ -25,11 +25,14 @@ REGION_CAPTIONS = ["a man in a red shirt", "a woman carrying a black bag", "a wh
 CLASS_NAMES = ["Normal", "Abuse", "Explosion", "Fighting", "Stealing"]
 
 
-def synthetic_items(count: int, frames: int, size: int, keyframes: int, seed: int) -> list[dict[str, Any]]:
-    """Dataset items as :class:`~fgvad.data.dataset.VideoTextDataset` returns them (random pixels)."""
+def synthetic_items(count: int, frames: int, size: int | tuple[int, int], keyframes: int,
+                    seed: int) -> list[dict[str, Any]]:
+    """Dataset items as :class:`~fgvad.data.dataset.VideoTextDataset` returns them (random pixels
+    of ``size`` x ``size``, or ``size = (height, width)``)."""
     import numpy as np
     import torch
 
+    height, width = (size, size) if isinstance(size, int) else size
     rng = np.random.default_rng(seed)
     items = []
     for i in range(count):
@@ -43,9 +46,9 @@ def synthetic_items(count: int, frames: int, size: int, keyframes: int, seed: in
                 box_keyframe.append(k)
                 box_region.append(r)
         items.append({
-            "frames": torch.from_numpy(rng.integers(0, 256, size=(frames, size, size, 3), dtype=np.uint8)),
+            "frames": torch.from_numpy(rng.integers(0, 256, size=(frames, height, width, 3), dtype=np.uint8)),
             "frame_indices": torch.arange(frames, dtype=torch.long) * 8,
-            "keyframes": torch.from_numpy(rng.integers(0, 256, size=(keyframes, size, size, 3), dtype=np.uint8)),
+            "keyframes": torch.from_numpy(rng.integers(0, 256, size=(keyframes, height, width, 3), dtype=np.uint8)),
             "boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
             "box_keyframe": torch.tensor(box_keyframe, dtype=torch.long),
             "box_region": torch.tensor(box_region, dtype=torch.long),
@@ -80,28 +83,28 @@ def build_training_setup(options: BenchOptions, device: Any, *, fast: bool = Tru
     import torch
 
     from fgvad.core.prompts import class_prompts
-    from fgvad.models.fgclip import FGCLIPModel
-    from fgvad.models.tokenizer import build_offline_tokenizer, tokenize
+    from fgvad.models.backbones import backbone_from_config, backbone_kind
     from fgvad.models.video import VideoFGCLIP, VideoHeadConfig
+    from fgvad.models.video_backbone import text_tokenizer
     from fgvad.train.collator import TrainCollator
     from fgvad.train.model_setup import freeze_vision_layers
     from fgvad.train.module import VideoTrainingModule
     from fgvad.train.options import LossArguments
 
     config = model_config(options.size)
-    image_size = int(config.vision_config.image_size)
     total_frames = options.frames * options.batch
     chunk = options.frame_chunk if (fast and options.frame_chunk > 0) else total_frames
     head = VideoHeadConfig(temporal_layers=1, heads=8, window=options.frames, dropout=0.0, mil_dropout=0.0,
                            frame_chunk=max(1, chunk))
     torch.manual_seed(options.seed)
-    video = VideoFGCLIP(FGCLIPModel.from_config(config), head)
+    video = VideoFGCLIP(backbone_from_config(config), head)
     prompts = class_prompts(CLASS_NAMES)
-    texts = [*CAPTIONS, *REGION_CAPTIONS, *prompts, "an old man", "an old woman", "an old white car"]
-    tokenizer = build_offline_tokenizer(texts)
+    texts = text_tokenizer(video.clip, offline_tokenizer(config, [*CAPTIONS, *REGION_CAPTIONS, *prompts, "an old man",
+                                                                  "an old woman", "an old white car"]))
     losses = LossArguments(global_loss_weight=1.0, region_loss_weight=1.0, hard_negative_loss_weight=1.0,
                            mil_loss_weight=1.0, use_class_prompts=True)
-    module = VideoTrainingModule(video, losses, tokenize(tokenizer, prompts, long=True))
+    module = VideoTrainingModule(video, losses, texts(prompts, "long"),
+                                 loss_type=backbone_kind(video.clip).default_loss_type)
     if module_state is not None:
         module.load_state_dict(module_state)
     module.to(device).train()
@@ -111,12 +114,23 @@ def build_training_setup(options: BenchOptions, device: Any, *, fast: bool = Tru
             video.gradient_checkpointing_enable(every=options.checkpointing_every)
         if use_compile(options, device):
             video.compile_towers()
-    items = synthetic_items(options.batch, options.frames, image_size, options.keyframes, options.seed)
-    batch = TrainCollator(tokenizer)(items)
+    items = synthetic_items(options.batch, options.frames, frame_hw(config), options.keyframes, options.seed)
+    batch = TrainCollator(texts, patch_size=frame_geometry(config).patch_size or None)(items)
     batch.pop("num_frames_seen", None)
     if device.type == "cuda":
         batch = {k: (v.pin_memory() if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
-    return TrainingSetup(module=module, batch=to_device(batch, device), tokenizer=tokenizer, frame_chunk=chunk)
+    return TrainingSetup(module=module, batch=to_device(batch, device), tokenizer=texts.tokenizer, frame_chunk=chunk)
+
+
+def offline_tokenizer(config: Any, texts: list[str]) -> Any:
+    """A word-level tokenizer of ``texts`` in the size's family format (ids within its vocabulary)."""
+    if is_naflex(config):
+        from fgvad.models.fgclip2_processing import build_offline_fgclip2_tokenizer
+
+        return build_offline_fgclip2_tokenizer(texts, vocab_size=min(1000, config.text_config.vocab_size))
+    from fgvad.models.tokenizer import build_offline_tokenizer
+
+    return build_offline_tokenizer(texts)
 
 
 def make_optimizer(module: Any, device: Any, options: BenchOptions | None = None) -> Any:

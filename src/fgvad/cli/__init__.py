@@ -25,6 +25,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("data", "convert"), "fgvad.cli.data_convert", "convert the per-video normal-caption schema to training entries"),
     (("data", "split"), "fgvad.cli.data_split", "remove (or report) a benchmark's test videos in a training JSON"),
     (("data", "translate"), "fgvad.cli.data_translate", "translate non-English captions with a local model and a cache"),
+    (("data", "hardneg"), "fgvad.cli.data_hardneg", "write generated hard negatives (colour, count, action, object swaps)"),
     (("features", "extract"), "fgvad.cli.features", "per-snippet backbone features of videos, once (resumable)"),
     (("train",), "fgvad.cli.train", "fine-tune a (video) FG-CLIP model from a YAML preset (or heads on --features)"),
     (("gt",), "fgvad.cli.gt", "frame-level ground truth of UCF-Crime, XD-Violence or ShanghaiTech (named conventions)"),
@@ -102,4 +103,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fgvad: interrupted", file=sys.stderr)
         return 130
-

@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     result = compare(out=args.out, eval_dirs=args.eval_dirs, runs=args.run, checkpoints=args.checkpoint,
                      dataset=args.dataset, test_annotation=args.test_annotation, video_root=args.video_root,
                      gt_mode=args.gt_mode, stride=args.stride, score_kind=args.score, frame_batch=args.frame_batch,
-                     num_workers=args.num_workers, device=args.device, allow_leakage=args.allow_leakage)
+                     num_workers=args.num_workers, device=args.device, allow_leakage=args.allow_leakage,
+                     prompts=args.prompts, max_num_patches=args.max_num_patches)
     report = build_compare_report(result.out)
     print(result.table)
     print(f"wrote {result.md_path}, {result.json_path}, {report.plot}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from fgvad.cli.data_options import refuse_overwrite, require_folder
+from fgvad.cli.data_options import add_strict, refuse_overwrite, require_folder
 from fgvad.data.tools.convert import convert_file, summary_lines, write_training_json
 
 DESCRIPTION = """\
@@ -47,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="clips whose name says another video than the key they sit under: keep them under "
                              "the key (default; in the real file their timestamps continue the key's clips), "
                              "refile by name, or drop")
+    add_strict(parser, "report malformed clips and leave them out")
 
 
 
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     require_folder("--video-root", args.video_root)
     entries, report = convert_file(args.file, video_prefix=args.video_prefix, video_folder=args.video_folder,
                                    video_root=args.video_root, bad_timestamps=args.bad_timestamps,
-                                   misfiled=args.misfiled)
+                                   misfiled=args.misfiled, strict=args.strict)
     for line in summary_lines(args.file, report, args.misfiled):
         print(line)
     write_training_json(args.out, entries)

@@ -28,3 +28,17 @@ def refuse_overwrite(out: str | Path | None, src: str | Path) -> None:
 def require_folder(flag: str, path: str | Path | None) -> None:
     if path is not None and not Path(path).is_dir():
         raise UsageError(f"{flag} {path}: not a folder")
+
+
+def add_strict(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--strict``: the first malformed entry refuses the whole file (the default keeps going)."""
+    parser.add_argument("--strict", action="store_true",
+                        help=f"refuse the whole file at its first malformed entry (default: {what})")
+
+
+def add_path_map(parser: argparse.ArgumentParser) -> None:
+    """``--path-map OLD=NEW``, repeatable; Label Studio ``/data/local-files/?d=`` URLs need none."""
+    parser.add_argument("--path-map", action="append", metavar="OLD=NEW", default=None,
+                        help="rewrite video paths starting with OLD to start with NEW (relative to --video-root; "
+                             "repeatable). Label Studio /data/local-files/?d=REL paths resolve to REL without it; "
+                             "see docs/data.md 'Video paths'")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from fgvad.cli.data_options import refuse_overwrite
+from fgvad.cli.data_options import add_strict, refuse_overwrite
 from fgvad.core.errors import UsageError
 from fgvad.core.io import check_output_path
 from fgvad.data.tools.translate import ModelTranslator, translate_file
@@ -38,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=16, help="strings per model call (default 16)")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="longest translation in tokens (default 256)")
     parser.add_argument("--device", default=None, help="torch device for the model (default: cuda if available)")
+    add_strict(parser, "report malformed entries, translate and carry them through")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,4 +53,5 @@ def run(args: argparse.Namespace) -> int:
     if args.model and not args.dry_run:
         model = ModelTranslator(args.model, args.device, args.batch_size, args.max_new_tokens)
         translator = lambda texts: model.translate(texts)  # noqa: E731 - loads the model only when needed
-    return translate_file(args.file, args.out, cache_path=args.cache, translator=translator, dry_run=args.dry_run)
+    return translate_file(args.file, args.out, cache_path=args.cache, translator=translator, dry_run=args.dry_run,
+                          strict=args.strict)

@@ -22,6 +22,8 @@ Either score the test videos with a checkpoint (--checkpoint, --video-root; refu
 checkpoint was trained on test videos unless --allow-leakage), optionally beside the untouched
 model scored zero-shot by prompts (--baseline), or evaluate precomputed scores of any method
 (--scores DIR of <video name>.npy files, one score per frame; --expand 16 for one per snippet).
+Prompt scores use the backbone's own probabilities: softmax over the prompts for FG-CLIP v1 /
+CLIP, SigLIP's sigmoid probabilities for FG-CLIP 2 / SigLIP 2 (metrics.md says which).
 
 Writes the eval folder OUT (metrics.json, metrics.md, gt.npz, scores/, eval_meta.json, and
 with a checkpoint heatmaps/: the spatial maps of the top-scored frames of each anomalous
@@ -31,6 +33,8 @@ EXAMPLES = """\
 examples:
   fgvad eval --checkpoint runs/ucf_full/checkpoint-2000 --baseline /models/fg-clip-base \\
              --video-root /data/UCF_Crimes/Videos --test-annotation ucf-crime --out eval/ucf_full
+  fgvad eval --checkpoint runs/fgclip2_ucf/checkpoint-2000 --baseline /models/fg-clip2-base \
+             --video-root /data/UCF_Crimes/Videos --out eval/fgclip2_ucf
   fgvad eval --scores rtfm_scores/ --expand 16 --frame-counts ucf-crime --gt-mode i3d --out eval/rtfm
   fgvad eval --dataset xd-violence --scores xd_scores/ --expand 16 --frame-counts xd_frames.txt \
              --gt-mode i3d --out eval/xd
@@ -50,6 +54,9 @@ def add_scoring_arguments(parser: argparse.ArgumentParser) -> argparse._Argument
                          help=f"frames per vision-tower call (default {DEFAULT_FRAME_BATCH})")
     scoring.add_argument("--num-workers", type=int, default=4, help="decoding worker processes (default 4)")
     scoring.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    scoring.add_argument("--max-num-patches", type=int, default=None, metavar="N",
+                         help="FG-CLIP 2 / SigLIP 2: patches per frame (default: each checkpoint's training budget, "
+                              "else 256)")
     scoring.add_argument("--prompts", metavar="FILE",
                          help="prompt file (YAML/JSON: 'normal' and 'classes', see fgvad.core.prompts) for prompt "
                               "scores and maps, the baseline's included; default: the checkpoint's own, else "
@@ -59,7 +66,8 @@ def add_scoring_arguments(parser: argparse.ArgumentParser) -> argparse._Argument
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_argument_group("what to evaluate (one of)")
-    src.add_argument("--checkpoint", metavar="CKPT", help="fgvad/FG-CLIP/CLIP checkpoint folder to score the videos with")
+    src.add_argument("--checkpoint", metavar="CKPT", help="fgvad video checkpoint, or an FG-CLIP v1 / CLIP / FG-CLIP 2 / "
+                                                         "SigLIP 2 folder, to score the videos with")
     src.add_argument("--scores", metavar="DIR", help="folder of precomputed <video name>.npy score arrays")
     parser.add_argument("--baseline", metavar="CKPT0",
                         help="untouched checkpoint scored zero-shot by prompts, reported beside --checkpoint")
@@ -97,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         frame_counts=args.frame_counts, gt_mode=args.gt_mode, expand=args.expand, threshold=args.threshold,
         stride=args.stride, score_kind=args.score, frame_batch=args.frame_batch, num_workers=args.num_workers,
         device=args.device, allow_leakage=args.allow_leakage, heatmap_top_k=args.heatmap_top_k,
-        prompts=args.prompts)
+        prompts=args.prompts, max_num_patches=args.max_num_patches)
     print(result.table)
     print(f"wrote {result.metrics_json}, {result.metrics_md}")
     return 0

@@ -27,7 +27,8 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("videos", nargs="+", metavar="VIDEO", help="video files to score")
-    parser.add_argument("--checkpoint", required=True, metavar="CKPT", help="fgvad, FG-CLIP or CLIP checkpoint folder")
+    parser.add_argument("--checkpoint", required=True, metavar="CKPT",
+                        help="fgvad video checkpoint, or an FG-CLIP v1 / CLIP / FG-CLIP 2 / SigLIP 2 folder")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder for <video>.npy (and .png)")
     parser.add_argument("--stride", type=int, default=SNIPPET_FRAMES,
                         help=f"frames per snippet (default {SNIPPET_FRAMES})")
@@ -41,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frame-batch", type=int, default=DEFAULT_FRAME_BATCH,
                         help=f"frames per vision-tower call (default {DEFAULT_FRAME_BATCH})")
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    parser.add_argument("--max-num-patches", type=int, default=None, metavar="N",
+                        help="FG-CLIP 2 / SigLIP 2: patches per frame (default: the checkpoint's training budget, "
+                             "else 256)")
     parser.add_argument("--backbone", metavar="DIR",
                         help="heads trained on frozen features: their backbone's folder, when it moved")
 
@@ -56,11 +60,12 @@ def run(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise VideoError(f"{path}: video not found")
     scorer = load_scorer(args.checkpoint, kind=args.score, device=args.device, prompts=args.prompts,
-                         frame_batch=max(1, args.frame_batch), backbone=args.backbone)
+                         frame_batch=max(1, args.frame_batch), max_num_patches=args.max_num_patches,
+                         backbone=args.backbone)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    print(f"scoring {len(paths)} video(s) with {args.checkpoint} ({scorer.kind} scores, stride {args.stride}, "
-          f"{scorer.device})", file=sys.stderr)
+    print(f"scoring {len(paths)} video(s) with {args.checkpoint} ({scorer.kind} scores: {scorer.rule}; stride "
+          f"{args.stride}, {scorer.device})", file=sys.stderr)
     for name, scores in score_videos(scorer, paths, stride=args.stride, num_workers=args.num_workers):
         np.save(out / f"{name}.npy", scores)
         line = f"{name}: {scores.size} frames, max score {scores.max():.3f} -> {out / (name + '.npy')}"

@@ -34,6 +34,8 @@ field of transformers.TrainingArguments (learning_rate, per_device_train_batch_s
 gradient_accumulation_steps, num_train_epochs, max_steps, bf16, activation_checkpointing,
 save_steps, save_total_limit, logging_steps, deepspeed, fsdp, ...).
 `--resume_from_checkpoint true` continues from the newest checkpoint-N in --output_dir.
+LoRA (pip install 'fgvad[lora]'): --lora --lora-r 8 [--merge-lora]. Two stages in one run:
+--loss-schedule '0:global=1,region=0;500:global=0,region=1'. Coming from fgclip-vad: docs/migrating.md.
 
 """ + SPELLING
 
@@ -100,7 +102,9 @@ def help_parser(prog: str = "fgvad train", description: str | None = None, epilo
 def main(argv: Sequence[str] | None = None, prog: str = "fgvad train") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or "--help" in argv or "-h" in argv:
-        help_parser(prog, DESCRIPTION, EXAMPLES).print_help()
+        from fgvad.train.aliases import help_text
+
+        help_parser(prog, DESCRIPTION, EXAMPLES + "\n\n" + help_text()).print_help()
         return 0 if argv else 2
     if argv[0].startswith("--"):
         config, overrides = None, argv

@@ -27,6 +27,14 @@ FGCLIP2_SHORT_TEXT_LENGTH = 64  # short and box walks (the released position tab
 FGCLIP2_LONG_TEXT_LENGTH = 196  # long walk (rows of position_embedding_ori / _res)
 SIGLIP_MEAN = (0.5, 0.5, 0.5)  # SigLIP 2 pixel normalisation: x / 127.5 - 1
 SIGLIP_STD = (0.5, 0.5, 0.5)
+# Patches per video frame fgvad trains and scores NaFlex models with unless told otherwise: SigLIP 2's
+# default budget and the released preprocessor's max_num_patches (a 320x240 frame: 13x17 patches).
+# Upstream's single-image rule (a bucket from the original size: 576 for 320x240) would more than
+# double the cost of a 32-frame clip; `--max-num-patches 576` restores it.
+FGCLIP2_VIDEO_MAX_PATCHES = 256
+
+# --- Contrastive loss forms (--loss-type): CLIP's softmax InfoNCE, SigLIP's sigmoid loss.
+LOSS_TYPES = ("softmax", "sigmoid")
 
 # --- Input sanity: the longest video a frame count may describe. 10^8 frames is over 38 days
 # at 30 fps; a larger count is a wrong column or a typo, and believing it would allocate

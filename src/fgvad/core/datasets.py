@@ -5,12 +5,12 @@ files fgvad ships for it (test annotation, frame counts, train/test video lists,
 ``fgvad/resources/``), its frame rate, the ground-truth modes that make sense for it, its
 headline metric and the rule that turns a video path into the name its annotation uses.
 Adding a benchmark is adding one entry to ``_SPECS`` (and its files to resources/).
-
 Users name shipped files by short names: a dataset's name (``ucf-crime``) stands for its test
 annotation or frame counts, ``<name>-test`` / ``<name>-train`` for its video lists;
 :func:`resolve_shipped` turns those names into paths.
 
-Registered: ``ucf-crime``, ``xd-violence`` and ``shanghaitech``. The facts behind each entry
+Registered: ``ucf-crime``, ``msad`` (only its test list is shipped, see ``resources/msad/README.md``),
+``xd-violence`` and ``shanghaitech``. The facts behind each entry
 (interval conventions, GT lengths of the public I3D arrays, class codes) were verified against
 the public arrays; ../shared/datasets/*/README.md has the evidence, the provenance of the
 shipped files is in ``resources/<dataset>/PROVENANCE.md``.
@@ -22,7 +22,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable, Literal, Mapping
+from typing import Callable, Iterable, Literal, Mapping
 
 from fgvad.core.constants import SNIPPET_FRAMES as SNIPPET  # the 16 frames of an I3D snippet
 from fgvad.core.errors import UsageError
@@ -34,6 +34,13 @@ NORMAL = "Normal"  # the class of every normal video, whatever the dataset calls
 UCF_CLASSES: tuple[str, ...] = (
     "Abuse", "Arrest", "Arson", "Assault", "Burglary", "Explosion", "Fighting",
     "RoadAccidents", "Robbery", "Shooting", "Shoplifting", "Stealing", "Vandalism",
+)
+
+# MSAD's 11 anomaly classes (its folder and file-name prefixes), from the authors' public
+# benchmark lists (resources/msad/README.md).
+MSAD_CLASSES: tuple[str, ...] = (
+    "Assault", "Explosion", "Fighting", "Fire", "Object_falling", "People_falling", "Robbery",
+    "Shooting", "Traffic_accident", "Vandalism", "Water_incident",
 )
 
 _UCF_NORMAL_RE = re.compile(r"^Normal_Videos_?(\d+)(.*)$")
@@ -142,6 +149,9 @@ _SH_FEATURE_RE = re.compile(r"_i3d$")  # RTFM's feature files: 01_0015_i3d.npy
 def shanghaitech_video_key(path: str) -> str:
     """A ShanghaiTech video id (``01_0015``): no folder, no extension, no ``_i3d`` feature suffix."""
     return _SH_FEATURE_RE.sub("", media_stem(path))
+def msad_video_key(path: str) -> str:
+    """MSAD's name of a video: the file stem; feature files (``Assault_2_i3d.npy``) name their video."""
+    return PurePosixPath(str(path).replace("\\", "/")).stem.removesuffix("_i3d")
 
 
 @dataclass(frozen=True)
@@ -150,7 +160,7 @@ class DatasetSpec:
 
     name: str  # what users type: --dataset, and the short name of its shipped files
     anomaly_classes: tuple[str, ...]
-    fps: float
+    fps: float | None  # None: not published (no shipped file depends on it)
     video_key: Callable[[str], str]  # video path -> the name its annotations and score files use
     normal_class: str = NORMAL
     test_annotation: Path | None = None  # temporal annotation of the test videos (official format)
@@ -169,6 +179,11 @@ class DatasetSpec:
     # Frames past the annotated length n (when the annotation has one) repeat the label of
     # frame n-1 instead of being normal (RTFM's padding of ShanghaiTech's official masks).
     pad_last_label: bool = False
+    name_pattern: str = ""  # regex a video's file stem matches (how check/split tell datasets apart)
+
+    def owns(self, path: str) -> bool:
+        """Whether a video path is named the way this dataset names its videos."""
+        return bool(self.name_pattern) and re.fullmatch(self.name_pattern, media_stem(path)) is not None
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -189,6 +204,18 @@ UCF_CRIME = DatasetSpec(
     test_list=_UCF / "Anomaly_Test.txt",
     gt_modes=("frames", "floor16", "i3d"),
     headline_metric="auc",
+    name_pattern=r"(?:[A-Za-z]+\d{3}|Normal_Videos_?\d+)_x264",
+)
+
+MSAD = DatasetSpec(
+    name="msad",
+    anomaly_classes=MSAD_CLASSES,
+    fps=None,
+    video_key=msad_video_key,
+    test_list=RESOURCES / "msad" / "MSAD_Test.txt",
+    gt_modes=("frames",),
+    headline_metric="auc",
+    name_pattern=r"(?:" + "|".join(MSAD_CLASSES) + r")_\d+|MSAD_normal_\w+",
 )
 
 _XD = RESOURCES / "xd_violence"
@@ -205,6 +232,7 @@ XD_VIOLENCE = DatasetSpec(
     annotation_format="xd-violence",
     labels_from_name=xd_violence_labels,
     i3d_snippets=_xd_i3d_snippets,
+    name_pattern=r".+_label_[A-Z0-9]+(?:-[A-Z0-9]+)*(?:__\d+)?",
 )
 
 _SH = RESOURCES / "shanghaitech"
@@ -221,9 +249,11 @@ SHANGHAITECH = DatasetSpec(
     headline_metric="auc",
     i3d_snippets=_sh_i3d_snippets,
     pad_last_label=True,
+    name_pattern=r"\d{2}_\d{3,4}(?:_i3d)?",
 )
 
-_SPECS: tuple[DatasetSpec, ...] = (UCF_CRIME, XD_VIOLENCE, SHANGHAITECH)
+# UCF-Crime first: dataset_for_classes and dataset_of prefer it.
+_SPECS: tuple[DatasetSpec, ...] = (UCF_CRIME, MSAD, XD_VIOLENCE, SHANGHAITECH)
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in _SPECS}
 
 # The shipped UCF-Crime frame counts, for code that wants the file itself (eval.gt).
@@ -238,6 +268,33 @@ def get_dataset(name: str | DatasetSpec) -> DatasetSpec:
         return DATASETS[name]
     except KeyError:
         raise UsageError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})") from None
+
+
+def dataset_of(path: str) -> DatasetSpec | None:
+    """The registered dataset whose naming ``path`` follows (``Abuse001_x264`` -> UCF-Crime,
+    ``Fire_3`` -> MSAD), or None."""
+    return next((spec for spec in _SPECS if spec.owns(path)), None)
+
+
+def known_anomaly_classes() -> tuple[str, ...]:
+    """Every registered anomaly class, each once, longest first (so prefix matching picks
+    ``People_falling`` before a shorter class that happens to prefix it)."""
+    names = {c for spec in _SPECS for c in spec.anomaly_classes}
+    return tuple(sorted(names, key=lambda c: (-len(c), c)))
+
+
+def dataset_for_classes(labels: Iterable[str]) -> DatasetSpec | None:
+    """The first registered dataset whose classes include every label (UCF-Crime first), or None."""
+    wanted = set(labels) - {NORMAL}
+    return next((spec for spec in _SPECS if wanted <= set(spec.anomaly_classes)), None)
+
+
+ALL_TEST_LISTS = "all"  # --test-list value: the test lists of every registered dataset
+
+
+def shipped_test_lists() -> dict[str, Path]:
+    """Dataset name -> its shipped test video list, for every registered dataset that has one."""
+    return {spec.name: spec.test_list for spec in _SPECS if spec.test_list is not None}
 
 
 ShippedKind = Literal["test_annotation", "frame_counts", "video_list"]

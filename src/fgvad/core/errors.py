@@ -13,6 +13,14 @@ _WORKER_PREFIX = "Caught "
 _WORKER_MARK = "\nOriginal Traceback"
 
 
+def one_line(text: str) -> str:
+    """``text`` with its control characters written as escapes (a newline in a file name becomes
+    ``\\n``), so a message that quotes user input stays one printable line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def unwrap_worker_message(message: str, name: str) -> str:
     """The original message of an error of class ``name`` that torch carried out of a worker
     process (``message`` unchanged when it is not such a wrapper)."""
@@ -37,7 +45,7 @@ class FgvadError(Exception):
 
     def __init__(self, message: str):
         message = unwrap_worker_message(str(message), type(self).__name__)
-        super().__init__(" ".join(message.split("\n")))
+        super().__init__(one_line(" ".join(message.rstrip("\n").split("\n"))))
 
 
 class UsageError(FgvadError):

@@ -5,12 +5,18 @@ letter whose name does not start with LATIN belongs to another script (CJK, kana
 Cyrillic, Arabic, ...). Digits, punctuation and symbols (fullwidth ones too) are not
 letters and never count. ``fgvad data check`` reports such captions, ``fgvad data translate``
 and ``fgvad data convert`` use the same rule to pick what to translate.
+
+A bilingual model (FG-CLIP 2, SigLIP 2) reads Chinese as well: its captions' Han characters
+(:data:`CHINESE_SCRIPTS`, Unicode names "CJK ...") need no translation.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
+
+
+CHINESE_SCRIPTS = ("CJK",)  # script_name() of Han characters (CJK UNIFIED / COMPATIBILITY IDEOGRAPH ...)
 
 
 @lru_cache(maxsize=65536)

@@ -6,9 +6,12 @@ a list of entries with ``video``, ``global_caption``, ``region_captions``, ``box
 ``timestamps`` (``null`` or ``[start_sec, end_sec]`` of a clip). Keyframe numbers in the
 real files are 1-based (Label Studio); :class:`Box.frame` is always 0-based after loading.
 
-Structural problems raise :class:`AnnotationError` naming the entry and field. Value
-problems that need the video (keyframe past the end, missing file) and soft problems
-(slightly out-of-range boxes) are left to :mod:`fgvad.data.validate`.
+A structural problem is a problem of its entry: :func:`read_annotations` returns the good
+entries plus one :class:`EntryProblem` per malformed entry (a one-line message naming the
+entry and field), so every tool can keep going; ``strict=True`` (``--strict``) refuses the
+whole file at the first one, and :func:`load_annotations` is that strict load. Value problems
+that need the video (keyframe past the end, missing file) and soft problems (slightly
+out-of-range boxes) are left to :mod:`fgvad.data.validate`.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
-from fgvad.core.datasets import NORMAL, UCF_CLASSES
-from fgvad.core.datasets import ucf_crime_video_key as video_key  # the users' data are UCF-Crime's
+from fgvad.core.datasets import NORMAL, UCF_CLASSES, known_anomaly_classes, resolve_shipped  # noqa: F401 (re-exported)
+# UCF-Crime's key rule (the users' data are UCF-Crime's); MSAD names (``Fire_3``) pass through it unchanged.
+from fgvad.core.datasets import ucf_crime_video_key as video_key
 from fgvad.core.errors import AnnotationError
 from fgvad.core.io import parse_json_text, read_utf8_text
+from fgvad.data.paths import mapped_video_path
 # The test-side readers live in fgvad.data.testsets (one per benchmark format); re-exported
 # here, where callers have always imported them from.
 from fgvad.data.testsets import TestVideo, load_frame_counts, load_test_annotation, load_video_list  # noqa: F401
@@ -66,8 +71,8 @@ class Entry:
 
     @property
     def key(self) -> str:
-        """Canonical video identity (see :func:`video_key`)."""
-        return video_key(self.video)
+        """Canonical video identity (see :func:`video_key`); a Label Studio URL names its file."""
+        return video_key(mapped_video_path(self.video))
 
     @property
     def sample_key(self) -> str:
@@ -87,12 +92,14 @@ class Entry:
 
 
 def label_from_path(path: str) -> str:
-    """Class name by UCF-Crime convention: folder or name prefix; ``Normal`` for normal videos."""
-    parts = PurePosixPath(str(path).replace("\\", "/")).parts
+    """Class name by the registered datasets' conventions: a known class as the name's prefix
+    (``Abuse001_x264``, ``People_falling_3``), else the folder; ``Normal`` for normal videos.
+    Label Studio URLs are decoded first."""
+    parts = PurePosixPath(mapped_video_path(str(path)).replace("\\", "/")).parts
     stem = PurePosixPath(parts[-1]).stem if parts else ""
     if "normal" in stem.lower() or any("normal" in p.lower() for p in parts[:-1]):
         return NORMAL
-    for cls in UCF_CLASSES:
+    for cls in known_anomaly_classes():
         if stem.startswith(cls):
             return cls
     if len(parts) >= 2:
@@ -281,12 +288,96 @@ def parse_entry(index: int, raw: Any, keyframe_base: int = KEYFRAME_BASE_DEFAULT
     raise AnnotationError(f"entry {index}: field 'video': missing (nor is it an image entry with 'f_path')")
 
 
+# --------------------------------------------------------------------------- entry by entry
+
+
+@dataclass(frozen=True)
+class EntryProblem:
+    """Why one entry of a file cannot be used; ``message`` is the one-line error naming it."""
+
+    index: int
+    video: str | None  # the entry's video (or image) path when it has a readable one
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class LoadedAnnotations:
+    """A file's entries parsed one by one: the usable ones and a problem for each other one.
+
+    ``outcomes[i]`` is entry ``i``'s :class:`Entry` or :class:`EntryProblem`, for tools that
+    rewrite the file entry by entry (split, hardneg) and must carry bad entries through.
+    """
+
+    outcomes: list[Entry | EntryProblem]
+    source: str = ""
+
+    @property
+    def entries(self) -> list[Entry]:
+        return [o for o in self.outcomes if isinstance(o, Entry)]
+
+    @property
+    def problems(self) -> list[EntryProblem]:
+        return [o for o in self.outcomes if isinstance(o, EntryProblem)]
+
+    @property
+    def total(self) -> int:
+        return len(self.outcomes)
+
+    def summary(self) -> str:
+        """``13 of 2426 entries are malformed`` (or that none is)."""
+        bad = len(self.problems)
+        return f"{bad} of {self.total} entries {'is' if bad == 1 else 'are'} malformed"
+
+
+def raw_video(raw: Any) -> str | None:
+    """The ``video`` (or image ``f_path``) string of a raw entry, whatever else is wrong with it."""
+    if isinstance(raw, dict):
+        value = raw.get("video", raw.get("f_path"))
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def parse_each(raw_entries: Iterable[Any], keyframe_base: int = KEYFRAME_BASE_DEFAULT,
+               source: str = "") -> LoadedAnnotations:
+    """Parse every entry; a malformed one becomes an :class:`EntryProblem` instead of stopping."""
+    outcomes: list[Entry | EntryProblem] = []
+    for index, raw in enumerate(raw_entries):
+        try:
+            outcomes.append(parse_entry(index, raw, keyframe_base))
+        except AnnotationError as err:
+            outcomes.append(EntryProblem(index, raw_video(raw), str(err)))
+    return LoadedAnnotations(outcomes, source)
+
+
 def parse_entries(raw_entries: Iterable[Any], keyframe_base: int = KEYFRAME_BASE_DEFAULT) -> list[Entry]:
+    """Every entry, or AnnotationError at the first malformed one (whole-file refusal)."""
     return [parse_entry(i, raw, keyframe_base) for i, raw in enumerate(raw_entries)]
 
 
-def load_annotations(path: str | Path, keyframe_base: int = KEYFRAME_BASE_DEFAULT) -> list[Entry]:
-    """Load a training JSON (video or image format, or both mixed). Raises AnnotationError."""
+def _check_base(keyframe_base: int) -> None:
     if keyframe_base not in (0, 1):
         raise AnnotationError(f"keyframe base must be 0 or 1, not {keyframe_base}")
-    return parse_entries(read_json_list(path), keyframe_base)
+
+
+def read_annotations(path: str | Path, keyframe_base: int = KEYFRAME_BASE_DEFAULT, *,
+                     strict: bool = False) -> LoadedAnnotations:
+    """A training JSON entry by entry: good entries plus one problem per malformed entry.
+
+    ``strict``: raise the first entry's :class:`AnnotationError` instead (``--strict``). A
+    file that is not a JSON list of entries is an error either way.
+    """
+    _check_base(keyframe_base)
+    raw = read_json_list(path)
+    if strict:
+        return LoadedAnnotations(list(parse_entries(raw, keyframe_base)), str(path))
+    return parse_each(raw, keyframe_base, str(path))
+
+
+def load_annotations(path: str | Path, keyframe_base: int = KEYFRAME_BASE_DEFAULT) -> list[Entry]:
+    """Load a training JSON (video or image format, or both mixed), all or nothing: AnnotationError
+    at the first malformed entry. Tools that should keep going use :func:`read_annotations`."""
+    return read_annotations(path, keyframe_base, strict=True).entries

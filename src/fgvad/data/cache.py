@@ -2,12 +2,16 @@
 
 Layout of a cache folder::
 
-    index.json                 settings + one record per sample (see _Record below)
-    samples/<name>.npy         uint8 (T + K, S, S, 3): T uniform frames, then K keyframes
+    index.json                 settings + one record per sample (see _build_one below)
+    samples/<name>.npy         uint8 (T + K, H, W, 3): T uniform frames, then K keyframes
 
+Frames are sized by a :class:`~fgvad.data.geometry.FrameGeometry`: ``S x S`` for square
+models (FG-CLIP v1, ``--size``), or each video's NaFlex size for FG-CLIP 2 / SigLIP 2
+(``--max-num-patches``: aspect kept, sides multiples of the patch size; the record's
+``frame_hw``), which is all the NaFlex processor needs: its resize is then the identity.
 One ``.npy`` per sample (video, or video clip) so training reads it memory-mapped and
 decoding happens once. A sample is rebuilt when its source video's size or mtime, or the
-cache settings (frames, size, keyframes), change; everything else is skipped, so an
+cache settings (frames, geometry, keyframes), change; everything else is skipped, so an
 interrupted run resumes where it stopped. Files are written under a temporary name and
 renamed, so a crash never leaves a half file under a real name.
 """
@@ -32,6 +36,7 @@ import numpy as np
 
 from fgvad.core.errors import CacheError, FgvadError, UsageError
 from fgvad.core.io import atomic_path, check_output_path, existing_ancestor, read_json, write_text_atomic
+from fgvad.data.geometry import FrameGeometry
 
 INDEX_NAME = "index.json"
 SAMPLES_DIR = "samples"
@@ -42,9 +47,9 @@ _INDEX_SAVE_SECONDS = 20.0  # how often a long run persists its progress
 class CachedSample:
     """One cached sample, memory-mapped: arrays are read-only views of the .npy file."""
 
-    frames: np.ndarray  # uint8 (T, S, S, 3)
+    frames: np.ndarray  # uint8 (T, H, W, 3)
     frame_indices: np.ndarray  # int64 (T,)
-    keyframes: np.ndarray  # uint8 (K, S, S, 3)
+    keyframes: np.ndarray  # uint8 (K, H, W, 3)
     keyframe_indices: np.ndarray  # int64 (K,)
 
 
@@ -63,6 +68,24 @@ def _source_stamp(path: Path) -> tuple[int, int]:
 # --------------------------------------------------------------------------- reading
 
 
+def _index_geometry(index: dict[str, Any]) -> FrameGeometry:
+    # Caches written before NaFlex geometries have only "size" (square frames).
+    return FrameGeometry.from_dict(index["geometry"]) if "geometry" in index else FrameGeometry.square(index["size"])
+
+
+def _record_geometry(record: dict[str, Any]) -> FrameGeometry | None:
+    try:
+        return _index_geometry(record)
+    except (KeyError, FgvadError):
+        return None
+
+
+def _record_hw(record: dict[str, Any], geometry: FrameGeometry) -> tuple[int, int]:
+    if "frame_hw" in record:
+        return int(record["frame_hw"][0]), int(record["frame_hw"][1])
+    return geometry.size, geometry.size
+
+
 class FrameCache:
     """Read access to a cache folder built by `fgvad data cache`."""
 
@@ -75,7 +98,11 @@ class FrameCache:
         if not isinstance(index, dict) or index.get("version") != CACHE_VERSION:
             raise CacheError(f"{index_path}: not a version-{CACHE_VERSION} fgvad cache index; rebuild it")
         self.num_frames: int = int(index["num_frames"])
-        self.size: int = int(index["size"])
+        geometry = _record_geometry(index)
+        if geometry is None:
+            raise CacheError(f"{index_path}: no valid frame size or geometry; rebuild the cache")
+        self.geometry = geometry
+        self.size: int = self.geometry.size  # the square side; 0 for NaFlex frames
         self.samples: dict[str, dict[str, Any]] = index.get("samples", {})
 
     @classmethod
@@ -106,7 +133,8 @@ class FrameCache:
             raise CacheError(f"{path}: cached file missing; rebuild the cache") from None
         except ValueError as err:
             raise CacheError(f"{path}: not a valid .npy file ({err}); rebuild the cache") from None
-        if array.dtype != np.uint8 or array.shape != (n_frames + n_key, self.size, self.size, 3):
+        height, width = _record_hw(record, self.geometry)
+        if array.dtype != np.uint8 or array.shape != (n_frames + n_key, height, width, 3):
             raise CacheError(f"{path}: array {array.dtype} {array.shape} does not match the index; rebuild the cache")
         return CachedSample(
             frames=array[:n_frames],
@@ -134,7 +162,7 @@ class _Job:
     clip: tuple[float, float] | None
     keyframes: tuple[int, ...]
     num_frames: int
-    size: int
+    geometry: FrameGeometry
     out_dir: str
     file: str
 
@@ -153,7 +181,8 @@ def _build_one(job: _Job) -> tuple[_Job, dict[str, Any] | None, str | None]:
         if late:
             raise CacheError(f"keyframe {late[0]} is at or beyond the video's {info.n_frames} frames")
         wanted = np.concatenate([frame_indices, np.asarray(job.keyframes, dtype=np.int64)])
-        array = decode_frames(source, wanted, job.size)
+        frame_hw = job.geometry.frame_size(info.height, info.width)
+        array = decode_frames(source, wanted, frame_hw)
         out = Path(job.out_dir) / job.file
         with atomic_path(out) as tmp:
             np.save(tmp, array, allow_pickle=False)
@@ -163,7 +192,9 @@ def _build_one(job: _Job) -> tuple[_Job, dict[str, Any] | None, str | None]:
             "source_size": size_bytes,
             "source_mtime_ns": mtime_ns,
             "num_frames": job.num_frames,
-            "size": job.size,
+            "size": job.geometry.size,
+            "geometry": job.geometry.to_dict(),
+            "frame_hw": [int(v) for v in frame_hw],
             "clip": list(job.clip) if job.clip else None,
             "frame_indices": [int(i) for i in frame_indices],
             "keyframe_indices": list(job.keyframes),
@@ -190,7 +221,7 @@ def _is_fresh(record: dict[str, Any] | None, job: _Job, out_dir: Path) -> bool:
         record.get("source_size") == size_bytes
         and record.get("source_mtime_ns") == mtime_ns
         and record.get("num_frames") == job.num_frames
-        and record.get("size") == job.size
+        and _record_geometry(record) == job.geometry
         and record.get("keyframe_indices") == list(job.keyframes)
         and (list(record["clip"]) if record.get("clip") else None) == (list(job.clip) if job.clip else None)
         and file.is_file()
@@ -221,28 +252,35 @@ def build_cache(
     out: str | Path,
     *,
     num_frames: int,
-    size: int,
+    size: int | FrameGeometry,
     workers: int | None = None,
     progress: bool = True,
     log=None,
     verify: bool = False,
+    path_map: Any = None,
 ) -> CacheReport:
     """Decode every (distinct) sample of ``entries`` into the cache at ``out``.
 
-    Sizes in the index catch partial files on every run; ``verify`` also re-reads each
-    cached file and rebuilds those whose CRC-32 differs (bit rot, a stranger's edit).
+    ``size``: a square side, or a :class:`FrameGeometry` (NaFlex frames). Sizes in the index
+    catch partial files on every run; ``verify`` also re-reads each cached file and
+    rebuilds those whose CRC-32 differs (bit rot, a stranger's edit).
+
+    ``path_map`` (a :class:`fgvad.data.paths.PathMap`, ``--path-map``) rewrites video paths
+    before they are resolved under ``video_root``; Label Studio URLs resolve without it.
     """
     from tqdm import tqdm
 
     from fgvad.data.paths import resolve_video_path, video_path_problem
 
-    if num_frames < 1 or size < 1:
+    if num_frames < 1 or (isinstance(size, int) and size < 1):
         raise UsageError(f"--num-frames and --size must be positive (got {num_frames}, {size})")
+    geometry = FrameGeometry.of(size)
     workers = workers or min(4, os.cpu_count() or 1)
     check_output_path(out, flag="--out", folder=True)
     root, out_dir = Path(out), Path(out) / SAMPLES_DIR
     index_path = root / INDEX_NAME
-    index: dict[str, Any] = {"version": CACHE_VERSION, "num_frames": num_frames, "size": size, "samples": {}}
+    index: dict[str, Any] = {"version": CACHE_VERSION, "num_frames": num_frames, "size": geometry.size,
+                             "geometry": geometry.to_dict(), "samples": {}}
     if index_path.exists():
         try:
             old = read_json(index_path, what="cache index", error=CacheError)
@@ -252,7 +290,7 @@ def build_cache(
             index["samples"] = old.get("samples", {})
     # One cache folder holds one setting; samples of another setting are dropped (once the space is checked).
     stale = {key: rec for key, rec in index["samples"].items()
-             if rec.get("num_frames") != num_frames or rec.get("size") != size}
+             if rec.get("num_frames") != num_frames or _record_geometry(rec) != geometry}
     for key in stale:
         del index["samples"][key]
 
@@ -264,16 +302,16 @@ def build_cache(
             continue
         seen.add(entry.sample_key)
         if entry.is_image:
-            report.failed.append((_Job(entry.sample_key, entry.index, entry.video, "", None, (), num_frames, size,
+            report.failed.append((_Job(entry.sample_key, entry.index, entry.video, "", None, (), num_frames, geometry,
                                        str(out_dir), ""), "image entries are not cached (videos only)"))
             continue
-        unsafe = video_path_problem(video_root, entry.video)
+        unsafe = video_path_problem(video_root, entry.video, path_map)
         if unsafe is not None:  # never decode a file outside --video-root (hostile annotation)
-            report.failed.append((_Job(entry.sample_key, entry.index, entry.video, "", None, (), num_frames, size,
+            report.failed.append((_Job(entry.sample_key, entry.index, entry.video, "", None, (), num_frames, geometry,
                                        str(out_dir), ""), unsafe))
             continue
-        job = _Job(entry.sample_key, entry.index, entry.video, str(resolve_video_path(video_root, entry.video)),
-                   entry.clip, tuple(entry.keyframes), num_frames, size, str(out_dir),
+        job = _Job(entry.sample_key, entry.index, entry.video, str(resolve_video_path(video_root, entry.video, path_map)),
+                   entry.clip, tuple(entry.keyframes), num_frames, geometry, str(out_dir),
                    sample_file_name(entry.sample_key))
         record = index["samples"].get(job.sample_key)
         if _is_fresh(record, job, out_dir) and (not verify or _crc_matches(record, out_dir)):
@@ -281,7 +319,7 @@ def build_cache(
         else:
             jobs.append(job)
 
-    _check_free_space(root, jobs, num_frames, size, freed=sum(int(r.get("bytes", 0)) for r in stale.values()))
+    _check_free_space(root, jobs, num_frames, geometry, freed=sum(int(r.get("bytes", 0)) for r in stale.values()))
     for rec in stale.values():
         (out_dir / rec["file"]).unlink(missing_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -334,22 +372,22 @@ def build_cache(
     return report
 
 
-def estimated_sample_bytes(num_frames: int, keyframes: int, size: int) -> int:
-    """Bytes of one cached sample: its uint8 frames plus the .npy header."""
-    return (num_frames + keyframes) * size * size * 3 + 128
+def estimated_sample_bytes(num_frames: int, keyframes: int, size: "int | FrameGeometry") -> int:
+    """Bytes of one cached sample: its uint8 frames plus the .npy header (an upper bound for NaFlex frames)."""
+    return (num_frames + keyframes) * FrameGeometry.of(size).max_pixels * 3 + 128
 
 
 def _gib(n: int) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
-def _check_free_space(root: Path, jobs: list[_Job], num_frames: int, size: int, freed: int = 0) -> None:
+def _check_free_space(root: Path, jobs: list[_Job], num_frames: int, geometry: FrameGeometry, freed: int = 0) -> None:
     """Refuse, before decoding anything, a cache the disk cannot hold (it would fail hours in)."""
     if not jobs:
         return
-    needed = sum(estimated_sample_bytes(num_frames, len(job.keyframes), size) for job in jobs)
+    needed = sum(estimated_sample_bytes(num_frames, len(job.keyframes), geometry) for job in jobs)
     free = shutil.disk_usage(existing_ancestor(root)).free + freed
     if needed > free:
         raise CacheError(f"--out {root}: the cache needs about {_gib(needed)} ({len(jobs)} samples of {num_frames} "
-                         f"frames + keyframes at {size}x{size}) but only {_gib(free)} are free there; free some space, "
+                         f"frames + keyframes, {geometry.describe()}) but only {_gib(free)} are free there; free some space, "
                          "lower --num-frames or --size, or choose another --out")

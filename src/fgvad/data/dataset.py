@@ -17,8 +17,9 @@ from torch.utils.data import Dataset
 
 from fgvad.core.datasets import NORMAL, UCF_CLASSES
 from fgvad.data.annotations import Entry
-from fgvad.data.paths import resolve_video_path
+from fgvad.data.paths import PathMap, resolve_video_path
 from fgvad.data.cache import FrameCache
+from fgvad.data.geometry import FrameGeometry
 from fgvad.data.video import clip_range, decode_frames, probe_video, sample_indices
 from fgvad.core.errors import AnnotationError, CacheError, ConfigError, VideoError
 
@@ -85,22 +86,27 @@ class VideoTextDataset(Dataset):
         video_root: str | Path | None = None,
         cache: FrameCache | str | Path | None = None,
         num_frames: int,
-        size: int,
+        size: int | FrameGeometry,
         max_keyframes: int = 4,
         class_names: Sequence[str] | None = None,
+        path_map: PathMap | None = None,
     ):
         if cache is None and video_root is None:
             raise ConfigError("VideoTextDataset needs a video_root or a frame cache")
-        if num_frames < 1 or size < 1 or max_keyframes < 0:
+        if num_frames < 1 or (isinstance(size, int) and size < 1) or max_keyframes < 0:
             raise ConfigError(f"num_frames and size must be positive and max_keyframes >= 0 "
                               f"(got {num_frames}, {size}, {max_keyframes})")
+        self.geometry = FrameGeometry.of(size)
         self.entries = list(entries)
         self.video_root = Path(video_root) if video_root is not None else None
+        self.path_map = path_map  # --path-map; Label Studio URLs resolve without one
         self.cache = FrameCache.open(cache) if isinstance(cache, (str, Path)) else cache
-        if self.cache is not None and (self.cache.num_frames, self.cache.size) != (num_frames, size):
-            raise CacheError(f"{self.cache.root}: cache holds {self.cache.num_frames} frames at {self.cache.size} px, "
-                             f"but {num_frames} frames at {size} px were asked for")
-        self.num_frames, self.size, self.max_keyframes = num_frames, size, max_keyframes
+        if self.cache is not None and (self.cache.num_frames, self.cache.geometry) != (num_frames, self.geometry):
+            raise CacheError(f"{self.cache.root}: cache holds {self.cache.num_frames} frames at "
+                             f"{self.cache.geometry.describe()}, but {num_frames} frames at "
+                             f"{self.geometry.describe()} were asked for")
+        self.num_frames, self.max_keyframes = num_frames, max_keyframes
+        self.size = self.geometry.size  # the square side (0 for NaFlex frames)
         self.class_names = list(class_names) if class_names is not None else default_class_names(self.entries)
         self._label_ids = {name: i for i, name in enumerate(self.class_names)}
         for entry in self.entries:
@@ -111,7 +117,7 @@ class VideoTextDataset(Dataset):
         return len(self.entries)
 
     def _pixels(self, entry: Entry, keyframes: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(frames (T,S,S,3), frame_indices (T,), keyframe pixels (K,S,S,3)) for the chosen keyframes."""
+        """(frames (T,H,W,3), frame_indices (T,), keyframe pixels (K,H,W,3)) for the chosen keyframes."""
         if self.cache is not None:
             sample = self.cache.load(entry)
             where = {int(f): i for i, f in enumerate(sample.keyframe_indices)}
@@ -120,11 +126,11 @@ class VideoTextDataset(Dataset):
                 raise CacheError(f"{self.cache.root}: keyframe {missing[0]} of entry {entry.index} ({entry.video}) "
                                  "is not cached (built with another --keyframe-base?); rebuild the cache")
             keys = (np.stack([sample.keyframes[where[f]] for f in keyframes]) if keyframes
-                    else np.zeros((0, self.size, self.size, 3), dtype=np.uint8))
+                    else np.zeros((0, *sample.frames.shape[1:]), dtype=np.uint8))
             return np.array(sample.frames), np.array(sample.frame_indices), keys
         assert self.video_root is not None
         try:
-            path = resolve_video_path(self.video_root, entry.video)
+            path = resolve_video_path(self.video_root, entry.video, self.path_map)
         except AnnotationError as err:
             raise AnnotationError(f"entry {entry.index}: {err}") from None
         info = probe_video(path)
@@ -134,7 +140,8 @@ class VideoTextDataset(Dataset):
         if late:
             raise VideoError(f"entry {entry.index} ({entry.video}): keyframe {late[0]} is at or beyond "
                              f"the video's {info.n_frames} frames")
-        pixels = decode_frames(path, np.concatenate([indices, np.asarray(keyframes, dtype=np.int64)]), self.size)
+        frame_hw = self.geometry.frame_size(info.height, info.width)
+        pixels = decode_frames(path, np.concatenate([indices, np.asarray(keyframes, dtype=np.int64)]), frame_hw)
         return pixels[: len(indices)], indices, pixels[len(indices):]
 
     def __getitem__(self, i: int) -> dict[str, Any]:

@@ -34,15 +34,18 @@ def snippet_frame_indices(n_frames: int, snippet: int, per_snippet: int = 1) -> 
 class SnippetFrames:
     """torch Dataset over videos: item = the frames representing every snippet, decoded in a worker.
 
-    ``size``: square decode size, or None for the native resolution. Errors become part of the
+    ``size``: square decode size, a :class:`~fgvad.data.geometry.FrameGeometry` (NaFlex frames
+    keep their aspect ratio), or None for the native resolution. Errors become part of the
     item (``error``) instead of propagating through the DataLoader, which would wrap them in a
     multi-line traceback. Item: ``name``, ``path``, ``n_frames``, ``fps``, ``frames`` uint8
     ``(T * per_snippet, H, W, 3)`` snippet-major.
     """
 
-    def __init__(self, paths: Mapping[str, Path], size: int | None, stride: int, per_snippet: int = 1):
+    def __init__(self, paths: Mapping[str, Path], size: Any, stride: int, per_snippet: int = 1):
+        from fgvad.data.geometry import FrameGeometry
+
         self.items = list(paths.items())
-        self.size = size
+        self.geometry = None if size is None else FrameGeometry.of(size)
         self.stride = stride
         self.per_snippet = per_snippet
 
@@ -60,7 +63,8 @@ class SnippetFrames:
             if info.n_frames <= 0:
                 raise VideoError(f"{path}: no frames")
             indices = snippet_frame_indices(info.n_frames, self.stride, self.per_snippet).reshape(-1)
-            frames = decode_frames(path, indices, self.size)
+            size = None if self.geometry is None else self.geometry.frame_size(info.height, info.width)
+            frames = decode_frames(path, indices, size)
         except FgvadError as err:
             return {"name": name, "path": str(path), "error": str(err)}
         return {"name": name, "path": str(path), "n_frames": info.n_frames, "fps": float(info.fps),

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Iterable
 
-from fgvad.core.errors import AnnotationError, FgvadError, UsageError
+from fgvad.core.datasets import dataset_of
+from fgvad.core.errors import AnnotationError, FgvadError, UsageError, one_line
 from fgvad.core.text import non_latin_letters, script_name
 from fgvad.data.annotations import (
     KEYFRAME_BASE_DEFAULT,
@@ -26,7 +28,7 @@ from fgvad.data.annotations import (
     _frame,
     _bbox,
 )
-from fgvad.data.paths import video_path_problem
+from fgvad.data.paths import PathMap, mapped_video_path, video_path_problem
 
 LONG_TEXT_TOKENS = 248  # FG-CLIP's long-text context, start and end tokens included
 
@@ -37,6 +39,10 @@ class Problem:
     field: str
     message: str
 
+    def __post_init__(self) -> None:  # paths and captions come from the user: keep each problem one line
+        self.video = one_line(self.video)
+        self.message = one_line(self.message)
+
 
 @dataclass
 class CheckReport:
@@ -46,10 +52,12 @@ class CheckReport:
     keyframes: int = 0
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    datasets: Counter = field(default_factory=Counter)  # registered dataset (or "other") -> entries
 
     def to_json(self) -> dict[str, Any]:
         return {
             "entries": self.entries,
+            "datasets": dict(self.datasets),
             "videos": self.videos,
             "regions": self.regions,
             "keyframes": self.keyframes,
@@ -74,8 +82,11 @@ def estimate_tokens(text: str) -> int:
 
 
 class _Checker:
-    def __init__(self, video_root: Path, keyframe_base: int):
+    def __init__(self, video_root: Path, keyframe_base: int, readable_scripts: Iterable[str] = (),
+                 path_map: PathMap | None = None):
         self.root = video_root
+        self.readable_scripts = frozenset(readable_scripts)
+        self.path_map = path_map
         self.root_resolved = video_root.resolve()
         self.base = keyframe_base
         self.report = CheckReport()
@@ -96,7 +107,7 @@ class _Checker:
         if not value.strip():
             self.error(index, video, fld, "empty caption")
             return value
-        letters = non_latin_letters(value)
+        letters = "".join(ch for ch in non_latin_letters(value) if script_name(ch) not in self.readable_scripts)
         if letters:
             scripts = sorted({script_name(ch) for ch in letters})
             self.warn(index, video, fld, f"not English: contains {'/'.join(scripts)} letters {letters[:12]!r}")
@@ -108,11 +119,11 @@ class _Checker:
 
     def resolve(self, index: int, video: str, rel: str) -> Path | None:
         """The video's path under the root, or None (with an error) when it escapes the root."""
-        problem = video_path_problem(self.root, rel)
+        problem = video_path_problem(self.root, rel, self.path_map)
         if problem is not None:
             self.error(index, video, "video", problem)
             return None
-        return self.root / os.path.normpath(rel.replace("\\", "/"))
+        return self.root / os.path.normpath(mapped_video_path(rel, self.path_map).replace("\\", "/"))
 
     def check_box(self, index: int, video: str, raw: dict, fld: str, value: Any) -> None:
         try:
@@ -142,7 +153,9 @@ class _Checker:
             video = "-"
             path = None
         else:
-            video = PurePosixPath(rel.replace("\\", "/")).name
+            video = PurePosixPath(mapped_video_path(rel, self.path_map).replace("\\", "/")).name
+            spec = dataset_of(video)
+            rep.datasets[spec.name if spec else "other"] += 1
             path = self.resolve(index, video, rel)
         self.check_caption(index, video, "global_caption", raw.get("global_caption"))
         captions = raw.get("region_captions", [])
@@ -271,13 +284,19 @@ def _message(err: Exception, strip_path: str | None = None) -> str:
 
 
 def check_annotations(path: str | Path, video_root: str | Path, keyframe_base: int = KEYFRAME_BASE_DEFAULT,
-                      workers: int = 8) -> CheckReport:
-    """Validate every entry of the JSON at ``path`` against the videos under ``video_root``."""
+                      workers: int = 8, readable_scripts: Iterable[str] = (),
+                      path_map: PathMap | None = None) -> CheckReport:
+    """Validate every entry of the JSON at ``path`` against the videos under ``video_root``
+    (``video`` paths mapped by ``path_map`` and Label Studio decoding first).
+
+    ``readable_scripts``: scripts (``fgvad.core.text.script_name``) the model reads besides
+    Latin, whose letters are not reported (a bilingual model: ``CHINESE_SCRIPTS``).
+    """
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"{p}: annotation file not found")
     raw_entries = read_json_list(p)
-    checker = _Checker(Path(video_root), keyframe_base)
+    checker = _Checker(Path(video_root), keyframe_base, readable_scripts, path_map)
     checker.report.entries = len(raw_entries)
     for index, raw in enumerate(raw_entries):
         checker.check_entry(index, raw)
@@ -292,5 +311,10 @@ def format_problem(level: str, prob: Problem) -> str:
 
 
 def format_summary(report: CheckReport) -> str:
-    return (f"{report.entries} entries, {report.videos} videos, {report.regions} regions, "
-            f"{report.keyframes} keyframes: {len(report.errors)} errors, {len(report.warnings)} warnings")
+    datasets = ""
+    if len(report.datasets) > 1 or set(report.datasets) - {"ucf-crime", "other"}:  # a mixed or non-UCF file
+        datasets = " (" + ", ".join(f"{name} {n}" for name, n in report.datasets.most_common()) + ")"
+    bad_entries = len({p.index for p in report.errors})
+    return (f"{report.entries} entries{datasets}, {report.videos} videos, {report.regions} regions, "
+            f"{report.keyframes} keyframes: {len(report.errors)} errors in {bad_entries} entries, "
+            f"{len(report.warnings)} warnings")

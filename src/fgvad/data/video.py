@@ -181,24 +181,33 @@ def _is_constant_rate(stream, expected: int) -> bool:
     return bool(steps.size) and bool(np.all(steps == steps[0])) and steps[0] > 0
 
 
-def _convert(frame, size: int | None) -> np.ndarray:
+def _height_width(size: int | tuple[int, int]) -> tuple[int, int]:
+    return (int(size), int(size)) if isinstance(size, (int, np.integer)) else (int(size[0]), int(size[1]))
+
+
+def _convert(frame, size: int | tuple[int, int] | None) -> np.ndarray:
+    turns = quarter_turns(frame)
     if size is None:
         array = frame.to_ndarray(format="rgb24")
     else:
-        # Resizing to a square before turning equals turning first: both sides become ``size``.
-        array = frame.to_ndarray(format="rgb24", width=size, height=size, interpolation=_INTERPOLATION)
-    turns = quarter_turns(frame)
+        # ``size`` is the upright (displayed) size: a frame stored sideways is resized to the
+        # swapped size, so that after turning both sides are as asked (for a square, the same).
+        height, width = _height_width(size)
+        if turns % 2:
+            height, width = width, height
+        array = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation=_INTERPOLATION)
     return np.ascontiguousarray(np.rot90(array, k=turns)) if turns else array
 
 
-def decode_frames(path: str | Path, indices: Sequence[int] | np.ndarray, size: int | None) -> np.ndarray:
+def decode_frames(path: str | Path, indices: Sequence[int] | np.ndarray,
+                  size: int | tuple[int, int] | None) -> np.ndarray:
     """Decode the frames ``indices`` (any order, repeats allowed) of a video, in that order.
 
-    Each frame is the whole picture resized to ``size`` x ``size`` (no crop, so normalised
-    boxes stay exact), uint8 RGB, shape ``(len(indices), size, size, 3)``. ``size=None``
-    keeps the original resolution. One forward pass; when the first wanted frame is far
-    into a constant-frame-rate video the decoder first seeks forward once to the keyframe
-    before it.
+    Each frame is the whole picture resized (no crop, so normalised boxes stay exact) to
+    ``size`` x ``size``, or to ``size = (height, width)``, uint8 RGB, shape
+    ``(len(indices), height, width, 3)``. ``size=None`` keeps the original resolution. One
+    forward pass; when the first wanted frame is far into a constant-frame-rate video the
+    decoder first seeks forward once to the keyframe before it.
     """
     av = _av()
     p = Path(path)
@@ -206,7 +215,7 @@ def decode_frames(path: str | Path, indices: Sequence[int] | np.ndarray, size: i
     if wanted.size == 0:
         if size is None:
             raise VideoError(f"{p}: no frames requested and no size given")
-        return np.zeros((0, size, size, 3), dtype=np.uint8)
+        return np.zeros((0, *_height_width(size), 3), dtype=np.uint8)
     if wanted.min() < 0:
         raise VideoError(f"{p}: negative frame index {int(wanted.min())}")
     unique = np.unique(wanted)

@@ -147,7 +147,8 @@ def _evaluate_precomputed(protocol: _Protocol, scores_dir: str | Path, out: Path
 def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path, paths: Mapping[str, Path], *,
                          score_kind: str, stride: int, frame_batch: int, num_workers: int, device: str | None,
                          allow_leakage: bool, heatmap_top_k: int, notes: list[str], prompts: PromptSet | None,
-                         default_prompts: PromptSet, default_source: str) -> tuple[dict, list[Path], PromptSet]:
+                         default_prompts: PromptSet, default_source: str,
+                         max_num_patches: int | None) -> tuple[dict, list[Path], Any, PromptSet]:
     from fgvad.eval.heatmaps import map_kinds, save_video_heatmaps
     from fgvad.eval.leakage import check_leakage
     from fgvad.eval.score import checkpoint_snippet_frames, load_scorer, read_checkpoint_trained_on, score_videos
@@ -166,8 +167,10 @@ def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path,
         print(f"warning: {note}", file=sys.stderr)
         notes.append(note)
     scorer = load_scorer(checkpoint, kind=score_kind, device=device, frame_batch=max(1, frame_batch),
-                         prompts=prompts, default_prompts=default_prompts, default_source=default_source)
-    print(f"scoring {len(paths)} videos with {checkpoint} ({scorer.kind} scores)", file=sys.stderr)
+                         prompts=prompts, default_prompts=default_prompts, default_source=default_source,
+                         max_num_patches=max_num_patches)
+    print(f"scoring {len(paths)} videos with {checkpoint} ({scorer.kind} scores: {scorer.rule}; frames "
+          f"{scorer.geometry.describe()})", file=sys.stderr)
     full = dict(score_videos(scorer, paths, stride=stride, num_workers=num_workers, progress=protocol.progress))
     # Scores cover every real frame, so the decoded length is the video's frame count; the
     # floor16/i3d conventions then evaluate a prefix of those frames, by definition, except
@@ -178,18 +181,20 @@ def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path,
     aligned = {name: _fit_length(full[name], len(labels)) for name, labels in gt.items()}
     metrics = protocol.metrics(aligned, gt)
     metrics["score_kind"] = scorer.kind
+    metrics["score_rule"] = scorer.rule
     _fresh(out)
     heatmaps = save_video_heatmaps(scorer, out, paths, aligned, videos=[tv.name for tv in protocol.videos
                                                                        if tv.is_anomaly],
                                    top_k=heatmap_top_k, stride=stride, progress=protocol.progress,
                                    frame_counts=counts)
     write_eval_files(out, aligned, gt, protocol.meta(
-        counts, gt, checkpoint=str(checkpoint), scores_from=None, score_kind=scorer.kind, stride=stride,
+        counts, gt, checkpoint=str(checkpoint), scores_from=None, score_kind=scorer.kind, score_rule=scorer.rule,
+        frame_geometry=scorer.geometry.to_dict(), stride=stride,
         heatmaps={"top_k": heatmap_top_k, "kinds": list(map_kinds(scorer.kind)), "videos": len(heatmaps)},
         prompts={"source": scorer.prompt_source, **scorer.prompts.to_dict()},
         leaked_test_videos=leaked, paths={name: str(p) for name, p in paths.items()}))
     write_metrics(out, metrics)
-    return metrics, heatmaps, scorer.prompts
+    return metrics, heatmaps, scorer.geometry, scorer.prompts
 
 
 def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: str | Path | None = None,
@@ -200,7 +205,8 @@ def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: s
              threshold: float = DEFAULT_THRESHOLD, stride: int = SNIPPET_FRAMES, score_kind: str = "auto",
              frame_batch: int = DEFAULT_FRAME_BATCH, num_workers: int = 4, device: str | None = None,
              allow_leakage: bool = False, heatmap_top_k: int = DEFAULT_HEATMAP_TOP_K,
-             prompts: PromptSet | str | Path | None = None, progress: bool = True) -> EvalResult:
+             prompts: PromptSet | str | Path | None = None, progress: bool = True,
+             max_num_patches: int | None = None) -> EvalResult:
     """Evaluate one model on a temporal test annotation and write the eval folder ``out``.
 
     ``dataset`` (a registry name: ``ucf-crime``, ``xd-violence``, ``shanghaitech``) sets the
@@ -217,7 +223,10 @@ def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: s
     fgvad.core.prompts) overrides the prompts of prompt scores and maps; otherwise a
     checkpoint uses the set it was trained with, and the baseline its own, else the
     checkpoint's (the same texts on both sides of the comparison), else fgvad's defaults for
-    the test set's classes. Messages go to stderr, progress bars too when ``progress``.
+    the test set's classes. ``max_num_patches``: frames' patch budget for FG-CLIP 2 / SigLIP 2
+    checkpoints (default: each checkpoint's own). Zero-shot prompt scores use the backbone's own
+    probabilities (FG-CLIP 2 / SigLIP 2: sigmoid); ``metrics["score_rule"]`` and metrics.md say
+    how each column was scored. Messages go to stderr, progress bars too when ``progress``.
     """
     if (checkpoint is None) == (scores is None):
         raise UsageError("give exactly one of --checkpoint CKPT or --scores DIR")
@@ -261,14 +270,18 @@ def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: s
         given = as_prompt_set(prompts)  # a bad prompt file fails before any scoring
         paths = locate_test_videos(video_root, protocol.videos)
         scoring = dict(stride=stride, frame_batch=frame_batch, num_workers=num_workers, device=device,
-                       allow_leakage=allow_leakage, heatmap_top_k=heatmap_top_k, notes=notes, prompts=given)
-        metrics, heatmaps, used = _evaluate_checkpoint(
+                       allow_leakage=allow_leakage, heatmap_top_k=heatmap_top_k, notes=notes, prompts=given,
+                       max_num_patches=max_num_patches)
+        metrics, heatmaps, geometry, used = _evaluate_checkpoint(
             protocol, checkpoint, out, paths, score_kind=score_kind,
             default_prompts=dataset_prompt_set(test_annotation, protocol.videos, spec), default_source="default", **scoring)
         baseline_metrics = None
         if baseline:
+            if max_num_patches is None and geometry.max_num_patches:
+                # A NaFlex baseline sees the frames the checkpoint saw (same patch budget).
+                scoring["max_num_patches"] = geometry.max_num_patches
             # The baseline is the untouched model zero-shot, so it is always scored by prompts.
-            baseline_metrics, baseline_heatmaps, _ = _evaluate_checkpoint(
+            baseline_metrics, baseline_heatmaps, _, _ = _evaluate_checkpoint(
                 protocol, baseline, out / BASELINE_DIR, paths, score_kind="prompt", default_prompts=used,
                 default_source="evaluated checkpoint", **scoring)
         names = {"name": "checkpoint", "baseline_name": "baseline (zero-shot)"}

@@ -6,14 +6,18 @@ at most one per snippet, so two maps never show the same moment twice.
 A map explains the score printed beside it, so its kind follows the score kind
 (:func:`map_kinds`): MIL scores get ``mil`` maps, prompt scores ``prompt`` maps, mixed
 scores both. Each kind is saved with its description (:class:`fgvad.eval.folder.HeatmapSet`).
+Both work on the backbone's own patch grid: square for FG-CLIP v1, the video's NaFlex grid for
+FG-CLIP 2 / SigLIP 2 (frames decoded at the size the scorer decodes them at).
 
-- ``prompt``: every patch of the dense feature map (``FGCLIPModel.get_dense_features``) goes
-  through ``VideoFGCLIP.prompt_scores`` with the scorer's prompt set (the "normal" prompt
-  first, then one per anomaly class): heat = 1 - P(normal prompt) per patch, the frame-level
-  prompt score applied patch by patch. A hot patch looks less like the normal prompt than
-  like some anomaly class. The prompt set is the scorer's (fgvad.eval.score.resolve_prompts).
-- ``mil``: occlusion. For each patch of the frame, the patch is greyed out (set to the CLIP
-  mean, i.e. zero after normalisation), the frame goes through the whole scoring path again
+- ``prompt``: every patch of the dense feature map (the backbone's ``get_dense_features``)
+  goes through ``VideoFGCLIP.prompt_scores`` with the scorer's prompt set (the "normal" prompt
+  first, then one per anomaly class): the frame-level prompt score applied patch by patch
+  (v1: 1 - P(normal prompt); FG-CLIP 2: SigLIP's sigmoid probabilities). A hot patch looks
+  less like the normal prompt than like some anomaly class. The prompt set is the scorer's
+  (fgvad.eval.score.resolve_prompts).
+- ``mil``: occlusion. For each patch of the frame, the patch is greyed out (set to 0 after
+  normalisation: the CLIP mean for v1, SigLIP's mid grey for NaFlex backbones), the frame goes
+  through the whole scoring path again
   (vision tower, the temporal module over the frame's own window of neighbouring snippets,
   which stay as they were, and the MIL head), and heat = how much the frame's MIL score
   drops, clipped at 0. Why occlusion and not the MIL head applied to each patch's dense
@@ -25,8 +29,8 @@ scores both. Each kind is saved with its description (:class:`fgvad.eval.folder.
   forward per patch (196 for ViT-B/16 at 224 px) per mapped frame, in float32 (single-patch
   differences are small; bf16 would bury them), so it explains the float32 score (on a GPU
   the reported score is computed under bf16 autocast and differs in the third decimal).
-A new kind is a function in ``_MAP_FUNCTIONS`` plus a line in ``MAP_DESCRIPTIONS``; viz draws
-it unchanged.
+A new kind is a function in ``_MAP_FUNCTIONS`` plus a line per backbone family in
+``MAP_DESCRIPTIONS``; viz draws it unchanged.
 """
 
 from __future__ import annotations
@@ -46,11 +50,19 @@ from fgvad.eval.score import prompt_embeddings, snippet_centres
 if TYPE_CHECKING:
     import torch
 
+    from fgvad.models.video_backbone import FrameInputs
+
     from fgvad.eval.score import Scorer
 
+# Per kind, per backbone family: what the heat means.
 MAP_DESCRIPTIONS = {
-    "prompt": "1 − P(normal prompt) per patch, among the normal and class prompts",
-    "mil": "MIL score drop of the frame when the patch is greyed out (occlusion; 0 = no drop)",
+    "prompt": {
+        "fgclip": "1 − P(normal prompt) per patch, among the normal and class prompts",
+        "fgclip2": "P(best class prompt) / (P(best class prompt) + P(normal prompt)) per patch, with SigLIP's "
+                   "sigmoid probabilities",
+    },
+    "mil": dict.fromkeys(("fgclip", "fgclip2"),
+                         "MIL score drop of the frame when the patch is greyed out (occlusion; 0 = no drop)"),
 }
 
 
@@ -78,7 +90,7 @@ class MapFrames:
 
     video_path: Path
     frame_indices: list[int]  # snippet centres
-    pixels: "torch.Tensor"  # (K, 3, S, S) normalised, at the model size
+    pixels: "torch.Tensor"  # (K, H, W, 3) uint8 at the model's frame size (v1: or (K, 3, S, S) normalised)
     n_frames: int  # the video's frame count (fixes the snippet sequence)
     stride: int
 
@@ -86,22 +98,24 @@ class MapFrames:
 # --------------------------------------------------------------------------- prompt maps
 
 
-def patch_anomaly_maps(model: Any, pixels: "torch.Tensor", prompt_embeds: "torch.Tensor",
+def patch_anomaly_maps(model: Any, pixels: Any, prompt_embeds: "torch.Tensor",
                        normal_index: int = 0) -> np.ndarray:
-    """Normalised pixels (B, 3, S, S) -> prompt maps (B, rows, cols) in [0, 1].
+    """Frames of one grid -> prompt maps (B, rows, cols) in [0, 1].
 
-    ``model`` is a :class:`~fgvad.models.video.VideoFGCLIP`; its ``prompt_scores`` is applied
-    to the dense patch features (float32 throughout: patch cosines are close together and
-    bf16 would flatten the map).
+    ``model`` is a :class:`~fgvad.models.video.VideoFGCLIP`; ``pixels`` uint8 frames
+    (B, H, W, 3), v1 normalised pixels (B, 3, S, S), or its ``frame_inputs``. Its
+    ``prompt_scores`` is applied to the dense patch features (float32 throughout: patch
+    cosines are close together and bf16 would flatten the map).
     """
     import torch
 
-    clip = model.clip
+    from fgvad.models.video_backbone import FrameInputs
+
+    inputs = pixels if isinstance(pixels, FrameInputs) else model.frame_inputs(pixels)
     with torch.inference_mode():
-        dense = clip.get_dense_features(pixels.to(clip.device, clip.dtype)).float()  # (B, h*w, D)
-        heat = model.prompt_scores(dense, prompt_embeds.to(dense.device), normal_index=normal_index)
-    rows, cols = clip.patch_grid(pixels)
-    return heat.reshape(-1, rows, cols).cpu().numpy().astype(np.float32)
+        dense = model.ops.dense_maps(model.clip, inputs).float()  # (B, rows, cols, D)
+        heat = model.prompt_scores(dense.flatten(1, 2), prompt_embeds.to(dense.device), normal_index=normal_index)
+    return heat.reshape(dense.shape[:3]).cpu().numpy().astype(np.float32)
 
 
 def with_prompt_embeddings(scorer: "Scorer") -> "Scorer":
@@ -120,26 +134,39 @@ def _prompt_maps(scorer: "Scorer", frames: MapFrames) -> np.ndarray:
 # --------------------------------------------------------------------------- MIL maps
 
 
-def occluded_copies(pixels: "torch.Tensor", rows: int, cols: int) -> "torch.Tensor":
-    """(3, S, S) normalised pixels -> (rows*cols, 3, S, S): copy p has patch p (row-major)
-    set to 0, the CLIP mean colour."""
+def occluded_copies(inputs: "FrameInputs", rows: int, cols: int) -> "FrameInputs":
+    """The vision inputs of one image -> those of ``rows*cols`` copies, copy p with patch p
+    (row-major) set to 0 (the normalisation's mean colour): a pixel block for v1's square
+    pixels (1, 3, S, S), a patch row for NaFlex patch rows (1, P, 3p^2)."""
     import torch
 
-    height, width = pixels.shape[-2] // rows, pixels.shape[-1] // cols
-    copies = pixels.unsqueeze(0).repeat(rows * cols, 1, 1, 1)
-    grid = torch.arange(rows * cols)
-    for p, (r, c) in enumerate(zip((grid // cols).tolist(), (grid % cols).tolist())):
-        copies[p, :, r * height:(r + 1) * height, c * width:(c + 1) * width] = 0
-    return copies
+    from fgvad.models.video_backbone import FrameInputs
+
+    n = rows * cols
+    copies = inputs.pixel_values[:1].repeat(n, *([1] * (inputs.pixel_values.dim() - 1)))
+    if inputs.grids is None:  # v1: square pixels
+        height, width = copies.shape[-2] // rows, copies.shape[-1] // cols
+        for p in range(n):
+            r, c = divmod(p, cols)
+            copies[p, :, r * height:(r + 1) * height, c * width:(c + 1) * width] = 0
+        return FrameInputs(copies)
+    index = torch.arange(n, device=copies.device)
+    copies[index, index] = 0  # NaFlex rows are the patches in row-major order
+    return FrameInputs(copies, inputs.pixel_attention_mask[:1].repeat(n, 1), inputs.spatial_shapes[:1].repeat(n, 1),
+                       (inputs.grids[0],) * n)
 
 
-def _encode(model: Any, pixels: "torch.Tensor", batch: int) -> "torch.Tensor":
-    """(N, 3, S, S) -> per-frame embeddings (N, D), ``batch`` images per vision call."""
+def _encode(model: Any, inputs: "FrameInputs", batch: int) -> "torch.Tensor":
+    """N images' vision inputs -> per-frame embeddings (N, D), ``batch`` images per vision call."""
     import torch
 
-    pieces = [model.encode_frames(pixels[i:i + batch].to(model.device, model.dtype).unsqueeze(0))[0]
-              for i in range(0, pixels.shape[0], batch)]
-    return torch.cat(pieces, dim=0)
+    return torch.cat([model.encode_inputs(inputs.slice(i, i + batch))[0] for i in range(0, len(inputs), batch)])
+
+
+def _patch_grid(model: Any, inputs: "FrameInputs") -> tuple[int, int]:
+    if inputs.grids is not None:
+        return tuple(inputs.grids[0])
+    return model.clip.patch_grid(inputs.pixel_values)
 
 
 def mil_occlusion_maps(scorer: "Scorer", frames: MapFrames) -> tuple[np.ndarray, np.ndarray]:
@@ -147,30 +174,33 @@ def mil_occlusion_maps(scorer: "Scorer", frames: MapFrames) -> tuple[np.ndarray,
 
     See the module docstring. Each mapped frame is a snippet centre; its score depends on the
     snippets of one temporal window (``VideoFGCLIP.window_holding``), which are decoded and
-    encoded once per window, as the scorer decoded them.
+    encoded once per window, as the scorer decoded them (at the mapped frames' size).
     """
     import torch
 
     from fgvad.data.video import decode_frames
-    from fgvad.models.video import frames_to_pixels
 
-    model, size = scorer.model, scorer.image_size
+    model = scorer.model
+    pixels = torch.as_tensor(frames.pixels)
+    size = tuple(pixels.shape[1:3]) if pixels.dtype == torch.uint8 else tuple(pixels.shape[-2:])
     centres = snippet_centres(frames.n_frames, frames.stride)
-    rows, cols = model.clip.patch_grid(frames.pixels)
     batch = max(1, scorer.frame_batch)
-    windows: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+    windows: dict[tuple[int, int], tuple[Any, torch.Tensor]] = {}
     maps, bases = [], []
     with torch.inference_mode():
         for frame in frames.frame_indices:
             snippet = min(frame // frames.stride, len(centres) - 1)
             start, stop = model.window_holding(len(centres), snippet)
             if (start, stop) not in windows:
-                pixels = frames_to_pixels(decode_frames(frames.video_path, centres[start:stop], size), size)
-                windows[start, stop] = pixels, _encode(model, pixels, batch)
-            pixels, embeds = windows[start, stop]
+                inputs = model.frame_inputs(torch.from_numpy(decode_frames(frames.video_path, centres[start:stop],
+                                                                           size)))
+                windows[start, stop] = inputs, _encode(model, inputs, batch)
+            inputs, embeds = windows[start, stop]
             position = snippet - start
-            variants = torch.cat([embeds[position:position + 1],
-                                  _encode(model, occluded_copies(pixels[position], rows, cols), batch)])
+            one = inputs.slice(position, position + 1)
+            rows, cols = _patch_grid(model, one)
+            variants = torch.cat([embeds[position:position + 1], _encode(model, occluded_copies(one, rows, cols),
+                                                                          batch)])
             scores = torch.sigmoid(model.anomaly_logits_replacing(embeds, position, variants).float())
             bases.append(float(scores[0]))
             maps.append((scores[0] - scores[1:]).clamp(min=0.0).reshape(rows, cols).cpu().numpy())
@@ -191,19 +221,24 @@ def map_kinds(score_kind: str) -> tuple[str, ...]:
     return _KINDS_OF_SCORE[score_kind]
 
 
+def map_description(kind: str, scorer: "Scorer") -> str:
+    return MAP_DESCRIPTIONS[kind][scorer.model.family]
+
+
 def video_heatmaps(scorer: "Scorer", video_path: str | Path, frame_indices: list[int], *, name: str,
                    scores: np.ndarray, kinds: Iterable[str] = ("prompt",), n_frames: int | None = None,
                    stride: int = SNIPPET_FRAMES) -> HeatmapSet:
     """Maps of ``frame_indices`` of one video: model-size frames for the model, native ones to show."""
-    from fgvad.data.video import decode_frames, probe_video
-    from fgvad.models.video import frames_to_pixels
+    import torch
 
-    # The scorer decodes at the model size with PyAV's scaler; doing the same keeps the
-    # map's input identical to what produced the score.
-    model_frames = decode_frames(video_path, frame_indices, scorer.image_size)
+    from fgvad.data.video import decode_frames, probe_video
+
+    # The scorer decodes at the model's frame size with PyAV's scaler; doing the same keeps
+    # the map's input identical to what produced the score.
     native = decode_frames(video_path, frame_indices, None)
+    frame_hw = scorer.geometry.frame_size(native.shape[1], native.shape[2])
     frames = MapFrames(video_path=Path(video_path), frame_indices=list(frame_indices),
-                       pixels=frames_to_pixels(model_frames, scorer.image_size),
+                       pixels=torch.from_numpy(decode_frames(video_path, frame_indices, frame_hw)),
                        n_frames=n_frames if n_frames is not None else probe_video(video_path).n_frames,
                        stride=stride)
     kinds = list(kinds)
@@ -211,7 +246,7 @@ def video_heatmaps(scorer: "Scorer", video_path: str | Path, frame_indices: list
         video=name, frame_indices=np.asarray(frame_indices, dtype=np.int64), frames=native,
         scores=np.asarray([scores[i] for i in frame_indices], dtype=np.float32),
         maps={kind: _MAP_FUNCTIONS[kind](scorer, frames) for kind in kinds},
-        descriptions={kind: MAP_DESCRIPTIONS[kind] for kind in kinds})
+        descriptions={kind: map_description(kind, scorer) for kind in kinds})
 
 
 def save_video_heatmaps(scorer: "Scorer", out: Path, paths: Mapping[str, Path], scores: Mapping[str, np.ndarray],

@@ -211,6 +211,9 @@ def metrics_table(metrics: dict, baseline: dict | None = None, *, name: str = "c
         f"{metrics['n_frames']:,} frames ({metrics.get('n_positive_frames', 0):,} positive), "
         f"ground truth mode `{metrics['gt_mode']}`, far_normal threshold {metrics.get('threshold', DEFAULT_THRESHOLD)}.",
     ]
+    for label, m in ((name, metrics), (baseline_name, baseline)):
+        if m and m.get("score_rule"):
+            lines.append(f"Scores of {label}: {m.get('score_kind')}, {m['score_rule']}.")
     return "\n".join(lines)
 
 

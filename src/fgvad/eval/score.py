@@ -1,17 +1,23 @@
-"""Per-frame anomaly scores of any video with a (video) FG-CLIP checkpoint (`fgvad score`, `fgvad eval`).
+"""Per-frame anomaly scores of any video with a checkpoint (`fgvad score`, `fgvad eval`): an fgvad
+video checkpoint, or any backbone fgvad loads (FG-CLIP v1 / CLIP, FG-CLIP 2, SigLIP 2).
 
 Protocol: the video is cut into snippets of ``stride`` frames (the last one may be shorter);
-the centre frame of each snippet is decoded at the model's resolution, the frame sequence
-goes through VideoFGCLIP (vision tower in chunks, then the temporal module, which windows
-long sequences itself), and each snippet's score is repeated over its frames, so the output
-has exactly one score per real frame of the video.
+the centre frame of each snippet is decoded at the model's frame size (FG-CLIP v1: its square
+image size; FG-CLIP 2 / SigLIP 2: the video's NaFlex size for ``max_num_patches``, by default
+the budget the checkpoint was trained with), the frame sequence goes through VideoFGCLIP
+(vision tower in chunks, then the temporal module, which windows long sequences itself),
+and each snippet's score is repeated over its frames, so the output has exactly one score
+per real frame of the video.
 
 Score kinds:
 - ``mil``: sigmoid of the MIL head's logits (a trained fgvad checkpoint);
-- ``prompt``: 1 - P(normal prompt) among the normal prompt and one prompt per anomaly
-  class, zero-shot (the untouched FG-CLIP/CLIP baseline). The prompt set is the one given
-  (``--prompts FILE``), else the one the checkpoint was trained with, else the defaults of
-  ``fgvad.core.prompts`` for the dataset's classes (:func:`resolve_prompts`);
+- ``prompt``: zero-shot, from the normal prompt and one prompt per anomaly class, the
+  backbone's own probabilities: FG-CLIP v1 / CLIP 1 - softmax(...)[normal]; FG-CLIP 2 /
+  SigLIP 2 SigLIP's sigmoid probabilities, P(best class prompt) / (P(best class prompt) +
+  P(normal prompt)) (``Scorer.rule`` says which, and the evaluation report repeats it). The
+  prompt set is the one given (``--prompts FILE``), else the one the checkpoint was trained
+  with, else the defaults of ``fgvad.core.prompts`` for the dataset's classes
+  (:func:`resolve_prompts`);
 - ``mix``: the mean of the two.
 ``auto`` picks ``mil`` when the checkpoint has trained video heads, ``prompt`` otherwise.
 
@@ -92,12 +98,28 @@ class Scorer:
     prompt_embeds: "torch.Tensor | None" = None
     frame_batch: int = DEFAULT_FRAME_BATCH
     checkpoint: Path | None = None  # the folder it was loaded from (its tokenizer, for prompts)
+    max_num_patches: int | None = None  # NaFlex backbones: None = the checkpoint's training budget
     prompts: PromptSet | None = None  # the prompt set of prompt scores and prompt maps
     prompt_source: str | None = None  # where it came from (see resolve_prompts)
 
     @property
-    def image_size(self) -> int:
-        return int(self.model.image_size)
+    def image_size(self) -> int | None:
+        """The square frame size of an FG-CLIP v1 model (None for NaFlex backbones)."""
+        return self.model.image_size
+
+    @property
+    def geometry(self) -> Any:
+        """The :class:`~fgvad.data.geometry.FrameGeometry` frames are decoded at for this model."""
+        return self.model.frame_geometry(max_num_patches=self.max_num_patches)
+
+    @property
+    def rule(self) -> str:
+        """How the scores are made, in one line (the evaluation report prints it)."""
+        rules = {"mil": "sigmoid of the MIL head's per-frame logit",
+                 "prompt": f"zero-shot prompts: {self.model.prompt_rule}"}
+        if self.kind == "mix":
+            return f"mean of ({rules['mil']}) and ({rules['prompt']})"
+        return rules[self.kind]
 
     def _autocast(self):
         import contextlib
@@ -111,10 +133,8 @@ class Scorer:
         return contextlib.nullcontext()
 
     def score_frames(self, frames: Any) -> np.ndarray:
-        """uint8 frames (T, S, S, 3) of one video -> one float32 score per frame, shape (T,)."""
+        """uint8 frames (T, H, W, 3) of one video -> one float32 score per frame, shape (T,)."""
         import torch
-
-        from fgvad.models.video import frames_to_pixels
 
         frames = torch.as_tensor(frames)
         if frames.shape[0] == 0:
@@ -126,8 +146,7 @@ class Scorer:
             embeds = []
             for start in range(0, frames.shape[0], self.frame_batch):
                 chunk = frames[start:start + self.frame_batch].to(self.device, non_blocking=True)
-                pixels = frames_to_pixels(chunk, self.image_size, dtype=model.dtype)
-                embeds.append(model.encode_frames(pixels.unsqueeze(0)))
+                embeds.append(model.encode_frames(chunk.unsqueeze(0)))
             out = model.forward_features(torch.cat(embeds, dim=1))
             mil = torch.sigmoid(out.anomaly_logits.float())[0] if self.kind in ("mil", "mix") else None
             prompt = (model.prompt_scores(out.frame_embeds, self.prompt_embeds)[0]
@@ -163,13 +182,14 @@ def resolve_prompts(checkpoint: str | Path, prompts: PromptSet | str | Path | No
 def load_scorer(checkpoint: str | Path, *, kind: str = "auto", device: str | None = None,
                 prompts: PromptSet | str | Path | None = None, frame_batch: int = DEFAULT_FRAME_BATCH,
                 default_prompts: PromptSet | None = None, default_source: str = "default",
-                backbone: str | Path | None = None) -> Scorer:
-    """Load a checkpoint folder (fgvad video, FG-CLIP or plain CLIP, or heads trained on frozen
-    features with their backbone: ``backbone`` = where that backbone is now, if it moved) ready
-    to score videos.
+                backbone: str | Path | None = None, max_num_patches: int | None = None) -> Scorer:
+    """Load a checkpoint folder (fgvad video, a backbone of ``fgvad.models.backbones``, or heads trained
+    on frozen features with their backbone: ``backbone`` = where that backbone is now, if it moved)
+    ready to score videos.
 
     ``prompts``, ``default_prompts``, ``default_source``: see :func:`resolve_prompts` (they matter for prompt
-    and mix scores, and for prompt maps).
+    and mix scores, and for prompt maps). ``max_num_patches``: NaFlex frames' patch budget (default: the
+    checkpoint's).
     """
     from fgvad.models.checkpoint_io import refuse_non_finite
     from fgvad.models.device import resolve_device
@@ -186,26 +206,38 @@ def load_scorer(checkpoint: str | Path, *, kind: str = "auto", device: str | Non
     elif kind in ("mil", "mix") and not trained:
         raise UsageError(f"{folder}: has no trained video heads, so its MIL scores would be random; "
                          "use --score prompt")
+    if max_num_patches is not None and max_num_patches < 1:
+        raise UsageError(f"--max-num-patches must be >= 1, not {max_num_patches}")
     prompt_set, source = resolve_prompts(folder, prompts, default=default_prompts, default_source=default_source)
     dev = resolve_device(device)  # before loading: an unavailable device is one line
     model = VideoFGCLIP.from_pretrained(folder, device=dev, backbone=backbone).eval()
     refuse_non_finite(model, folder)  # NaN weights would give NaN scores, written with exit status 0
     prompt_embeds = (prompt_embeddings(model, folder, prompt_set.texts) if kind in ("prompt", "mix") else None)
     return Scorer(model=model, kind=kind, device=dev, prompt_embeds=prompt_embeds, frame_batch=frame_batch,
-                  checkpoint=folder, prompts=prompt_set, prompt_source=source)
+                  checkpoint=folder, prompts=prompt_set, prompt_source=source, max_num_patches=max_num_patches)
 
 
 def prompt_embeddings(model: Any, checkpoint: str | Path, prompts: Sequence[str] | None = None) -> "torch.Tensor":
     """(C, D) float32 text embeddings of prompt texts (normal prompt first; default: fgvad's default
-    set), tokenized with the model's tokenizer, else the checkpoint folder's."""
+    set), the ``short`` walk, tokenized with the model's tokenizer, else the checkpoint folder's."""
     import torch
 
-    from fgvad.models.tokenizer import load_tokenizer, tokenize
+    from fgvad.models.video_backbone import text_tokenizer
 
-    tokenizer = getattr(model, "tokenizer", None) or load_tokenizer(checkpoint)
-    ids = tokenize(tokenizer, list(prompts or default_prompt_set().texts), long=False).to(model.device)
+    tokenizer = getattr(model, "tokenizer", None) or _folder_tokenizer(model, checkpoint)
+    ids = text_tokenizer(model.clip, tokenizer)(list(prompts or default_prompt_set().texts), "short").to(model.device)
     with torch.inference_mode():
-        return model.encode_text(ids, long=False).float()
+        return model.encode_text(ids, walk="short").float()
+
+
+def _folder_tokenizer(model: Any, checkpoint: str | Path) -> Any:
+    if model.family == "fgclip2":
+        from fgvad.models.fgclip2_processing import load_fgclip2_tokenizer
+
+        return load_fgclip2_tokenizer(checkpoint)
+    from fgvad.models.tokenizer import load_tokenizer
+
+    return load_tokenizer(checkpoint)
 
 
 def _as_scorer(model: Any, kind: str = "auto", device: str | None = None) -> Scorer:
@@ -251,7 +283,7 @@ def score_videos(model: Any, paths: Mapping[str, Path] | Sequence[str | Path], *
     for name, path in named.items():
         if not path.is_file():
             raise VideoError(f"{path}: video not found ({name})")
-    dataset = SnippetFrames(named, scorer.image_size, stride)
+    dataset = SnippetFrames(named, scorer.geometry, stride)
     workers = max(0, min(num_workers, len(named)))
     loader = DataLoader(dataset, batch_size=None, shuffle=False, num_workers=workers,
                         pin_memory=scorer.device.type == "cuda",

@@ -101,7 +101,7 @@ def extract_features(checkpoint: str | Path, *, video_root: str | Path, out: str
 
     from fgvad.data.features import create_features
     from fgvad.data.snippets import SnippetFrames
-    from fgvad.models.backbones import backbone_identity, load_backbone
+    from fgvad.models.feature_backbones import backbone_identity, load_feature_backbone
 
     if snippet_frames < 1:
         raise UsageError(f"--snippet-frames must be >= 1, not {snippet_frames}")
@@ -111,7 +111,7 @@ def extract_features(checkpoint: str | Path, *, video_root: str | Path, out: str
     selected = select_videos(video_root, annotation=annotation, videos=videos, dataset=dataset,
                              keyframe_base=keyframe_base)
     identity = backbone_identity(checkpoint)
-    backbone = load_backbone(checkpoint, device=device, frame_batch=frame_batch)
+    backbone = load_feature_backbone(checkpoint, device=device, frame_batch=frame_batch)
     store = create_features(out, backbone=identity, snippet_frames=snippet_frames,
                             frames_per_snippet=frames_per_snippet, embed_dim=backbone.embed_dim, dtype=dtype)
     result = ExtractResult(out=store.root)

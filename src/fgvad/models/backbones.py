@@ -1,158 +1,124 @@
-"""Frozen image backbones for per-snippet features: one small adapter per model family.
+"""The backbones fgvad opens, keyed by the ``model_type`` of a checkpoint's ``config.json``.
 
-An adapter knows how to load a checkpoint folder, at which square size frames are decoded
-for it, and how to turn uint8 frames into one image embedding each (the embedding its video
-heads consume: for FG-CLIP v1 and CLIP, ``get_image_features``, projected, not normalised,
-exactly what :meth:`fgvad.models.video.VideoFGCLIP.encode_frames` computes). Adding a family
-is one class with ``kind``, ``__init__(folder, device, frame_batch)``, ``decode_size``,
-``embed_dim`` and ``encode(frames)``, registered in :data:`ADAPTERS`.
+One registry, one loader: every command that opens a checkpoint (train, score, eval, bench,
+data check) goes through :func:`load_backbone` / :func:`backbone_kind`, never through an
+if/else of its own.
 
-A backbone's identity (kind, path, sha256 of its weight files) is recorded with extracted
-features and in the heads-only checkpoints trained on them, so scoring refuses a backbone
-whose weights differ from the ones the heads were trained on.
+| model_type | what | class | family |
+| --- | --- | --- | --- |
+| ``clip`` | FG-CLIP v1 (official layout) or a plain CLIP checkpoint (extras initialised) | ``FGCLIPModel`` | ``fgclip`` |
+| ``fgclip2`` | FG-CLIP 2 (released layout) | ``FGCLIP2Model`` | ``fgclip2`` |
+| ``siglip2`` | the original SigLIP 2 NaFlex model, the baseline of FG-CLIP 2 (extras derived) | ``FGCLIP2Model`` | ``fgclip2`` |
+
+The family decides the video interface (square CLIP pixels or NaFlex patches, text walks,
+loss parameters, prompt probabilities; :mod:`fgvad.models.video_backbone`). This module
+imports no torch, so ``fgvad data check --model`` and ``--help`` stay fast.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from functools import lru_cache
+import importlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-import numpy as np
-
-from fgvad.core.constants import DEFAULT_FRAME_BATCH
+from fgvad.core.constants import LOSS_TYPES
 from fgvad.core.errors import CheckpointError, UsageError
-from fgvad.models.device import resolve_device
+from fgvad.core.io import read_json
 
-_HEADS_FILE = "video_heads.safetensors"  # an fgvad video checkpoint's heads are not part of its tower
-
-
-def backbone_kind(folder: str | Path) -> str:
-    """``fgclip`` (FG-CLIP v1 and plain CLIP folders, fgvad video checkpoints) or ``fgclip2``."""
-    config = Path(folder) / "config.json"
-    if not config.is_file():
-        raise CheckpointError(f"{folder}: not a backbone checkpoint (no config.json); give an FG-CLIP or CLIP "
-                              "folder (or an fgvad checkpoint trained from one)")
-    try:
-        model_type = json.loads(config.read_text()).get("model_type")
-    except (ValueError, AttributeError):
-        raise CheckpointError(f"{config}: invalid JSON object") from None
-    kinds = {"clip": "fgclip", "fgclip2": "fgclip2"}
-    if model_type not in kinds:
-        raise CheckpointError(f"{config}: model_type {model_type!r} is not a supported backbone "
-                              "(clip: FG-CLIP v1 and CLIP; fgclip2: FG-CLIP 2)")
-    return kinds[model_type]
+CONFIG_NAME = "config.json"
 
 
-@lru_cache(maxsize=64)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    del size, mtime_ns  # part of the cache key: a rewritten file is hashed again
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 23), b""):
-            digest.update(block)
-    return digest.hexdigest()
+@dataclass(frozen=True)
+class BackboneKind:
+    """What fgvad knows about one ``model_type``."""
+
+    model_type: str
+    family: str  # "fgclip" (CLIP towers, square pixels) | "fgclip2" (SigLIP 2 towers, NaFlex patches)
+    label: str
+    bilingual: bool  # reads Chinese captions as well as English ones (no translation needed)
+    default_loss_type: str  # the contrastive loss the model was pre-trained with
+    loader: str  # "module:attribute" of the function that loads a folder of this type
+
+    def load(self, folder: str | Path, **kwargs: Any) -> Any:
+        module, _, attribute = self.loader.partition(":")
+        target: Any = importlib.import_module(module)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+        return target(folder, **kwargs)
 
 
-def _weight_files(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.glob("*.safetensors") if p.name != _HEADS_FILE)
-    if not files:
-        raise CheckpointError(f"{folder}: no .safetensors weights")
-    return files
+BACKBONES: dict[str, BackboneKind] = {kind.model_type: kind for kind in (
+    BackboneKind("clip", "fgclip", "FG-CLIP v1 / CLIP", False, "softmax",
+                 "fgvad.models.fgclip:FGCLIPModel.from_pretrained"),
+    BackboneKind("fgclip2", "fgclip2", "FG-CLIP 2", True, "sigmoid",
+                 "fgvad.models.fgclip2:FGCLIP2Model.from_pretrained"),
+    # SigLIP 2 is multilingual; fgvad's caption check relies on it for Chinese, as for FG-CLIP 2.
+    BackboneKind("siglip2", "fgclip2", "SigLIP 2", True, "sigmoid", "fgvad.models.siglip2:load_siglip2"),
+)}
+# A model built from a config (not loaded) reports its family's own type.
+FAMILY_MODEL_TYPE = {"fgclip": "clip", "fgclip2": "fgclip2"}
 
 
-def backbone_identity(folder: str | Path) -> dict[str, Any]:
-    """``{"kind", "path", "weights": {file name: sha256}}`` of a backbone folder."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise CheckpointError(f"{folder}: backbone folder not found")
-    kind = backbone_kind(folder)
-    weights = {}
-    for path in _weight_files(folder):
-        stat = path.stat()
-        weights[path.name] = _sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    return {"kind": kind, "path": str(folder.resolve()), "weights": weights}
+def read_model_type(folder: str | Path) -> str:
+    """The ``model_type`` of a checkpoint folder's ``config.json`` (a supported one, else a one-line error)."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: checkpoint folder not found")
+    raw = read_json(path / CONFIG_NAME, what=CONFIG_NAME, error=CheckpointError)
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"{path / CONFIG_NAME}: expected a JSON object")
+    model_type = raw.get("model_type")
+    if model_type not in BACKBONES:
+        raise CheckpointError(f"{path / CONFIG_NAME}: model_type {model_type!r} is not supported "
+                              f"(fgvad loads {', '.join(BACKBONES)})")
+    return str(model_type)
 
 
-def resolve_recorded_backbone(checkpoint: str | Path, recorded: dict[str, Any],
-                              override: str | Path | None = None) -> Path:
-    """The backbone folder a heads-only checkpoint names (or ``override``), checked to hold the
-    weights the heads were trained on; one-line CheckpointError otherwise."""
-    if not isinstance(recorded, dict) or not isinstance(recorded.get("path"), str):
-        raise CheckpointError(f"{checkpoint}: its backbone record is not an object with a path")
-    folder = Path(override) if override is not None else Path(recorded["path"])
-    if not folder.is_dir():
-        raise CheckpointError(f"{checkpoint}: its backbone {folder} is not there (trained on features of it); "
-                              "give the folder where it is now (fgvad score --backbone DIR)")
-    kind = recorded.get("kind", "fgclip")
-    if kind != "fgclip":
-        raise CheckpointError(f"{checkpoint}: heads trained on {kind} features; scoring videos runs FG-CLIP v1/CLIP "
-                              "backbones only until that family's video integration lands")
-    now = backbone_identity(folder)
-    if now["weights"] != recorded.get("weights"):
-        raise CheckpointError(f"{checkpoint}: the backbone at {folder} has other weights than the one its heads "
-                              "were trained on (sha256 differs); re-extract features and retrain, or point to the "
-                              "original backbone")
-    return folder
+def backbone_kind(model_or_folder: Any) -> BackboneKind:
+    """The :class:`BackboneKind` of a checkpoint folder, of a ``model_type`` name, or of a loaded model."""
+    if isinstance(model_or_folder, str) and model_or_folder in BACKBONES:
+        return BACKBONES[model_or_folder]
+    if isinstance(model_or_folder, (str, Path)):
+        return BACKBONES[read_model_type(model_or_folder)]
+    loaded_from = getattr(model_or_folder, "loaded_from", None)
+    if loaded_from in BACKBONES:
+        return BACKBONES[loaded_from]
+    family = getattr(model_or_folder, "family", None)
+    if family not in FAMILY_MODEL_TYPE:
+        raise TypeError(f"{type(model_or_folder).__name__} is not an fgvad backbone")
+    return BACKBONES[FAMILY_MODEL_TYPE[family]]
 
 
-class FGCLIPBackbone:
-    """FG-CLIP v1 and plain CLIP folders (and the tower of an fgvad video checkpoint)."""
-
-    kind: ClassVar[str] = "fgclip"
-
-    def __init__(self, folder: str | Path, device: Any = None, frame_batch: int = DEFAULT_FRAME_BATCH):
-        from fgvad.models.fgclip import FGCLIPModel
-
-        self.device = resolve_device(device)  # the one --device rule
-        self.model = FGCLIPModel.from_pretrained(folder, device=self.device, load_tokenizer=False).eval()
-        self.frame_batch = max(1, int(frame_batch))
-
-    @property
-    def decode_size(self) -> int | None:
-        """Square size frames are decoded at (whole frame resized, as for training and scoring)."""
-        return int(self.model.image_size)
-
-    @property
-    def embed_dim(self) -> int:
-        return int(self.model.embed_dim)
-
-    def encode(self, frames: Any) -> np.ndarray:
-        """uint8 frames (N, S, S, 3) -> float32 (N, D) image embeddings (projected, not normalised)."""
-        import contextlib
-
-        import torch
-
-        from fgvad.models.video import frames_to_pixels
-
-        frames = torch.as_tensor(frames)
-        out = []
-        # bf16 on a GPU as in scoring; float32 on the CPU (faster there, and exact).
-        autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
-                    else contextlib.nullcontext())
-        with torch.inference_mode(), autocast:
-            for start in range(0, frames.shape[0], self.frame_batch):
-                chunk = frames[start:start + self.frame_batch].to(self.device, non_blocking=True)
-                pixels = frames_to_pixels(chunk, self.decode_size, dtype=self.model.dtype)
-                out.append(self.model.get_image_features(pixels).float().cpu())
-        if not out:
-            return np.zeros((0, self.embed_dim), dtype=np.float32)
-        return torch.cat(out).numpy()
+def resolve_model_choice(value: str) -> BackboneKind:
+    """``--model`` of the data commands: a checkpoint folder or a ``model_type`` name."""
+    if value in BACKBONES:
+        return BACKBONES[value]
+    if not Path(value).is_dir():
+        raise UsageError(f"--model {value!r}: neither a checkpoint folder nor one of {', '.join(BACKBONES)}")
+    return backbone_kind(value)
 
 
-# FG-CLIP 2 joins with one adapter once its video integration lands (NaFlex frames at their own
-# aspect ratio through FGCLIP2ImageProcessor, then FGCLIP2Model.get_image_features); until then
-# its folders are recognised and refused in one line.
-ADAPTERS: dict[str, type] = {"fgclip": FGCLIPBackbone}
+def load_backbone(folder: str | Path, *, dtype: Any = None, attn_implementation: str = "sdpa", device: Any = None,
+                  load_tokenizer: bool = True) -> Any:
+    """The image/text model of a checkpoint folder, whatever its ``model_type`` (see the table above)."""
+    kind = backbone_kind(Path(folder))
+    return kind.load(folder, dtype=dtype, attn_implementation=attn_implementation, device=device,
+                     load_tokenizer=load_tokenizer)
 
 
-def load_backbone(folder: str | Path, *, device: Any = None, frame_batch: int = DEFAULT_FRAME_BATCH) -> Any:
-    """The adapter of a backbone folder, loaded (see the module docstring)."""
-    kind = backbone_kind(folder)
-    adapter = ADAPTERS.get(kind)
-    if adapter is None:
-        raise CheckpointError(f"{folder}: {kind} backbones are not supported for frozen features yet "
-                              f"(supported: {', '.join(ADAPTERS)}: FG-CLIP v1 and CLIP folders)")
-    return adapter(folder, device=device, frame_batch=frame_batch)
+def backbone_from_config(config: Any, **kwargs: Any) -> Any:
+    """A random-weight backbone of a config: a CLIP config (FG-CLIP v1) or an ``FGCLIP2Config``."""
+    from fgvad.models.fgclip2_config import FGCLIP2Config
+
+    if isinstance(config, FGCLIP2Config):
+        from fgvad.models.fgclip2 import FGCLIP2Model
+
+        return FGCLIP2Model.from_config(config, **kwargs)
+    from fgvad.models.fgclip import FGCLIPModel
+
+    return FGCLIPModel.from_config(config, **kwargs)
+
+
+__all__ = ["BACKBONES", "BackboneKind", "LOSS_TYPES", "backbone_from_config", "backbone_kind", "load_backbone",
+           "read_model_type", "resolve_model_choice"]

@@ -1,8 +1,9 @@
-"""Checkpoint plumbing with one-line errors: JSON settings files, strict state-dict checks,
-meta-built buffers, safetensors writing.
+"""Checkpoint plumbing shared by every backbone, with one-line errors: folder and file
+resolution (safetensors only), JSON settings files, strict state-dict checks, meta-built
+buffers, safetensors writing.
 
-Used by the FG-CLIP 2 model and processor. FG-CLIP v1 (``fgclip.py``) still carries its own
-copies of the key check and buffer rebuild; it can switch to these without behaviour change.
+FG-CLIP v1 (``fgclip.py``), FG-CLIP 2 (``fgclip2.py``) and their processors load through
+these, so there is one strict-load path.
 """
 
 from __future__ import annotations
@@ -14,8 +15,109 @@ from typing import Any, Iterable, Mapping
 import torch
 from torch import nn
 
-from fgvad.core.errors import CheckpointError
-from fgvad.models.fgclip import WEIGHTS_INDEX_NAME, _read_safetensors, _resolve_dtype, _weights_files
+from fgvad.core.errors import CheckpointError, ConfigError
+
+WEIGHTS_NAME = "model.safetensors"
+WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
+CONFIG_NAME = "config.json"
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+SUPPORTED_ATTENTION = ("sdpa", "eager")
+
+
+# --------------------------------------------------------------------------- options
+
+
+def resolve_dtype(dtype: Any, torch_dtype: Any = None) -> torch.dtype | None:
+    """``dtype`` (or the older ``torch_dtype``) as a torch dtype; None for "keep the stored one"."""
+    chosen = dtype if dtype is not None else torch_dtype
+    if chosen is None or chosen == "auto":
+        return None
+    if isinstance(chosen, str):
+        resolved = getattr(torch, chosen.replace("torch.", ""), None)
+        if not isinstance(resolved, torch.dtype):
+            raise ConfigError(f"unknown dtype {chosen!r} (use float32, bfloat16 or float16)")
+        return resolved
+    return chosen
+
+
+def check_attention(attn_implementation: str) -> str:
+    if attn_implementation not in SUPPORTED_ATTENTION:
+        raise ConfigError(
+            f"attn_implementation {attn_implementation!r} is not supported (use one of {', '.join(SUPPORTED_ATTENTION)})"
+        )
+    return attn_implementation
+
+
+# --------------------------------------------------------------------------- files
+
+
+def resolve_checkpoint_folder(path: str | Path) -> Path:
+    """Return the checkpoint folder for ``path`` (a folder, or a weights file inside one)."""
+    path = Path(path)
+    if path.is_file():
+        if path.suffix in PICKLE_SUFFIXES:
+            raise CheckpointError(
+                f"{path}: pickle weights are refused; fgvad loads safetensors only, because unpickling "
+                "an untrusted file can run code"
+            )
+        if path.suffix != ".safetensors":
+            raise CheckpointError(f"{path}: not a checkpoint folder or a .safetensors file")
+        return path.parent
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: checkpoint folder not found")
+    return path
+
+
+def weights_files(folder: Path) -> list[Path]:
+    """The safetensors file(s) of a folder: ``model.safetensors`` or the shards of its index."""
+    single = folder / WEIGHTS_NAME
+    if single.is_file():
+        return [single]
+    index = folder / WEIGHTS_INDEX_NAME
+    if index.is_file():
+        try:
+            weight_map = json.loads(index.read_text())["weight_map"]
+        except (ValueError, KeyError, TypeError):
+            raise CheckpointError(f"{index}: not a safetensors index (no weight_map)") from None
+        shards = sorted(set(weight_map.values()))
+        for shard in shards:
+            if not (folder / shard).is_file():
+                raise CheckpointError(f"{index}: shard {shard} is missing")
+        return [folder / shard for shard in shards]
+    pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
+    if pickles:
+        raise CheckpointError(
+            f"{folder}: only pickle weights ({pickles[0]}); fgvad loads safetensors only, because unpickling "
+            "an untrusted file can run code (convert it once with safetensors.torch.save_file)"
+        )
+    raise CheckpointError(f"{folder}: no {WEIGHTS_NAME} or {WEIGHTS_INDEX_NAME}")
+
+
+def read_safetensors(files: Iterable[Path], dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError, safe_open
+
+    tensors: dict[str, torch.Tensor] = {}
+    for file in files:
+        try:
+            with safe_open(str(file), framework="pt", device="cpu") as handle:
+                for key in handle.keys():
+                    tensor = handle.get_tensor(key)
+                    if dtype is not None and tensor.is_floating_point():
+                        tensor = tensor.to(dtype)
+                    # Own the memory: parameters must not alias a memory-mapped, read-only file.
+                    tensors[key] = tensor.clone()
+        except (SafetensorError, OSError) as exc:
+            raise CheckpointError(f"{file}: not a readable safetensors file ({str(exc).splitlines()[0]})") from None
+    return tensors
+
+
+def read_weights(folder: Path, dtype: Any = None) -> tuple[dict[str, torch.Tensor], Path]:
+    """All tensors of a folder's safetensors weights (pickle refused), and the file to name
+    in errors. ``position_ids`` buffers that older transformers stored are dropped."""
+    files = weights_files(folder)
+    tensors = read_safetensors(files, resolve_dtype(dtype))
+    tensors = {k: v for k, v in tensors.items() if not k.endswith("position_ids")}
+    return tensors, files[0] if len(files) == 1 else folder / WEIGHTS_INDEX_NAME
 
 
 def read_json_object(folder: str | Path, name: str) -> dict[str, Any]:
@@ -32,30 +134,24 @@ def read_json_object(folder: str | Path, name: str) -> dict[str, Any]:
     return raw
 
 
+def write_json_object(path: str | Path, obj: Mapping[str, Any]) -> None:
+    """transformers' settings-file format (2-space indent, sorted keys, final newline), so a
+    file fgvad rewrites stays byte-identical to the one it read."""
+    Path(path).write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+# --------------------------------------------------------------------------- state dicts
+
+
 def build_model(cls: type, config: Any, *, attn_implementation: str, dtype: Any = None, device: Any = None) -> Any:
     """``cls(config)`` with fresh weights on ``device`` (``"meta"``: a skeleton, no memory),
     cast to ``dtype`` when given, in eval mode."""
-    resolved = _resolve_dtype(dtype, None)
+    resolved = resolve_dtype(dtype)
     with torch.device(device or "cpu"):
         model = cls(config, attn_implementation=attn_implementation)
     if resolved is not None:
         model = model.to(resolved)
     return model.eval()
-
-
-def read_weights(folder: Path, dtype: Any = None) -> tuple[dict[str, torch.Tensor], Path]:
-    """All tensors of a folder's safetensors weights (pickle refused), and the file to name
-    in errors. ``position_ids`` buffers that older transformers stored are dropped."""
-    files = _weights_files(folder)
-    tensors = _read_safetensors(files, _resolve_dtype(dtype, None))
-    tensors = {k: v for k, v in tensors.items() if not k.endswith("position_ids")}
-    return tensors, files[0] if len(files) == 1 else folder / WEIGHTS_INDEX_NAME
-
-
-def write_json_object(path: str | Path, obj: Mapping[str, Any]) -> None:
-    """transformers' settings-file format (2-space indent, sorted keys, final newline), so a
-    file fgvad rewrites stays byte-identical to the one it read."""
-    Path(path).write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
 def check_state_keys(expected: Mapping[str, tuple[int, ...]], tensors: Mapping[str, torch.Tensor],
@@ -82,6 +178,16 @@ def load_strictly(model: nn.Module, tensors: dict[str, torch.Tensor], source: st
     first = next(iter(tensors.values()), None)
     rebuild_position_ids(model, first.device if first is not None else torch.device("cpu"))
     return model.to(device) if device is not None else model
+
+
+def add_placeholders(model: nn.Module, tensors: dict[str, torch.Tensor], keys: Iterable[str]) -> None:
+    """Zero tensors, shaped as ``model``'s, for the ``keys`` a checkpoint lacks: extras the caller
+    derives from the loaded weights right after :func:`load_strictly`."""
+    shapes = {k: v.shape for k, v in model.state_dict().items()}
+    dtype = next(iter(tensors.values())).dtype if tensors else torch.float32
+    for key in keys:
+        if key not in tensors:
+            tensors[key] = torch.zeros(shapes[key], dtype=dtype)
 
 
 def rebuild_position_ids(model: nn.Module, device: torch.device) -> None:
@@ -117,13 +223,19 @@ def refuse_non_finite(model: nn.Module, source: str | Path) -> None:
 
 
 def save_state_safetensors(model: nn.Module, path: str | Path) -> None:
-    """The full state dict as one safetensors file with transformers' ``{"format": "pt"}`` metadata."""
+    """The full state dict as one safetensors file with transformers' ``{"format": "pt"}`` metadata
+    (the base weights under their own names when LoRA layers wrap them)."""
     from safetensors.torch import save_file
 
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    from fgvad.models.lora import base_state_dict
+
+    state = {k: v.detach().contiguous().cpu() for k, v in base_state_dict(model.state_dict()).items()}
     save_file(state, str(path), metadata={"format": "pt"})
 
 
 __all__ = [
-    "build_model", "check_state_keys", "first_non_finite", "load_strictly", "refuse_non_finite", "read_weights", "read_json_object", "rebuild_position_ids", "save_state_safetensors", "write_json_object",
+    "CONFIG_NAME", "PICKLE_SUFFIXES", "WEIGHTS_INDEX_NAME", "WEIGHTS_NAME", "add_placeholders", "build_model",
+    "check_attention", "check_state_keys", "first_non_finite", "load_strictly", "read_json_object",
+    "read_safetensors", "read_weights", "rebuild_position_ids", "refuse_non_finite", "resolve_checkpoint_folder",
+    "resolve_dtype", "save_state_safetensors", "weights_files", "write_json_object",
 ]

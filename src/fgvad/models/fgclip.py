@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import torch
 from torch import nn
@@ -32,6 +32,10 @@ from transformers import CLIPConfig, CLIPTextConfig, CLIPTextModel, CLIPVisionCo
 
 from fgvad.core.constants import BOS_TOKEN_ID, EOS_TOKEN_ID, LONG_TEXT_LENGTH, SHORT_TEXT_LENGTH
 from fgvad.core.errors import CheckpointError, ConfigError
+from fgvad.models.checkpoint_io import (
+    CONFIG_NAME, WEIGHTS_NAME, add_placeholders, build_model, check_attention, load_strictly, read_json_object, read_weights,
+    resolve_checkpoint_folder, resolve_dtype, save_state_safetensors,
+)
 
 # Long-text positions below this index use `position_embedding_ori`, the rest `_res`.
 LONG_TEXT_KEEP_POSITIONS = 20
@@ -43,11 +47,6 @@ EXTRA_KEYS = (
     "text_model.embeddings.position_embedding_ori.weight",
     "text_model.embeddings.position_embedding_res.weight",
 )
-WEIGHTS_NAME = "model.safetensors"
-WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
-CONFIG_NAME = "config.json"
-_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
-_SUPPORTED_ATTENTION = ("sdpa", "eager")
 
 _TEXT_KEYS = (
     "vocab_size", "hidden_size", "intermediate_size", "projection_dim", "num_hidden_layers",
@@ -189,85 +188,6 @@ def stretch_position_table(short_table: torch.Tensor, length: int = LONG_TEXT_LE
     return out.to(short_table.dtype)
 
 
-def _resolve_dtype(dtype: Any, torch_dtype: Any) -> torch.dtype | None:
-    chosen = dtype if dtype is not None else torch_dtype
-    if chosen is None or chosen == "auto":
-        return None
-    if isinstance(chosen, str):
-        resolved = getattr(torch, chosen.replace("torch.", ""), None)
-        if not isinstance(resolved, torch.dtype):
-            raise ConfigError(f"unknown dtype {chosen!r} (use float32, bfloat16 or float16)")
-        return resolved
-    return chosen
-
-
-def _check_attention(attn_implementation: str) -> str:
-    if attn_implementation not in _SUPPORTED_ATTENTION:
-        raise ConfigError(
-            f"attn_implementation {attn_implementation!r} is not supported (use one of {', '.join(_SUPPORTED_ATTENTION)})"
-        )
-    return attn_implementation
-
-
-def _weights_files(folder: Path) -> list[Path]:
-    single = folder / WEIGHTS_NAME
-    if single.is_file():
-        return [single]
-    index = folder / WEIGHTS_INDEX_NAME
-    if index.is_file():
-        try:
-            weight_map = json.loads(index.read_text())["weight_map"]
-        except (ValueError, KeyError, TypeError):
-            raise CheckpointError(f"{index}: not a safetensors index (no weight_map)") from None
-        shards = sorted(set(weight_map.values()))
-        for shard in shards:
-            if not (folder / shard).is_file():
-                raise CheckpointError(f"{index}: shard {shard} is missing")
-        return [folder / shard for shard in shards]
-    pickles = sorted(p.name for p in folder.iterdir() if p.suffix in _PICKLE_SUFFIXES)
-    if pickles:
-        raise CheckpointError(
-            f"{folder}: only pickle weights ({pickles[0]}); fgvad loads safetensors only, because unpickling "
-            "an untrusted file can run code (convert it once with safetensors.torch.save_file)"
-        )
-    raise CheckpointError(f"{folder}: no {WEIGHTS_NAME} or {WEIGHTS_INDEX_NAME}")
-
-
-def _read_safetensors(files: Iterable[Path], dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
-    from safetensors import SafetensorError, safe_open
-
-    tensors: dict[str, torch.Tensor] = {}
-    for file in files:
-        try:
-            with safe_open(str(file), framework="pt", device="cpu") as handle:
-                for key in handle.keys():
-                    tensor = handle.get_tensor(key)
-                    if dtype is not None and tensor.is_floating_point():
-                        tensor = tensor.to(dtype)
-                    # Own the memory: parameters must not alias a memory-mapped, read-only file.
-                    tensors[key] = tensor.clone()
-        except (SafetensorError, OSError) as exc:
-            raise CheckpointError(f"{file}: not a readable safetensors file ({str(exc).splitlines()[0]})") from None
-    return tensors
-
-
-def resolve_checkpoint_folder(path: str | Path) -> Path:
-    """Return the checkpoint folder for ``path`` (a folder, or a weights file inside one)."""
-    path = Path(path)
-    if path.is_file():
-        if path.suffix in _PICKLE_SUFFIXES:
-            raise CheckpointError(
-                f"{path}: pickle weights are refused; fgvad loads safetensors only, because unpickling "
-                "an untrusted file can run code"
-            )
-        if path.suffix != ".safetensors":
-            raise CheckpointError(f"{path}: not a checkpoint folder or a .safetensors file")
-        return path.parent
-    if not path.is_dir():
-        raise CheckpointError(f"{path}: checkpoint folder not found")
-    return path
-
-
 def load_clip_config(path: str | Path) -> CLIPConfig:
     """The CLIP config of a checkpoint folder or of a ``config.json`` file (e.g. a released
     config without weights, to build a random-weight model of the real size for benchmarks)."""
@@ -277,12 +197,7 @@ def load_clip_config(path: str | Path) -> CLIPConfig:
 
 def read_checkpoint_config(folder: Path, config_file: Path | None = None) -> CLIPConfig:
     config_file = config_file or folder / CONFIG_NAME
-    if not config_file.is_file():
-        raise CheckpointError(f"{folder}: no {CONFIG_NAME}")
-    try:
-        raw = json.loads(config_file.read_text())
-    except ValueError as exc:
-        raise CheckpointError(f"{config_file}: invalid JSON ({exc})") from None
+    raw = read_json_object(config_file.parent, config_file.name)
     return clip_config_from_dict(raw, source=str(config_file))
 
 
@@ -298,9 +213,14 @@ class FGCLIPModel(nn.Module):
     tokenizer that travels with the checkpoint.
     """
 
+    family = "fgclip"  # the backbone family (fgvad.models.backbones)
+    # Read by peft (through transformers' weight-conversion lookup) when LoRA adapters are
+    # injected: this model's keys are FG-CLIP's own, with no prefix to strip.
+    base_model_prefix = ""
+
     def __init__(self, config: CLIPConfig, attn_implementation: str = "sdpa"):
         super().__init__()
-        _check_attention(attn_implementation)
+        check_attention(attn_implementation)
         self.config = config
         text_config = _with_attention(config.text_config, attn_implementation)
         vision_config = _with_attention(config.vision_config, attn_implementation)
@@ -352,12 +272,8 @@ class FGCLIPModel(nn.Module):
                     dtype: Any = None, torch_dtype: Any = None, device: Any = None) -> "FGCLIPModel":
         """Random weights (CLIP init; extras derived as upstream). ``device="meta"`` builds
         the skeleton without memory or init cost (for size checks)."""
-        resolved = _resolve_dtype(dtype, torch_dtype)
-        with torch.device(device or "cpu"):
-            model = cls(config, attn_implementation=attn_implementation)
-        if resolved is not None:
-            model = model.to(resolved)
-        return model.eval()
+        return build_model(cls, config, attn_implementation=attn_implementation,
+                           dtype=resolve_dtype(dtype, torch_dtype), device=device)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, *, dtype: Any = None, torch_dtype: Any = None,
@@ -371,34 +287,12 @@ class FGCLIPModel(nn.Module):
         """
         folder = resolve_checkpoint_folder(path)
         config = read_checkpoint_config(folder)
-        resolved = _resolve_dtype(dtype, torch_dtype)
-        files = _weights_files(folder)
-        with torch.device("meta"):
-            model = cls(config, attn_implementation=attn_implementation)
-        tensors = _read_safetensors(files, resolved)
-        # Older transformers stored `position_ids` buffers; they are recomputed here.
-        tensors = {k: v for k, v in tensors.items() if not k.endswith("position_ids")}
-        expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-        present_extras = [k for k in EXTRA_KEYS if k in tensors]
-        plain_clip = not present_extras
-        source = files[0] if len(files) == 1 else folder / WEIGHTS_INDEX_NAME
-        for key, shape in expected.items():
-            if key not in tensors and not (plain_clip and key in EXTRA_KEYS):
-                raise CheckpointError(f"{source}: missing key {key} (expected shape {list(shape)})")
-        for key, tensor in tensors.items():
-            if key not in expected:
-                raise CheckpointError(f"{source}: unexpected key {key} (not part of an FG-CLIP/CLIP model)")
-            if tuple(tensor.shape) != expected[key]:
-                raise CheckpointError(
-                    f"{source}: key {key} has shape {list(tensor.shape)}, the config expects {list(expected[key])}"
-                )
+        tensors, source = read_weights(folder, resolve_dtype(dtype, torch_dtype))
+        model = build_model(cls, config, attn_implementation=attn_implementation, device="meta")
+        plain_clip = not any(k in tensors for k in EXTRA_KEYS)
         if plain_clip:
-            # Placeholders; overwritten by init_fgclip_extras() once the CLIP weights are in.
-            sample = tensors["text_projection.weight"]
-            for key in EXTRA_KEYS:
-                tensors[key] = torch.zeros(expected[key], dtype=sample.dtype)
-        model.load_state_dict(tensors, strict=True, assign=True)
-        model._materialise_buffers()
+            add_placeholders(model, tensors, EXTRA_KEYS)  # overwritten by init_fgclip_extras() below
+        model = load_strictly(model, tensors, source, "an FG-CLIP/CLIP model")
         if plain_clip:
             model.init_fgclip_extras()
         model.loaded_from_plain_clip = plain_clip
@@ -411,31 +305,16 @@ class FGCLIPModel(nn.Module):
                 model.tokenizer = _load_tokenizer(folder)
         return model.eval()
 
-    def _materialise_buffers(self) -> None:
-        # Meta-built modules keep meta buffers after an `assign` load; the only buffers CLIP
-        # has are the non-persistent `position_ids` ranges, rebuilt here.
-        device = self.text_projection.weight.device
-        for module in self.modules():
-            for name, buffer in list(module._buffers.items()):
-                if buffer is None or not buffer.is_meta:
-                    continue
-                if name != "position_ids":
-                    raise RuntimeError(f"cannot rebuild buffer {name} of {type(module).__name__}")
-                module._buffers[name] = torch.arange(buffer.shape[-1], device=device).expand(1, -1)
-
     def save_pretrained(self, path: str | Path, tokenizer: Any = None, **_: Any) -> None:
         """Write the official FG-CLIP layout: ``config.json`` + ``model.safetensors``
         (+ tokenizer files when a tokenizer is passed or attached)."""
-        from safetensors.torch import save_file
-
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         config = _config_to_official_dict(self.config)
         dtype = self.text_projection.weight.dtype
         config["torch_dtype"] = str(dtype).replace("torch.", "")
         (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
-        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
-        save_file(state, str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
+        save_state_safetensors(self, folder / WEIGHTS_NAME)
         tokenizer = tokenizer if tokenizer is not None else self.tokenizer
         if tokenizer is not None:
             tokenizer.save_pretrained(str(folder))

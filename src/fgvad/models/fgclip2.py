@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from torch import nn
@@ -38,13 +38,18 @@ from transformers.models.siglip2.modeling_siglip2 import Siglip2MultiheadAttenti
 
 from fgvad.core.errors import ConfigError
 from fgvad.models.checkpoint_io import (
-    build_model, load_strictly, read_weights, save_state_safetensors, write_json_object,
+    CONFIG_NAME, WEIGHTS_NAME, build_model, check_attention, load_strictly, read_weights, resolve_checkpoint_folder,
+    save_state_safetensors, write_json_object,
 )
-from fgvad.models.fgclip import CONFIG_NAME, WEIGHTS_NAME, _check_attention, resolve_checkpoint_folder
 from fgvad.models.fgclip2_config import (
     MODEL_TYPE, WALK_TYPES, FGCLIP2Config, fgclip2_config_from_dict, read_fgclip2_config, tiny_fgclip2_config,
 )
 
+# What FG-CLIP 2 adds to SigLIP 2 (parameter name prefixes).
+FGCLIP2_EXTRA_PREFIXES = (
+    "text_model.embeddings.position_embedding_ori.", "text_model.embeddings.position_embedding_res.",
+    "boxtext_head.", "longtext_head.", "dense_feature_head.",
+)
 # Scalars only upstream's training class (FG_CLIP2_Model) stores; unused by the model.
 _TRAINING_ONLY_KEYS = ("logit_scale_finegraind", "logit_scale_hardneg")
 
@@ -78,9 +83,11 @@ class FGCLIP2Model(nn.Module):
     ``spatial_shapes`` (B, 2) = patch rows, cols. No output is L2-normalised.
     """
 
+    family = "fgclip2"  # the backbone family (fgvad.models.backbones); SigLIP 2 loads into this class too
+
     def __init__(self, config: FGCLIP2Config, attn_implementation: str = "sdpa"):
         super().__init__()
-        _check_attention(attn_implementation)
+        check_attention(attn_implementation)
         self.config = config
         text_config, vision_config = config.text_config, config.vision_config
         text_config._attn_implementation = attn_implementation
@@ -97,18 +104,20 @@ class FGCLIP2Model(nn.Module):
         self.logit_scale = nn.Parameter(torch.zeros(1))
         self.logit_bias = nn.Parameter(torch.zeros(1))
         self.tokenizer: Any = None
+        self.loaded_from = MODEL_TYPE  # "siglip2" when built from a plain SigLIP 2 checkpoint
         if not any(p.is_meta for p in self.parameters()):
             self.init_fgclip2_extras()
+            self.init_logit_parameters()
 
     # ------------------------------------------------------------ construction
 
     def init_fgclip2_extras(self) -> None:
-        """Derive the FG-CLIP 2 extras from the SigLIP 2 weights (fgvad's start for new models).
+        """Derive the FG-CLIP 2 extras from the SigLIP 2 weights (fgvad's start for new models,
+        and what a plain SigLIP 2 checkpoint gets, see :mod:`fgvad.models.siglip2`).
 
         Long tables = the short table with rows >= keep_len stretched linearly to
         ``longtext_len`` rows (upstream trains them from a similar stretch);
-        box/long heads = copies of ``text_model.head``; dense head = copy of the pooling head;
-        SigLIP's initial logit scale log(10) and bias -10.
+        box/long heads = copies of ``text_model.head``; dense head = copy of the pooling head.
         """
         with torch.no_grad():
             embeddings = self.text_model.embeddings
@@ -119,6 +128,10 @@ class FGCLIP2Model(nn.Module):
             for head in (self.boxtext_head, self.longtext_head):
                 head.load_state_dict(self.text_model.head.state_dict())
             self.dense_feature_head.load_state_dict(self.vision_model.head.state_dict())
+
+    def init_logit_parameters(self) -> None:
+        """SigLIP's initial logit scale log(10) and bias -10 (a model from scratch)."""
+        with torch.no_grad():
             self.logit_scale.fill_(math.log(10.0))
             self.logit_bias.fill_(-10.0)
 
@@ -144,11 +157,15 @@ class FGCLIP2Model(nn.Module):
         model = build_model(cls, config, attn_implementation=attn_implementation, device="meta")
         model = load_strictly(model, tensors, source, "an FG-CLIP 2 model", device=device)
         if load_tokenizer:
-            from fgvad.models.fgclip2_processing import has_fgclip2_tokenizer, load_fgclip2_tokenizer
-
-            if has_fgclip2_tokenizer(folder):
-                model.tokenizer = load_fgclip2_tokenizer(folder)
+            model.attach_tokenizer(folder)
         return model.eval()
+
+    def attach_tokenizer(self, folder: str | Path) -> None:
+        """The checkpoint folder's Gemma tokenizer travels with the model (when the folder has one)."""
+        from fgvad.models.fgclip2_processing import has_fgclip2_tokenizer, load_fgclip2_tokenizer
+
+        if has_fgclip2_tokenizer(folder):
+            self.tokenizer = load_fgclip2_tokenizer(folder)
 
     def save_pretrained(self, path: str | Path, tokenizer: Any = None, **_: Any) -> None:
         """Write the released layout: ``config.json`` + ``model.safetensors`` (+ tokenizer files)."""
@@ -180,6 +197,19 @@ class FGCLIP2Model(nn.Module):
             tower.activation_checkpointing_disable()
 
     activation_checkpointing_disable = gradient_checkpointing_disable
+
+    @property
+    def is_gradient_checkpointing(self) -> bool:
+        return bool(self.vision_model.is_activation_checkpointing)
+
+    def compile_layers(self, text: bool = False, **compile_kwargs: Any) -> None:
+        """``torch.compile`` each vision encoder layer in place (regional compilation; same
+        computation, one graph for all layers); the text layers only with ``text=True``."""
+        layers = list(self.vision_model.encoder.layers)
+        if text:
+            layers += list(self.text_model.encoder.layers)
+        for layer in layers:
+            layer.compile(**compile_kwargs)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -239,45 +269,37 @@ class FGCLIP2Model(nn.Module):
         return self.image_features_from_hidden(hidden, mask), self.dense_features_from_hidden(hidden, mask)
 
     def get_box_features(self, pixel_values: torch.Tensor, pixel_attention_mask: torch.Tensor | None,
-                         spatial_shapes: torch.Tensor, boxes: list[torch.Tensor],
-                         dense: torch.Tensor | None = None) -> torch.Tensor:
-        """(sum n_i, D) RoI features; ``boxes`` = one (n_i, 4) normalised xyxy tensor per image.
+                         spatial_shapes: torch.Tensor, boxes: list[torch.Tensor] | torch.Tensor,
+                         dense: torch.Tensor | None = None, *, box_image: torch.Tensor | None = None,
+                         grids: Sequence[tuple[int, int]] | None = None) -> torch.Tensor:
+        """(sum n_i, D) RoI features, float32.
 
-        Each image's valid dense rows form its (h, w) map; a box becomes (x1 w, y1 h, x2 w,
-        y2 h) on that grid (scaled in float64) and is pooled by torchvision ``roi_align``
-        (1x1, aligned, adaptive sampling). Rows image-major. ``dense`` may pass precomputed
-        :meth:`get_dense_features`.
+        ``boxes``: one (n_i, 4) normalised xyxy tensor per image (rows image-major), or one
+        (K, 4) tensor with ``box_image`` (K,) naming each box's image (rows in the given
+        order). Each image's valid dense rows form its (h, w) map; a box becomes (x1 w, y1 h,
+        x2 w, y2 h) on that grid and is pooled by torchvision ``roi_align`` (1x1, aligned,
+        adaptive sampling). The list form scales in float64 on the host, as upstream's
+        ``get_image_region_features``; the tensor form in float32 on the device, as upstream
+        training. ``dense`` may pass precomputed :meth:`get_dense_features`; ``grids`` the
+        host copy of ``spatial_shapes`` (rows, cols) per image: with it and the tensor form
+        nothing waits for the device (no host synchronisation), which keeps a GPU step free
+        of stalls.
         """
-        from torchvision.ops import roi_align
-
-        if len(boxes) != spatial_shapes.shape[0]:
+        if grids is None:
+            grids = [tuple(int(v) for v in hw) for hw in spatial_shapes.tolist()]
+        grids = [(int(h), int(w)) for h, w in grids]
+        if len(grids) != spatial_shapes.shape[0]:
+            raise ValueError(f"got {len(grids)} grids for {spatial_shapes.shape[0]} images")
+        if isinstance(boxes, torch.Tensor):
+            if box_image is None or box_image.shape[0] != boxes.shape[0]:
+                raise ValueError("a (K, 4) boxes tensor needs box_image (K,) naming each box's image")
+        elif len(boxes) != spatial_shapes.shape[0]:
             raise ValueError(f"got {len(boxes)} box tensors for {spatial_shapes.shape[0]} images")
         if dense is None:
             dense = self.get_dense_features(pixel_values, pixel_attention_mask, spatial_shapes)
-        shapes = [tuple(int(v) for v in hw) for hw in spatial_shapes.tolist()]
-        boxes = [torch.as_tensor(b).reshape(-1, 4) for b in boxes]
-        starts = [0]
-        for b in boxes:
-            starts.append(starts[-1] + b.shape[0])
-        out = dense.new_zeros((starts[-1], dense.shape[-1]), dtype=torch.float32)
-        # roi_align must see each image's own (h, w) map (its border rules depend on it), so
-        # images are grouped by grid; a video clip's frames form a single group.
-        for (rows, cols) in dict.fromkeys(shapes):
-            members = [i for i, hw in enumerate(shapes) if hw == (rows, cols) and boxes[i].shape[0]]
-            if not members:
-                continue
-            maps = dense[members, : rows * cols].float().reshape(len(members), rows, cols, -1).permute(0, 3, 1, 2)
-            scale = torch.tensor([cols, rows, cols, rows], dtype=torch.float64)
-            rois = torch.cat([
-                torch.cat([torch.full((boxes[i].shape[0], 1), float(j), dtype=torch.float64),
-                           boxes[i].detach().cpu().double() * scale], dim=1)
-                for j, i in enumerate(members)
-            ]).to(device=maps.device, dtype=torch.float32)
-            pooled = roi_align(maps, rois, output_size=(1, 1), spatial_scale=1.0, sampling_ratio=-1,
-                               aligned=True).flatten(1)
-            index = torch.cat([torch.arange(starts[i], starts[i + 1]) for i in members]).to(out.device)
-            out = out.index_copy(0, index, pooled)
-        return out
+        if isinstance(boxes, torch.Tensor):
+            return _roi_features_tensor(dense, boxes, box_image, grids)
+        return _roi_features_lists(dense, [torch.as_tensor(b).reshape(-1, 4) for b in boxes], grids)
 
     # ------------------------------------------------------------ text
 
@@ -336,6 +358,77 @@ class FGCLIP2Model(nn.Module):
             logits = out["text_embeds"] @ out["image_embeds"].t() * self.logit_scale.exp() + self.logit_bias
             out["logits_per_text"], out["logits_per_image"] = logits, logits.t()
         return out
+
+
+def _grid_maps(dense: torch.Tensor, members: list[int], rows: int, cols: int, every: bool) -> torch.Tensor:
+    """(M, D, rows, cols) float32 maps of the images ``members`` (all images when ``every``)."""
+    rows_of = dense if every else dense[members]
+    return rows_of[:, : rows * cols].float().reshape(len(members), rows, cols, -1).permute(0, 3, 1, 2)
+
+
+def _roi_features_lists(dense: torch.Tensor, boxes: list[torch.Tensor], grids: list[tuple[int, int]]) -> torch.Tensor:
+    from torchvision.ops import roi_align
+
+    starts = [0]
+    for b in boxes:
+        starts.append(starts[-1] + b.shape[0])
+    out = dense.new_zeros((starts[-1], dense.shape[-1]), dtype=torch.float32)
+    # roi_align must see each image's own (h, w) map (its border rules depend on it), so
+    # images are grouped by grid; a video clip's frames form a single group.
+    for rows, cols in dict.fromkeys(grids):
+        members = [i for i, hw in enumerate(grids) if hw == (rows, cols) and boxes[i].shape[0]]
+        if not members:
+            continue
+        maps = _grid_maps(dense, members, rows, cols, every=False)
+        scale = torch.tensor([cols, rows, cols, rows], dtype=torch.float64)
+        rois = torch.cat([
+            torch.cat([torch.full((boxes[i].shape[0], 1), float(j), dtype=torch.float64),
+                       boxes[i].detach().cpu().double() * scale], dim=1)
+            for j, i in enumerate(members)
+        ]).to(device=maps.device, dtype=torch.float32)
+        pooled = roi_align(maps, rois, output_size=(1, 1), spatial_scale=1.0, sampling_ratio=-1,
+                           aligned=True).flatten(1)
+        index = torch.cat([torch.arange(starts[i], starts[i + 1]) for i in members]).to(out.device)
+        out = out.index_copy(0, index, pooled)
+    return out
+
+
+def _roi_features_tensor(dense: torch.Tensor, boxes: torch.Tensor, box_image: torch.Tensor,
+                         grids: list[tuple[int, int]]) -> torch.Tensor:
+    """The tensor form of the RoI features: static shapes only, so no host synchronisation.
+
+    With several grids every box is pooled on every grid's maps (its image index mapped into
+    that group, a valid but meaningless slot when it is not a member) and kept from its own
+    group with ``torch.where``: G cheap 1x1 poolings instead of data-dependent selections.
+    """
+    from torchvision.ops import roi_align
+
+    boxes = boxes.to(device=dense.device, dtype=torch.float32).reshape(-1, 4)
+    box_image = box_image.to(device=dense.device, dtype=torch.long)
+    groups = list(dict.fromkeys(grids))
+    out = None
+    for rows, cols in groups:
+        members = [i for i, hw in enumerate(grids) if hw == (rows, cols)]
+        maps = _grid_maps(dense, members, rows, cols, every=len(groups) == 1)
+        if len(groups) == 1:
+            slot = box_image
+        else:
+            table = torch.zeros(len(grids), dtype=torch.long)
+            table[members] = torch.arange(len(members))
+            slot = table.to(dense.device)[box_image]
+        scale = torch.tensor([cols, rows, cols, rows], dtype=torch.float32, device=dense.device)
+        rois = torch.cat([slot[:, None].to(torch.float32), boxes * scale], dim=1)
+        pooled = roi_align(maps, rois, output_size=(1, 1), spatial_scale=1.0, sampling_ratio=-1,
+                           aligned=True).flatten(1)
+        if len(groups) == 1:
+            return pooled
+        member = torch.zeros(len(grids), dtype=torch.bool)
+        member[members] = True
+        keep = member.to(dense.device)[box_image][:, None]
+        out = torch.where(keep, pooled, pooled.new_zeros(()) if out is None else out)
+    if out is None:  # no images at all
+        return dense.new_zeros((boxes.shape[0], dense.shape[-1]), dtype=torch.float32)
+    return out
 
 
 def _stretch_positions(short: torch.Tensor, length: int, keep: int) -> torch.Tensor:

@@ -17,8 +17,8 @@ from transformers import Siglip2TextConfig, Siglip2VisionConfig
 
 from fgvad.core.constants import FGCLIP2_LONG_TEXT_LENGTH, FGCLIP2_SHORT_TEXT_LENGTH
 from fgvad.core.errors import CheckpointError
-from fgvad.models.checkpoint_io import read_json_object
-from fgvad.models.fgclip import CONFIG_NAME
+from fgvad.models.checkpoint_io import CONFIG_NAME, read_json_object
+
 MODEL_TYPE = "fgclip2"
 ARCHITECTURE = "Fgclip2Model"
 TEXT_MODEL_TYPE = "fgclip2_text_model"

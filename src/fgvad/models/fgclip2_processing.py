@@ -9,7 +9,12 @@ zero padding to the budget) plus FG-CLIP 2's budget rule: with ``dynamic_max_pat
 
 Text. Upstream lower-cases captions, then calls the checkpoint's Gemma tokenizer with
 ``padding="max_length", truncation=True`` and 64 tokens (short and box walks) or 196 (long
-walk). The model pools the *last position*, so the padded length is part of the model.
+walk). The model pools the *last position*, so the padded length is part of the model, and
+so is the padding side: padding goes on the right (text first, then pad tokens, the last
+position a pad whenever the text is shorter), as SigLIP 2 was trained and as transformers'
+``Siglip2TextModel`` pools. :func:`tokenize_fgclip2` forces that side whatever the
+checkpoint's ``tokenizer_config.json`` says (Gemma tokenizers are often configured to pad on
+the left, for generation).
 
 Mask or no mask. Upstream training (``train_fgclip2.py``) feeds ``input_ids`` only, so every
 token, padding included, attends to every token; its README and evaluation scripts pass the
@@ -41,6 +46,7 @@ IMAGE_PROCESSOR_TYPE = "Fgclip2ImageProcessor"
 PATCH_BUCKETS = ((784, 1024), (576, 784), (256, 576), (128, 256))
 DEFAULT_PATCH_BUCKET = 128
 USE_TEXT_ATTENTION_MASK = False  # see the module docstring
+PADDING_SIDE = "right"  # the model pools the last position; see the module docstring
 TOKENIZER_FILE = "tokenizer.json"
 # Gemma's special ids (the offline tokenizer keeps them so that ids look like upstream's).
 PAD_TOKEN, EOS_TOKEN, BOS_TOKEN, UNK_TOKEN = "<pad>", "<eos>", "<bos>", "<unk>"
@@ -155,6 +161,46 @@ class FGCLIP2ImageProcessor:
         return out
 
 
+def patchify_frames(frames: Any, patch_size: int) -> Any:
+    """Frames (N, H, W, C) whose sides are multiples of ``patch_size`` -> (N, H/p * W/p, p*p*C) patch
+    rows in the processor's layout (patch rows then columns; each row (py, px, channel)), any dtype.
+
+    A reshape and a permute: on uint8 frames it is the cheap part of NaFlex preprocessing,
+    done before the pixels are converted (see :func:`naflex_pixel_values`).
+    """
+    count, height, width, channels = frames.shape
+    if height % patch_size or width % patch_size:
+        raise ValueError(f"frames of {height}x{width} px are not multiples of the patch size {patch_size}; decode "
+                         "them at the NaFlex size (fgvad.data.geometry.FrameGeometry.naflex)")
+    rows, cols = height // patch_size, width // patch_size
+    grid = frames.reshape(count, rows, patch_size, cols, patch_size, channels).permute(0, 1, 3, 2, 4, 5)
+    return grid.reshape(count, rows * cols, patch_size * patch_size * channels)
+
+
+def naflex_pixel_values(patches: Any, grids: Sequence[tuple[int, int]], mean: Sequence[float] = SIGLIP_MEAN,
+                        std: Sequence[float] = SIGLIP_STD) -> tuple[Any, Any, Any]:
+    """uint8 patch rows (N, P, p*p*3) of images with patch grids ``grids`` (rows, cols) -> the
+    processor's ``pixel_values`` (float32), ``pixel_attention_mask`` (int32) and ``spatial_shapes``
+    (int64), on the patches' device.
+
+    Values come from a 256-entry table computed as the processor computes them (float64
+    rescale, float32 normalisation), so they are bit-identical to its output for frames
+    already at their NaFlex size; padding rows are zero, as the processor pads.
+    """
+    import torch
+
+    device = patches.device
+    levels = (torch.arange(256, dtype=torch.float64) * (1 / 255)).to(torch.float32)
+    table = torch.stack([(levels - m) / s for m, s in zip(torch.tensor(mean, dtype=torch.float32),
+                                                           torch.tensor(std, dtype=torch.float32))]).to(device)
+    channels = torch.arange(patches.shape[-1], device=device) % len(mean)
+    pixel_values = table[channels, patches.long()]
+    spatial_shapes = torch.tensor([[int(h), int(w)] for h, w in grids], dtype=torch.int64).reshape(-1, 2).to(device)
+    valid = torch.arange(patches.shape[1], device=device)[None] < spatial_shapes.prod(-1, keepdim=True)
+    pixel_values = pixel_values * valid[..., None]
+    return pixel_values, valid.to(torch.int32), spatial_shapes
+
+
 def _as_image_list(images: Sequence[np.ndarray] | np.ndarray) -> list[np.ndarray]:
     if isinstance(images, np.ndarray) and images.ndim == 4:
         images = list(images)
@@ -192,14 +238,16 @@ def load_fgclip2_tokenizer(folder: str | Path) -> Any:
     side, special tokens as the checkpoint says, the way upstream loads it); a bare
     ``tokenizer.json`` loads as a fast tokenizer with Gemma's special token names.
     """
-    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+    from transformers import AutoTokenizer, PreTrainedConfig, PreTrainedTokenizerFast
 
     folder = Path(folder)
     if not has_fgclip2_tokenizer(folder):
         raise CheckpointError(f"{folder}: no {TOKENIZER_FILE} (FG-CLIP 2 uses the Gemma tokenizer of its checkpoint)")
     try:
         if (folder / "tokenizer_config.json").is_file():
-            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+            # A blank config: the folder's config.json (model_type fgclip2, unknown to transformers)
+            # says nothing about the tokenizer, and reading it only logs a warning.
+            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True, config=PreTrainedConfig())
         else:
             tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(folder / TOKENIZER_FILE), pad_token=PAD_TOKEN,
                                                 eos_token=EOS_TOKEN, bos_token=BOS_TOKEN, unk_token=UNK_TOKEN)
@@ -215,7 +263,8 @@ def tokenize_fgclip2(tokenizer: Any, texts: str | Sequence[str], walk_type: str 
     """``input_ids`` and ``attention_mask`` (N, L) torch tensors, as upstream makes them.
 
     Texts are lower-cased (SigLIP 2 was trained on lower-cased text; Chinese is unaffected),
-    then padded/truncated to ``max_length`` (default: :func:`text_length` of the walk, from
+    then padded on the right (:data:`PADDING_SIDE`, whatever the tokenizer's own setting) and
+    truncated to ``max_length`` (default: :func:`text_length` of the walk, from
     ``config`` when given). Pass only ``input_ids`` to the model unless you want upstream's
     evaluation regime (see :data:`USE_TEXT_ATTENTION_MASK`).
     """
@@ -223,7 +272,7 @@ def tokenize_fgclip2(tokenizer: Any, texts: str | Sequence[str], walk_type: str 
         texts = [texts]
     length = int(max_length) if max_length is not None else text_length(walk_type, config)
     encoded = tokenizer([str(text).lower() for text in texts], padding="max_length", max_length=length,
-                        truncation=True, return_tensors="pt")
+                        truncation=True, padding_side=PADDING_SIDE, return_tensors="pt")
     return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
 
 
@@ -267,7 +316,8 @@ def build_offline_fgclip2_tokenizer(texts: Iterable[str], out_dir: str | Path | 
 
 
 __all__ = [
-    "FGCLIP2ImageProcessor", "PATCH_BUCKETS", "USE_TEXT_ATTENTION_MASK", "bucket_patch_budget",
+    "FGCLIP2ImageProcessor", "PADDING_SIDE", "PATCH_BUCKETS", "USE_TEXT_ATTENTION_MASK", "bucket_patch_budget",
+    "naflex_pixel_values", "patchify_frames",
     "build_offline_fgclip2_tokenizer", "has_fgclip2_tokenizer", "load_fgclip2_tokenizer", "text_length",
     "tokenize_fgclip2",
 ]

@@ -1,48 +1,46 @@
-"""Video model: FG-CLIP frame embeddings -> temporal transformer -> video embedding and anomaly scores.
+"""Video model: backbone frame embeddings -> temporal transformer -> video embedding and anomaly scores.
 
-Data flow for pixels (B, T, 3, H, W):
+The backbone is any of :mod:`fgvad.models.backbones` (FG-CLIP v1 / CLIP, FG-CLIP 2, SigLIP 2);
+what differs per family (pixels, text walks, loss parameters, prompt probabilities) is in
+:mod:`fgvad.models.video_backbone`. Data flow for frames (B, T, ...):
 
-1. ``encode_frames``: every frame through the FG-CLIP vision tower, in chunks of
-   ``frame_chunk`` frames to bound activation memory -> per-frame embeddings (B, T, D).
-2. ``contextualize``: a small pre-LN transformer over time. Its output is added through a
-   residual gate initialised at zero, so at step 0 the contextual features equal the
-   per-frame embeddings and a pretrained CLIP's zero-shot behaviour is untouched.
-   Sequences longer than ``window`` (the training length) are cut into windows of exactly
-   ``window`` frames: non-overlapping windows from the start, plus, when T is not a
-   multiple, one last window ending at frame T that overlaps the previous one; each frame
-   keeps the output of the first window that contains it. So every window the module sees
-   at inference has the training length (when T >= window) and any T works.
+1. ``frame_inputs`` + ``encode_inputs``: every frame through the backbone's vision tower,
+   in chunks of ``frame_chunk`` frames to bound activation memory -> per-frame embeddings (B, T, D).
+2. ``contextualize``: a small pre-LN transformer over time (:mod:`fgvad.models.temporal`),
+   added through a zero-initialised gate, windowed at the training length, so any T works
+   and a pretrained backbone's zero-shot behaviour is untouched at step 0.
 3. Heads on the contextual features: a pooled video embedding (attention pooling whose
    scorer starts at zero, i.e. the mean), a MIL head giving one anomaly logit per frame,
-   and ``prompt_scores`` (similarity to "normal" and class prompts).
+   and ``prompt_scores`` (how anomalous each frame looks against the normal and class prompts).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 from fgvad.core.constants import CLIP_MEAN, CLIP_STD
-from fgvad.core.errors import CheckpointError, ConfigError
+from fgvad.core.errors import ConfigError
 from fgvad.core.prompts import PromptSet
-from fgvad.models.fgclip import FGCLIPModel
+from fgvad.data.geometry import FrameGeometry
+from fgvad.models.temporal import TemporalModule
+from fgvad.models.video_backbone import FrameInputs, frames_to_pixels, ops_for
+from fgvad.models.video_io import (
+    HEADS_WEIGHTS_NAME, VIDEO_CONFIG_NAME, load_head_state, load_video_model, read_prompt_set, read_trained_on,
+    read_video_meta, save_heads, save_video_model,
+)
 
-HEADS_WEIGHTS_NAME = "video_heads.safetensors"
-VIDEO_CONFIG_NAME = "fgvad_video.json"
-_FORMAT = "fgvad-video"
 _POOLINGS = ("attention", "mean")
+SIGMOID_BIAS_INIT = -10.0  # SigLIP's initial logit bias
 
 
 @dataclass
 class VideoHeadConfig:
-    """Options of the temporal module and heads (saved in ``fgvad_video.json``)."""
+    """Options of the temporal module, the heads and the frame inputs (saved in ``fgvad_video.json``)."""
 
     temporal_layers: int = 2
     heads: int = 8
@@ -53,6 +51,10 @@ class VideoHeadConfig:
     mil_hidden: int = 256
     mil_dropout: float = 0.1
     frame_chunk: int = 64  # frames per vision-tower call in encode_frames
+    # A learnable logit bias of the video model, for sigmoid losses on a backbone without one (FG-CLIP v1).
+    logit_bias: bool = False
+    # NaFlex backbones: patches per frame the model was trained with (scoring uses it); None = the default.
+    max_num_patches: int | None = None
 
     def __post_init__(self) -> None:
         checks = [
@@ -65,6 +67,7 @@ class VideoHeadConfig:
             (self.pooling in _POOLINGS, f"pooling must be one of {', '.join(_POOLINGS)}"),
             (self.mil_hidden >= 1, "mil_hidden must be >= 1"),
             (self.frame_chunk >= 1, "frame_chunk must be >= 1"),
+            (self.max_num_patches is None or self.max_num_patches >= 1, "max_num_patches must be >= 1"),
         ]
         for ok, message in checks:
             if not ok:
@@ -91,117 +94,11 @@ class VideoOutput:
     per_frame_embeds: torch.Tensor
 
 
-def frames_to_pixels(frames: Any, image_size: int, dtype: torch.dtype = torch.float32,
-                     device: Any = None) -> torch.Tensor:
-    """uint8 frames (..., S, S, 3) -> CLIP-normalised pixels (..., 3, image_size, image_size).
-
-    Resizes (bilinear, antialiased) on the frames' device when S differs from ``image_size``.
-    """
-    frames = torch.as_tensor(frames, device=device)
-    if frames.dtype != torch.uint8 or frames.shape[-1] != 3 or frames.dim() < 3:
-        raise ValueError(f"expected uint8 frames (..., H, W, 3), got {tuple(frames.shape)} {frames.dtype}")
-    lead = frames.shape[:-3]
-    height, width = frames.shape[-3], frames.shape[-2]
-    pixels = frames.reshape(-1, height, width, 3).permute(0, 3, 1, 2).float().div_(255.0)
-    if (height, width) != (image_size, image_size):
-        pixels = F.interpolate(pixels, size=(image_size, image_size), mode="bilinear",
-                               align_corners=False, antialias=True)
-    mean = torch.tensor(CLIP_MEAN, device=pixels.device).view(1, 3, 1, 1)
-    std = torch.tensor(CLIP_STD, device=pixels.device).view(1, 3, 1, 1)
-    pixels = (pixels - mean) / std
-    return pixels.reshape(*lead, 3, image_size, image_size).to(dtype)
-
-
-class TemporalBlock(nn.Module):
-    """Pre-LN transformer block over frames (sdpa attention)."""
-
-    def __init__(self, width: int, heads: int, mlp_ratio: float, dropout: float):
-        super().__init__()
-        self.heads = heads
-        self.dropout = dropout
-        self.norm1 = nn.LayerNorm(width)
-        self.qkv = nn.Linear(width, 3 * width)
-        self.out = nn.Linear(width, width)
-        self.norm2 = nn.LayerNorm(width)
-        hidden = max(1, int(width * mlp_ratio))
-        self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, width))
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, length, width = x.shape
-        q, k, v = self.qkv(self.norm1(x)).view(batch, length, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
-        attended = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
-        x = x + self.drop(self.out(attended.transpose(1, 2).reshape(batch, length, width)))
-        return x + self.drop(self.mlp(self.norm2(x)))
-
-
-class TemporalModule(nn.Module):
-    """Transformer over frames with learned positions (one row per window slot) and a zero gate."""
-
-    def __init__(self, width: int, config: VideoHeadConfig):
-        super().__init__()
-        self.window = config.window
-        self.positions = nn.Parameter(torch.randn(config.window, width) * 0.02)
-        self.blocks = nn.ModuleList(
-            TemporalBlock(width, config.heads, config.mlp_ratio, config.dropout) for _ in range(config.temporal_layers)
-        )
-        self.norm = nn.LayerNorm(width)
-        self.proj = nn.Linear(width, width)
-        # Scalar residual gate at zero: output == input at step 0, and the gate gets a gradient
-        # immediately (the blocks start learning from step 1).
-        self.gate = nn.Parameter(torch.zeros(()))
-        self.gradient_checkpointing = False
-
-    def _run_windows(self, windows: torch.Tensor) -> torch.Tensor:
-        hidden = windows + self.positions[: windows.shape[1]].to(windows.dtype)
-        for block in self.blocks:
-            if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
-                hidden = checkpoint(block, hidden, use_reentrant=False)
-            else:
-                hidden = block(hidden)
-        return self.proj(self.norm(hidden))
-
-    @staticmethod
-    def window_starts(length: int, window: int) -> list[int]:
-        """Start frames of the windows covering ``length`` frames (see the module docstring)."""
-        if length <= window:
-            return [0]
-        starts = list(range(0, length - window + 1, window))
-        if starts[-1] + window < length:
-            starts.append(length - window)
-        return starts
-
-    @classmethod
-    def window_holding(cls, length: int, index: int, window: int) -> tuple[int, int]:
-        """``(start, stop)`` of the window whose output frame ``index`` of a ``length``-frame
-        sequence keeps (the first window containing it, see :meth:`forward`)."""
-        if not 0 <= index < length:
-            raise IndexError(f"frame {index} outside a sequence of {length}")
-        size = min(length, window)
-        start = next(s for s in cls.window_starts(length, window) if s <= index < s + size)
-        return start, start + size
-
-    def forward(self, frame_embeds: torch.Tensor) -> torch.Tensor:
-        batch, length, width = frame_embeds.shape
-        if not self.blocks or length == 0:
-            return frame_embeds
-        size = min(length, self.window)
-        starts = self.window_starts(length, self.window)
-        windows = torch.cat([frame_embeds[:, s: s + size] for s in starts], dim=0)  # (n*B, size, D)
-        updates = self._run_windows(windows).view(len(starts), batch, size, width)
-        pieces, covered = [], 0
-        for index, start in enumerate(starts):
-            pieces.append(updates[index, :, covered - start:])
-            covered = start + size
-        update = torch.cat(pieces, dim=1)
-        return frame_embeds + self.gate.to(frame_embeds.dtype) * update
-
-
 class VideoHeads(nn.Module):
     """The trainable video part on top of per-frame embeddings (B, T, D): temporal module, video
-    pooling and MIL head. :class:`VideoFGCLIP` is these heads on an FG-CLIP tower; alone, they
-    train on frozen per-snippet features (fgvad.train.features) and save a heads-only checkpoint
-    that names its backbone (:func:`save_heads`)."""
+    pooling and MIL head. :class:`VideoFGCLIP` is these heads on a backbone; alone, they train on
+    frozen per-snippet features (fgvad.train.features) and save a heads-only checkpoint that
+    names its backbone (:func:`save_heads`)."""
 
     def __init__(self, width: int, config: VideoHeadConfig | None = None):
         super().__init__()
@@ -267,46 +164,28 @@ class VideoHeads(nn.Module):
 
     def load_head_state(self, heads_file: Path) -> None:
         """Copy ``video_heads.safetensors`` into these heads, every key and shape checked."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        if not heads_file.is_file():
-            raise CheckpointError(f"{heads_file.parent}: {VIDEO_CONFIG_NAME} present but {HEADS_WEIGHTS_NAME} is missing")
-        try:
-            saved = load_file(str(heads_file))
-        except (SafetensorError, OSError) as exc:
-            raise CheckpointError(f"{heads_file}: not a readable safetensors file ({exc})") from None
-        expected = self.head_state_dict()
-        for key, tensor in expected.items():
-            if key not in saved:
-                raise CheckpointError(f"{heads_file}: missing key {key}")
-            if saved[key].shape != tensor.shape:
-                raise CheckpointError(
-                    f"{heads_file}: key {key} has shape {list(saved[key].shape)}, expected {list(tensor.shape)}"
-                )
-        for key in saved:
-            if key not in expected:
-                raise CheckpointError(f"{heads_file}: unexpected key {key}")
-        with torch.no_grad():
-            for key, tensor in expected.items():
-                tensor.copy_(saved[key])
+        load_head_state(self, heads_file)
 
 
 class VideoFGCLIP(VideoHeads):
-    """FG-CLIP plus a temporal module, video pooling and anomaly heads (see the module docstring)."""
+    """A backbone plus a temporal module, video pooling and anomaly heads (see the module docstring)."""
 
     supports_gradient_checkpointing = True
 
-    def __init__(self, clip: FGCLIPModel, config: VideoHeadConfig | None = None):
+    def __init__(self, clip: nn.Module, config: VideoHeadConfig | None = None):
         super().__init__(clip.embed_dim, config)
+        self.ops = ops_for(clip)
         self.clip = clip
+        if self.config.logit_bias:
+            self.logit_bias = nn.Parameter(torch.tensor([SIGMOID_BIAS_INIT]))
         self.to(device=clip.device, dtype=clip.dtype)
 
     # ------------------------------------------------------------ properties
 
     @property
-    def image_size(self) -> int:
-        return self.clip.image_size
+    def image_size(self) -> int | None:
+        """The square input size of an FG-CLIP v1 backbone; None for NaFlex backbones."""
+        return getattr(self.clip, "image_size", None)
 
     @property
     def embed_dim(self) -> int:
@@ -324,54 +203,90 @@ class VideoFGCLIP(VideoHeads):
     def tokenizer(self) -> Any:
         return self.clip.tokenizer
 
+    @property
+    def family(self) -> str:
+        return self.ops.family
+
+    def frame_geometry(self, image_size: int | None = None, max_num_patches: int | None = None) -> FrameGeometry:
+        """How frames are decoded for this model: square ``image_size`` (v1, default the model's
+        size) or NaFlex with ``max_num_patches`` (default: what the model was trained with)."""
+        return self.ops.geometry(self.clip, image_size, max_num_patches or self.config.max_num_patches)
+
     # ------------------------------------------------------------ encoders
 
-    def encode_frames(self, pixels: torch.Tensor) -> torch.Tensor:
-        """(B, T, 3, H, W) normalised pixels -> per-frame embeddings (B, T, D), in chunks."""
-        batch, length = pixels.shape[:2]
-        flat = pixels.reshape(batch * length, *pixels.shape[2:])
+    def frame_inputs(self, frames: torch.Tensor, grids: Sequence[tuple[int, int]] | None = None) -> FrameInputs:
+        """uint8 frames (..., H, W, 3) (or, for v1, normalised pixels (..., 3, H, W); for NaFlex,
+        uint8 patch rows (B, [T,] P, 3p^2) with one grid per first-dim entry) -> :class:`FrameInputs`,
+        leading dims flattened."""
+        return self.ops.frame_inputs(self.clip, frames.to(self.device, non_blocking=True), grids, self.dtype)
+
+    def encode_inputs(self, inputs: FrameInputs, batch: int = 1) -> torch.Tensor:
+        """(B*T images) -> per-frame embeddings (B, T, D), in chunks of ``frame_chunk`` frames."""
         chunk = self.config.frame_chunk
-        embeds = [self.clip.get_image_features(flat[i: i + chunk]) for i in range(0, flat.shape[0], chunk)]
-        return torch.cat(embeds, dim=0).view(batch, length, -1)
+        embeds = [self.ops.image_features(self.clip, inputs.slice(i, i + chunk)) for i in range(0, len(inputs), chunk)]
+        return torch.cat(embeds, dim=0).view(batch, len(inputs) // batch, -1)
 
-    def encode_text(self, input_ids: torch.Tensor, long: bool = False) -> torch.Tensor:
-        return self.clip.get_text_features(input_ids, long=long)
+    def encode_frames(self, pixels: torch.Tensor, grids: Sequence[tuple[int, int]] | None = None) -> torch.Tensor:
+        """Frames (B, T, ...) -> per-frame embeddings (B, T, D): v1 normalised pixels (B, T, 3, H, W)
+        or uint8 frames, NaFlex uint8 frames or patch rows with ``grids``."""
+        return self.encode_inputs(self.frame_inputs(pixels, grids), batch=pixels.shape[0])
 
-    def box_features(self, pixels: torch.Tensor, boxes: Sequence[torch.Tensor] | torch.Tensor,
+    def encode_text(self, input_ids: torch.Tensor, long: bool = False, walk: str | None = None) -> torch.Tensor:
+        """Text features of one walk: ``short`` (prompts), ``box`` (region captions) or ``long``
+        (global captions); ``long=True`` is the ``long`` walk, otherwise ``short``."""
+        return self.ops.text_features(self.clip, input_ids, walk or ("long" if long else "short"))
+
+    def box_features(self, pixels: torch.Tensor | FrameInputs, boxes: Sequence[torch.Tensor] | torch.Tensor,
                      box_image: torch.Tensor | None = None) -> torch.Tensor:
-        """Keyframe pixels (K, 3, H, W) and one (n_k, 4) normalised xyxy tensor per keyframe -> (R, D);
-        or boxes (R, 4) with ``box_image`` (R,) (their keyframe) -> (R, D) in the given order,
-        without a host synchronisation."""
-        if isinstance(boxes, torch.Tensor):
-            return self.clip.get_box_features(pixels, boxes, box_image=box_image)
-        return self.clip.get_box_features(pixels, list(boxes))
+        """Keyframes and one (n_k, 4) normalised xyxy tensor per keyframe -> (R, D); or boxes (R, 4)
+        with ``box_image`` (R,) (their keyframe) -> (R, D) in the given order, without a host
+        synchronisation. ``pixels``: v1 pixels (K, 3, H, W), or :class:`FrameInputs`."""
+        inputs = pixels if isinstance(pixels, FrameInputs) else self.frame_inputs(pixels)
+        if not isinstance(boxes, torch.Tensor):
+            box_image = torch.cat([torch.full((len(b),), i, dtype=torch.long) for i, b in enumerate(boxes)]
+                                  or [torch.zeros(0, dtype=torch.long)])
+            boxes = torch.cat([torch.as_tensor(b, dtype=torch.float32).reshape(-1, 4) for b in boxes]
+                              or [torch.zeros((0, 4))])
+        return self.ops.box_features(self.clip, inputs, boxes, box_image)
 
-    def forward(self, pixels: torch.Tensor) -> VideoOutput:
-        """``pixels``: normalised (B, T, 3, H, W), or uint8 frames (B, T, S, S, 3) that are
-        normalised (and resized) here."""
-        if pixels.dtype == torch.uint8:
-            pixels = frames_to_pixels(pixels, self.image_size, dtype=self.dtype)
-        return self.forward_features(self.encode_frames(pixels))
+    def forward(self, pixels: torch.Tensor, grids: Sequence[tuple[int, int]] | None = None) -> VideoOutput:
+        """``pixels``: uint8 frames (B, T, H, W, 3), prepared here for the backbone; v1 also takes
+        normalised pixels (B, T, 3, H, W), NaFlex uint8 patch rows (B, T, P, 3p^2) with ``grids``."""
+        return self.forward_features(self.encode_frames(pixels, grids))
+
+    # ------------------------------------------------------------ losses and prompts
+
+    def logit_parameters(self, loss: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(logit scale, logit bias or None) of the ``global``, ``region`` or ``hard_negative`` loss."""
+        bias = self.ops.logit_bias(self.clip)
+        if bias is None:
+            bias = getattr(self, "logit_bias", None)
+        return self.ops.logit_scale(self.clip, loss), bias
 
     def prompt_scores(self, frame_embeds: torch.Tensor, prompt_embeds: torch.Tensor,
                       normal_index: int = 0) -> torch.Tensor:
-        """Anomaly probability per frame from prompts: 1 - softmax(scale * cos)[normal].
+        """Anomaly probability per frame (or patch) from prompts, in [0, 1].
 
         ``frame_embeds`` (..., T, D), ``prompt_embeds`` (C, D) with the "normal" prompt at
-        ``normal_index``. Computed in float32 (bf16 cosine similarities are too coarse).
+        ``normal_index``. FG-CLIP v1: 1 - softmax(scale * cos)[normal]; FG-CLIP 2 / SigLIP 2:
+        sigmoid probabilities of the prompts (:attr:`prompt_rule`). Computed in float32
+        (bf16 cosine similarities are too coarse).
         """
-        frames = F.normalize(frame_embeds.float(), dim=-1)
-        prompts = F.normalize(prompt_embeds.float(), dim=-1)
-        scale = self.clip.logit_scale.float().exp().clamp(max=100.0)
-        probs = (scale * frames @ prompts.T).softmax(dim=-1)
-        return 1.0 - probs[..., normal_index]
+        frames = nn.functional.normalize(frame_embeds.float(), dim=-1)
+        prompts = nn.functional.normalize(prompt_embeds.float(), dim=-1)
+        return self.ops.anomaly_from_prompts(self.clip, frames @ prompts.T, normal_index)
+
+    @property
+    def prompt_rule(self) -> str:
+        """How :meth:`prompt_scores` turns prompt similarities into a score (for reports)."""
+        return self.ops.prompt_rule
 
     # ------------------------------------------------------------ checkpointing
 
     def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None,
                                       every: int = 1) -> None:
-        """Activation checkpointing of both FG-CLIP towers and the temporal blocks
-        (``every=k``: only every k-th vision layer, see :meth:`FGCLIPModel.gradient_checkpointing_enable`)."""
+        """Activation checkpointing of both backbone towers and the temporal blocks
+        (``every=k``: only every k-th vision layer, see the backbone's ``gradient_checkpointing_enable``)."""
         self.clip.gradient_checkpointing_enable(gradient_checkpointing_kwargs, every=every)
         self.temporal.gradient_checkpointing = True
 
@@ -386,7 +301,7 @@ class VideoFGCLIP(VideoHeads):
         return self.clip.is_gradient_checkpointing and self.temporal.gradient_checkpointing
 
     def compile_towers(self, **compile_kwargs: Any) -> None:
-        """``torch.compile`` the FG-CLIP encoder layers and the temporal blocks in place.
+        """``torch.compile`` the backbone's encoder layers and the temporal blocks in place.
 
         Regional compilation (one graph per repeated block) compiles in seconds, keeps
         activation checkpointing and the Python-level chunking/windowing logic, and changes
@@ -401,109 +316,29 @@ class VideoFGCLIP(VideoHeads):
 
     def save_pretrained(self, path: str | Path, trained_on: Sequence[str] | None = None,
                         tokenizer: Any = None, prompts: PromptSet | None = None, **_: Any) -> None:
-        """FG-CLIP official layout + ``video_heads.safetensors`` + ``fgvad_video.json``.
+        """The backbone's layout + ``video_heads.safetensors`` + ``fgvad_video.json`` (+ peft's
+        ``adapter_config.json`` and ``adapter_model.safetensors`` when the towers carry LoRA adapters).
 
         ``trained_on``: the video keys the model was trained on (read by the evaluation's
         leakage guard through :func:`read_trained_on`). ``prompts``: the prompt set it was
         trained with (class names and texts, read back by :func:`read_prompt_set`), so its
         prompt scores do not change when fgvad's default prompts do.
         """
-        from safetensors.torch import save_file
-
-        folder = Path(path)
-        self.clip.save_pretrained(folder, tokenizer=tokenizer)
-        heads = {k: v.detach().contiguous().cpu() for k, v in self.head_state_dict().items()}
-        save_file(heads, str(folder / HEADS_WEIGHTS_NAME), metadata={"format": "pt"})
-        meta: dict[str, Any] = {"format": _FORMAT, "version": 1, "head_config": asdict(self.config)}
-        if trained_on is not None:
-            meta["trained_on"] = sorted(set(trained_on))
-        if prompts is not None:
-            meta["prompts"] = prompts.to_dict()
-        (folder / VIDEO_CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n")
+        save_video_model(self, path, trained_on=trained_on, tokenizer=tokenizer, prompts=prompts)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, head_config: VideoHeadConfig | None = None, *,
                         dtype: Any = None, torch_dtype: Any = None, attn_implementation: str = "sdpa",
                         device: Any = None, backbone: str | Path | None = None) -> "VideoFGCLIP":
-        """Load a full fgvad video checkpoint, or an FG-CLIP/CLIP folder with fresh heads, or a
-        heads-only checkpoint (trained on frozen features) on the backbone it names.
-
-        ``head_config`` is used for fresh heads; a saved ``fgvad_video.json`` wins otherwise.
-        ``backbone``: where a heads-only checkpoint's backbone is now, when it moved (its
-        weights must still be the ones the features were extracted with).
-        """
-        from fgvad.models.backbones import resolve_recorded_backbone
-
-        folder = Path(path)
-        meta = read_video_meta(folder)
-        tower = folder
-        if meta is not None and meta.get("backbone") is not None:
-            tower = resolve_recorded_backbone(folder, meta["backbone"], backbone)
-        clip = FGCLIPModel.from_pretrained(tower, dtype=dtype, torch_dtype=torch_dtype,
-                                           attn_implementation=attn_implementation, device=device)
-        if meta is None:
-            return cls(clip, head_config).eval()
-        config = VideoHeadConfig.from_dict(meta.get("head_config") or {}, source=str(folder / VIDEO_CONFIG_NAME))
-        model = cls(clip, config)
-        model.load_head_state(folder / HEADS_WEIGHTS_NAME)
-        return model.eval()
+        """Load a full fgvad video checkpoint, or a backbone folder of any supported ``model_type``
+        with fresh heads, or a heads-only checkpoint (trained on frozen features) on the backbone
+        it names. ``head_config`` is used for fresh heads; a saved ``fgvad_video.json`` wins.
+        ``backbone``: where a heads-only checkpoint's backbone is now, when it moved (its weights
+        must still be the ones the features were extracted with)."""
+        return load_video_model(cls, path, head_config, dtype=dtype, torch_dtype=torch_dtype,
+                                attn_implementation=attn_implementation, device=device, backbone=backbone)
 
 
-def save_heads(heads: VideoHeads, path: str | Path, *, backbone: dict[str, Any], features: dict[str, Any],
-               trained_on: Sequence[str] | None = None) -> None:
-    """A heads-only checkpoint: ``video_heads.safetensors`` + ``fgvad_video.json`` naming the
-    backbone (its path and weight hashes, :func:`fgvad.models.backbones.backbone_identity`) and
-    the snippet sampling of the features it was trained on. Scoring a video loads that backbone
-    and runs backbone -> heads (:meth:`VideoFGCLIP.from_pretrained`)."""
-    from safetensors.torch import save_file
-
-    folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().contiguous().cpu() for k, v in heads.head_state_dict().items()}
-    save_file(tensors, str(folder / HEADS_WEIGHTS_NAME), metadata={"format": "pt"})
-    meta: dict[str, Any] = {"format": _FORMAT, "version": 1, "head_config": asdict(heads.config),
-                            "backbone": dict(backbone), "features": dict(features)}
-    if trained_on is not None:
-        meta["trained_on"] = sorted(set(trained_on))
-    (folder / VIDEO_CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n")
-
-
-def read_video_meta(folder: Path) -> dict[str, Any] | None:
-    """The fgvad video config of a checkpoint folder; None for a plain FG-CLIP/CLIP folder."""
-    meta_file = folder / VIDEO_CONFIG_NAME
-    if not meta_file.is_file():
-        return None
-    try:
-        meta = json.loads(meta_file.read_text())
-    except ValueError as exc:
-        raise CheckpointError(f"{meta_file}: invalid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-        raise CheckpointError(f"{meta_file}: not an fgvad video config (format must be {_FORMAT!r})")
-    return meta
-
-
-def read_trained_on(path: str | Path) -> list[str]:
-    """The video keys stored by ``save_pretrained(..., trained_on=...)``; [] when none were stored."""
-    meta = read_video_meta(Path(path))
-    if meta is None:
-        return []
-    keys = meta.get("trained_on") or []
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise CheckpointError(f"{Path(path) / VIDEO_CONFIG_NAME}: trained_on must be a list of strings")
-    return keys
-
-
-def read_prompt_set(path: str | Path) -> PromptSet | None:
-    """The prompt set stored by ``save_pretrained(..., prompts=...)``; None when none was stored
-    (an FG-CLIP/CLIP folder, a heads-only checkpoint, or a checkpoint written before prompts were stored)."""
-    meta = read_video_meta(Path(path))
-    if meta is None or meta.get("prompts") is None:
-        return None
-    try:
-        return PromptSet.from_dict(meta["prompts"], source=f"{Path(path) / VIDEO_CONFIG_NAME}: prompts")
-    except ConfigError as err:
-        raise CheckpointError(str(err)) from None
-
-
-__all__ = ["VideoHeadConfig", "VideoOutput", "VideoHeads", "VideoFGCLIP", "TemporalModule", "frames_to_pixels",
-           "read_prompt_set", "read_trained_on", "read_video_meta", "save_heads", "CLIP_MEAN", "CLIP_STD"]
+__all__ = ["VideoHeadConfig", "VideoOutput", "VideoHeads", "VideoFGCLIP", "TemporalModule", "FrameInputs",
+           "frames_to_pixels", "read_prompt_set", "read_trained_on", "read_video_meta", "save_heads", "CLIP_MEAN", "CLIP_STD", "HEADS_WEIGHTS_NAME",
+           "VIDEO_CONFIG_NAME"]

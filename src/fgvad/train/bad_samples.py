@@ -92,13 +92,14 @@ def count_skipped(record_dir: str | Path) -> int:
 class BadSampleGuard(TrainerCallback):
     """Logs the number of skipped samples and stops when too large a fraction of them fails."""
 
-    def __init__(self, record_dir: str | Path, total: int, max_fraction: float):
+    def __init__(self, record_dir: str | Path, total: int, max_fraction: float, already_skipped: int = 0):
         if not 0.0 <= max_fraction <= 1.0:
             raise ConfigError(f"option --max-bad-sample-fraction: {max_fraction:g} is not between 0 and 1")
         self.record_dir = Path(record_dir)
         self.total = max(total, 1)
         self.max_fraction = max_fraction
-        self.skipped = 0
+        self.already_skipped = already_skipped  # entries left out before training (malformed, missing)
+        self.skipped = already_skipped
         self.exceeded = False
         self._seen_size = -1
 
@@ -110,7 +111,7 @@ class BadSampleGuard(TrainerCallback):
         if size == self._seen_size:
             return False
         self._seen_size = size
-        count = count_skipped(self.record_dir)
+        count = count_skipped(self.record_dir) + self.already_skipped
         changed, self.skipped = count != self.skipped, count
         return changed
 

@@ -1,8 +1,15 @@
 """Batch assembly for training: the dataset's collate plus tokenised captions.
 
-Global captions take FG-CLIP's long-text path (248 tokens); region captions and hard
-negatives the short path (77), as upstream FG-CLIP trains its region and hard-negative
-losses. Class prompts are tokenised once by the training module, not per batch.
+Global captions take the backbone's long walk (FG-CLIP v1: 248 tokens; FG-CLIP 2: 196);
+region captions and hard negatives the box walk (v1: the short path, 77; FG-CLIP 2: its box
+walk, 64), as upstream trains its region and hard-negative losses. Class prompts are
+tokenised once by the training module, not per batch.
+
+NaFlex backbones (``patch_size`` set): each video's frames and keyframes, decoded at its
+NaFlex size, are cut here into uint8 patch rows, zero-padded to the batch's largest grid,
+so videos of different aspect ratios stack; ``frame_grids`` / ``keyframe_grids`` (host
+lists of (rows, cols)) say which rows are real. The device converts them to pixel values
+(``fgvad.models.video_backbone``, where the reasons for this split are).
 """
 
 from __future__ import annotations
@@ -14,10 +21,9 @@ from typing import Any, Sequence
 import torch
 from transformers import TrainerCallback
 
-from fgvad.core.constants import SHORT_TEXT_LENGTH
 from fgvad.data.dataset import collate_videos
+from fgvad.models.video_backbone import TextTokenizer
 from fgvad.train.losses import text_ids
-from fgvad.models.tokenizer import tokenize
 
 
 def mirror_items(items: Sequence[dict[str, Any]], probability: float, *, seed: int = 0,
@@ -42,17 +48,50 @@ def mirror_items(items: Sequence[dict[str, Any]], probability: float, *, seed: i
     return out
 
 
+def patchify_items(items: Sequence[dict[str, Any]], patch_size: int) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
+    """Items with ``frames`` (T, P, 3p^2) and ``keyframes`` (K, P, 3p^2) uint8 patch rows, P the
+    largest grid of the batch (zero rows after each video's own), and each item's grid."""
+    from fgvad.models.fgclip2_processing import patchify_frames
+
+    grids = [(it["frames"].shape[1] // patch_size, it["frames"].shape[2] // patch_size) for it in items]
+    longest = max(rows * cols for rows, cols in grids)
+
+    def rows_of(frames: torch.Tensor) -> torch.Tensor:
+        patches = patchify_frames(frames, patch_size)
+        out = patches.new_zeros((patches.shape[0], longest, patches.shape[2]))
+        out[:, : patches.shape[1]] = patches
+        return out
+
+    return [{**it, "frames": rows_of(it["frames"]), "keyframes": rows_of(it["keyframes"])} for it in items], grids
+
+
 @dataclass
 class TrainCollator:
+    """``tokenizer``: a :class:`~fgvad.models.video_backbone.TextTokenizer` (a plain tokenizer is
+    taken as FG-CLIP v1's); ``patch_size``: the NaFlex patch size (None: square frames as they are)."""
+
     tokenizer: Any
     hflip_probability: float = 0.0
     seed: int = 0
     epoch: int = 0  # kept current by EpochToCollator
+    patch_size: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tokenizer, TextTokenizer):
+            from fgvad.core.constants import LONG_TEXT_LENGTH, SHORT_TEXT_LENGTH
+
+            self.tokenizer = TextTokenizer(self.tokenizer, "fgclip", {
+                "short": SHORT_TEXT_LENGTH, "box": SHORT_TEXT_LENGTH, "long": LONG_TEXT_LENGTH})
 
     def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        batch = collate_videos(mirror_items(items, self.hflip_probability, seed=self.seed, epoch=self.epoch))
+        items = mirror_items(items, self.hflip_probability, seed=self.seed, epoch=self.epoch)
+        grids = None
+        if self.patch_size:
+            items, grids = patchify_items(items, self.patch_size)
+        batch = collate_videos(items)
         captions: list[str] = batch["global_captions"]
         regions: list[str] = batch["region_captions"]
+        tokenize = self.tokenizer
         out: dict[str, Any] = {
             "frames": batch["frames"],
             "keyframes": batch["keyframes"],
@@ -61,12 +100,15 @@ class TrainCollator:
             "box_region": batch["box_region"],
             "labels": batch["labels"],
             "is_anomaly": batch["is_anomaly"],
-            "global_ids": tokenize(self.tokenizer, captions, long=True),
+            "global_ids": tokenize(captions, "long"),
             "global_text_ids": text_ids(captions),
-            "region_ids": (tokenize(self.tokenizer, regions, long=False) if regions
-                           else torch.zeros((0, SHORT_TEXT_LENGTH), dtype=torch.long)),
+            "region_ids": tokenize(regions, "box"),
             "region_text_ids": text_ids(regions),
         }
+        if grids is not None:
+            # Host lists (not tensors): the model reads the grids without waiting for the device.
+            out["frame_grids"] = grids
+            out["keyframe_grids"] = [grids[int(b)] for b in batch["keyframe_batch"].tolist()]
         # Hard negatives are per region; the loss wants them per box: pair every box with the
         # negatives of its region.
         negatives: list[str] = []
@@ -80,8 +122,7 @@ class TrainCollator:
             for j in range(count):
                 owner.append(box)
                 text_index.append(first[region] + j)
-        out["hard_negative_ids"] = (tokenize(self.tokenizer, negatives, long=False) if negatives
-                                    else torch.zeros((0, SHORT_TEXT_LENGTH), dtype=torch.long))
+        out["hard_negative_ids"] = tokenize(negatives, "box")
         out["hard_negative_owner"] = torch.tensor(owner, dtype=torch.long)
         out["hard_negative_text"] = torch.tensor(text_index, dtype=torch.long)
         out["num_frames_seen"] = torch.tensor(int(batch["frames"].shape[0] * batch["frames"].shape[1]))

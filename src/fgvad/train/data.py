@@ -12,8 +12,11 @@ from typing import Any
 from torch.utils.data import Dataset
 
 
-def estimated_item_bytes(num_frames: int, size: int, max_keyframes: int) -> int:
-    return (num_frames + max_keyframes) * size * size * 3
+def estimated_item_bytes(num_frames: int, size: Any, max_keyframes: int) -> int:
+    """Upper bound on one item's frame bytes; ``size`` a square side or a FrameGeometry."""
+    from fgvad.data.geometry import FrameGeometry
+
+    return (num_frames + max_keyframes) * FrameGeometry.of(size).max_pixels * 3
 
 
 class MemoryCachedDataset(Dataset):
@@ -38,7 +41,7 @@ class MemoryCachedDataset(Dataset):
         return getattr(self.dataset, name)
 
 
-def maybe_cache_in_memory(dataset: Any, *, num_frames: int, size: int, max_keyframes: int,
+def maybe_cache_in_memory(dataset: Any, *, num_frames: int, size: Any, max_keyframes: int,
                           budget_mb: int) -> Any:
     total = len(dataset) * estimated_item_bytes(num_frames, size, max_keyframes)
     if budget_mb > 0 and total <= budget_mb * 2**20:

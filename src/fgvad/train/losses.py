@@ -4,6 +4,16 @@ Every function takes embeddings as they come out of the model (not normalised, a
 dtype) and computes in float32: the users' runs diverged partly because similarities
 were taken in bf16 and logit scales were left unclamped, so both are fixed here.
 
+Two forms of the global and region losses (``loss_type``):
+- ``softmax``: CLIP's InfoNCE, symmetric, scale ``exp(logit_scale)`` clamped at 100
+  (FG-CLIP v1's pre-training loss);
+- ``sigmoid``: SigLIP's pairwise loss, ``-sum log sigmoid(label * (exp(logit_scale) cos +
+  logit_bias))`` over every (row, column) pair, label +1 for a positive and -1 otherwise,
+  divided by the number of rows (videos or boxes); no clamp, as SigLIP trains (FG-CLIP 2's
+  and SigLIP 2's pre-training loss). Duplicated captions are all positives in both forms.
+Hard negatives are a per-box ranking (its caption against its own negatives), a softmax in
+both cases (a bias would cancel).
+
 Distributed training: :func:`gather_with_grad` concatenates a tensor from every rank
 *with* gradients (``torch.distributed.nn.functional.all_gather``; rows may differ in
 number per rank). Each rank then computes the loss over the whole gathered batch. The
@@ -21,6 +31,8 @@ from typing import Sequence
 
 import torch
 import torch.nn.functional as F
+
+from fgvad.core.constants import LOSS_TYPES
 
 # CLIP clamps its learnable temperature at 100 (logit scale ln 100) to keep training stable.
 MAX_LOGIT_SCALE = math.log(100.0)
@@ -98,6 +110,31 @@ def multi_positive_nce(logits: torch.Tensor, positives: torch.Tensor) -> torch.T
     return (all_lse - pos_lse).mean()
 
 
+def sigmoid_pairwise_loss(logits: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:
+    """SigLIP's loss: ``-sum log sigmoid(+-logits)`` (+ for positives) over all pairs / rows.
+
+    Columns masked out with ``-inf`` in ``logits`` take no part (their term is exactly 0).
+    """
+    logits = logits.float()
+    if logits.shape[0] == 0:
+        return logits.sum() * 0.0
+    signs = positives.to(logits.dtype) * 2.0 - 1.0
+    terms = F.logsigmoid(torch.where(torch.isinf(logits), logits.abs(), signs * logits))
+    return -terms.sum() / logits.shape[0]
+
+
+def _contrastive_logits(a: torch.Tensor, b: torch.Tensor, logit_scale: torch.Tensor, loss_type: str,
+                        logit_bias: torch.Tensor | None) -> torch.Tensor:
+    """Scaled cosine logits of normalised rows: clamped scale for softmax, SigLIP's scale and bias for sigmoid."""
+    if loss_type == "softmax":
+        return scale_from_logit(logit_scale) * a @ b.T
+    if loss_type != "sigmoid":
+        raise ValueError(f"loss_type must be one of {', '.join(LOSS_TYPES)}, got {loss_type!r}")
+    if logit_bias is None:
+        raise ValueError("the sigmoid loss needs a logit_bias")
+    return logit_scale.float().exp() * a @ b.T + logit_bias.float()
+
+
 def _normalize(x: torch.Tensor) -> torch.Tensor:
     return F.normalize(x.float(), dim=-1)
 
@@ -114,8 +151,11 @@ def global_contrastive_loss(
     prompt_embeds: torch.Tensor | None = None,
     video_labels: torch.Tensor | None = None,
     gather: bool = True,
+    loss_type: str = "softmax",
+    logit_bias: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Symmetric video<->global-caption InfoNCE over the gathered batch.
+    """Symmetric video<->global-caption contrastive loss over the gathered batch (InfoNCE, or
+    SigLIP's sigmoid loss with ``loss_type="sigmoid"`` and ``logit_bias``).
 
     ``video_embeds`` (B, D) and ``caption_embeds`` (B, D) are aligned row by row (the
     long-text path). ``caption_ids`` (B,) marks equal captions as shared positives.
@@ -130,24 +170,26 @@ def global_contrastive_loss(
         caption_ids = gather_no_grad(caption_ids) if caption_ids is not None else None
         video_labels = gather_no_grad(video_labels) if video_labels is not None else None
     v, t = _normalize(video_embeds), _normalize(caption_embeds)
-    scale = scale_from_logit(logit_scale)
     n = v.shape[0]
     if caption_ids is None:
         caption_ids = torch.arange(n, device=v.device)
     pos = caption_ids[:, None] == caption_ids[None, :]  # (B videos, B captions)
 
-    logits_v2t = scale * v @ t.T
+    logits_v2t = _contrastive_logits(v, t, logit_scale, loss_type, logit_bias)
     pos_v2t = pos
     if prompt_embeds is not None and prompt_embeds.shape[0] > 0:
         p = _normalize(prompt_embeds)
-        prompt_logits = scale * v @ p.T
+        prompt_logits = _contrastive_logits(v, p, logit_scale, loss_type, logit_bias)
         if video_labels is not None:
             own = F.one_hot(video_labels.long().clamp(min=0), p.shape[0]).bool()
             prompt_logits = prompt_logits.masked_fill(own, float("-inf"))
         logits_v2t = torch.cat([logits_v2t, prompt_logits], dim=1)
         pos_v2t = torch.cat([pos, torch.zeros_like(prompt_logits, dtype=torch.bool)], dim=1)
+    if loss_type == "sigmoid":
+        # Every video-caption pair once (the loss is symmetric by construction), plus the prompts.
+        return sigmoid_pairwise_loss(logits_v2t, pos_v2t)
     loss_v2t = multi_positive_nce(logits_v2t, pos_v2t)
-    loss_t2v = multi_positive_nce(scale * t @ v.T, pos.T)
+    loss_t2v = multi_positive_nce(_contrastive_logits(t, v, logit_scale, loss_type, logit_bias), pos.T)
     return 0.5 * (loss_v2t + loss_t2v)
 
 
@@ -159,8 +201,11 @@ def region_contrastive_loss(
     *,
     region_ids: torch.Tensor | None = None,
     gather: bool = True,
+    loss_type: str = "softmax",
+    logit_bias: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Box-feature<->region-caption InfoNCE over every region of the gathered batch.
+    """Box-feature<->region-caption contrastive loss over every region of the gathered batch
+    (InfoNCE, or SigLIP's sigmoid loss with ``loss_type="sigmoid"`` and ``logit_bias``).
 
     ``box_embeds`` (R, D): one row per annotated box (a region seen at one keyframe);
     ``box_region`` (R,) indexes each box's caption in ``region_text_embeds`` (N, D).
@@ -183,11 +228,12 @@ def region_contrastive_loss(
     if box_embeds.shape[0] == 0 or region_text_embeds.shape[0] == 0:
         return box_embeds.float().sum() * 0.0 + region_text_embeds.float().sum() * 0.0
     b, t = _normalize(box_embeds), _normalize(region_text_embeds)
-    scale = scale_from_logit(logit_scale)
     if region_ids is None:
         region_ids = torch.arange(t.shape[0], device=t.device)
     pos = region_ids[box_region.long()][:, None] == region_ids[None, :]  # (R boxes, N captions)
-    logits = scale * b @ t.T
+    logits = _contrastive_logits(b, t, logit_scale, loss_type, logit_bias)
+    if loss_type == "sigmoid":
+        return sigmoid_pairwise_loss(logits, pos)
     return 0.5 * (multi_positive_nce(logits, pos) + multi_positive_nce(logits.T, pos.T))
 
 

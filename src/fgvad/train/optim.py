@@ -3,9 +3,11 @@ times what training runs).
 
 Each group has its own learning rate; biases, norms, embedding tables and logit scales get
 no weight decay:
-- vision: ``clip.vision_model`` and ``clip.visual_projection`` -> ``--vision-lr``
-- text: ``clip.text_model``, ``text_projection``, ``text_filip_projection`` -> ``--text-lr``
-- heads: the temporal module, pooling, MIL head and the three logit scales -> ``--head-lr``
+- vision: ``clip.vision_model`` and ``clip.visual_projection`` (FG-CLIP 2: also its
+  ``dense_feature_head``) -> ``--vision-lr``
+- text: ``clip.text_model``, ``text_projection``, ``text_filip_projection`` (FG-CLIP 2:
+  ``boxtext_head``, ``longtext_head``) -> ``--text-lr``
+- heads: the temporal module, pooling, MIL head, the logit scales and biases -> ``--head-lr``
 """
 
 from __future__ import annotations
@@ -18,14 +20,19 @@ from torch import nn
 from fgvad.train.options import OptimizationArguments
 
 
+# Parameter prefixes of both backbone families (FG-CLIP v1 / CLIP, and FG-CLIP 2 / SigLIP 2).
+_VISION_PREFIXES = ("vision_model.", "visual_projection.", "dense_feature_head.")
+_TEXT_PREFIXES = ("text_model.", "text_projection.", "text_filip_projection.", "boxtext_head.", "longtext_head.")
+
+
 def parameter_group_name(name: str) -> str:
     """'vision', 'text' or 'heads' for a parameter name of :class:`~fgvad.train.module.VideoTrainingModule`."""
     name = name.removeprefix("module.")
     if name.startswith("video_model.clip."):
         rest = name[len("video_model.clip."):]
-        if rest.startswith(("vision_model.", "visual_projection.")):
+        if rest.startswith(_VISION_PREFIXES):
             return "vision"
-        if rest.startswith(("text_model.", "text_projection.", "text_filip_projection.")):
+        if rest.startswith(_TEXT_PREFIXES):
             return "text"
         return "heads"  # logit scales: new objectives, tuned like the heads
     return "heads"
@@ -34,7 +41,7 @@ def parameter_group_name(name: str) -> str:
 def no_weight_decay(name: str, param: nn.Parameter) -> bool:
     lowered = name.lower()
     return (param.ndim < 2 or lowered.endswith(".bias") or "norm" in lowered or "layrnorm" in lowered
-            or "embedding" in lowered or "logit_scale" in lowered or lowered.endswith("positions")
+            or "embedding" in lowered or "logit_" in lowered or lowered.endswith("positions")
             or "class_embedding" in lowered)
 
 

@@ -14,6 +14,10 @@ messages name each option by its flag (:func:`flag`).
 
 Values are coerced to the declared type of the option, for YAML too: PyYAML reads
 ``1e-5`` as a string, which would otherwise reach the optimizer as text.
+
+The users' fgclip-vad flags (``--image_folder``, ``--add_box_loss``, ...) are accepted as
+aliases of fgvad's options, each with a one-line note: :mod:`fgvad.train.aliases` holds the
+one table.
 """
 
 from __future__ import annotations
@@ -28,7 +32,11 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from fgvad.core.errors import ConfigError
+from fgvad.core.constants import LOSS_TYPES
 from fgvad.core.prompts import DEFAULT_TEMPLATE
+from fgvad.train.aliases import USER_FLAGS, translate_user_flags
+
+TINY_MODELS = ("tiny", "tiny-fgclip2")  # --model-name-or-path values that build a model from scratch
 
 # Presets ship inside the package (the repository's configs/ links here), so an installed
 # fgvad finds `fgvad train demo` as a source checkout does.
@@ -40,8 +48,10 @@ class ModelArguments:
     _argument_group_name = "fgvad model options"
 
     model_name_or_path: str = field(default="tiny", metadata={
-        "help": "FG-CLIP or CLIP checkpoint folder, or 'tiny' to build a small model from scratch "
-                "(sizes from the --tiny-* options)"})
+        "help": "checkpoint folder (FG-CLIP v1 or CLIP, FG-CLIP 2, SigLIP 2, or an fgvad video checkpoint; its "
+                "config.json's model_type decides), or 'tiny' / 'tiny-fgclip2' to build a small FG-CLIP v1 / "
+                "FG-CLIP 2 model from scratch (sizes from the --tiny-* options; tiny-fgclip2 uses the vision "
+                "width, layers and heads for both towers)"})
     tokenizer_path: str | None = field(default=None, metadata={
         "help": "tokenizer folder; default: the checkpoint folder, or for 'tiny' an offline "
                 "tokenizer built from the training captions"})
@@ -80,6 +90,18 @@ class ModelArguments:
         "help": "prompt file (YAML/JSON: 'normal' and 'classes', see fgvad.core.prompts): the class prompts "
                 "of training, stored in the checkpoint for its prompt scores; overrides "
                 "--class-prompt-template and must name every class of the data"})
+    lora: bool = field(default=False, metadata={
+        "help": "train LoRA adapters (peft; pip install 'fgvad[lora]') on the FG-CLIP towers instead of their "
+                "weights; the temporal module, heads and logit scales train fully"})
+    lora_r: int = field(default=8, metadata={"help": "LoRA rank"})
+    lora_alpha: float = field(default=16.0, metadata={"help": "LoRA scaling numerator (scale = alpha / r)"})
+    lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA input"})
+    lora_target: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "out_proj"], metadata={
+        "help": "module names given adapters, in both towers (comma-separated; default: the attention "
+                "projections q_proj,k_proj,v_proj,out_proj; fc1,fc2 add the MLPs)"})
+    merge_lora: bool = field(default=False, metadata={
+        "help": "at the end of training, fold the adapters into the weights and save the final model as a "
+                "plain FG-CLIP checkpoint (no peft needed to load it); checkpoint-N folders keep the adapters"})
 
 
 @dataclass
@@ -95,7 +117,10 @@ class DataArguments:
         "help": "features folder of `fgvad features extract`: train only the temporal module and MIL head "
                 "on these frozen per-snippet features (no backbone is loaded; --num-frames counts snippets)"})
     num_frames: int = field(default=32, metadata={"help": "frames sampled uniformly per video"})
-    image_size: int = field(default=224, metadata={"help": "square frame size fed to the model"})
+    image_size: int = field(default=224, metadata={"help": "square frame size fed to the model (FG-CLIP v1, CLIP)"})
+    max_num_patches: int | None = field(default=None, metadata={
+        "help": "FG-CLIP 2 / SigLIP 2: patches per frame (NaFlex: aspect kept, both sides multiples of the "
+                "patch size); default 256 (a 320x240 frame: 13x17 patches)"})
     max_keyframes: int = field(default=4, metadata={"help": "annotated keyframes per video used by the region loss"})
     keyframe_base: int = field(default=1, metadata={
         "help": "number of the first frame in box_infos (1 = Label Studio, the real files)"})
@@ -108,8 +133,14 @@ class DataArguments:
         "help": "mirror a training video (frames, keyframes and boxes) left-right with this probability; "
                 "off by default because real captions may say 'left' or 'right'"})
     max_bad_sample_fraction: float = field(default=0.05, metadata={
-        "help": "samples that fail to decode during training are skipped with a warning; stop when more "
+        "help": "malformed entries and samples that fail to decode are skipped with a warning; stop when more "
                 "than this fraction of the data fails"})
+    strict: bool = field(default=False, metadata={
+        "help": "refuse the whole annotation file at its first malformed entry (default: skip such entries "
+                "with a warning in trainer_log.txt)"})
+    path_map: list[str] | None = field(default=None, metadata={
+        "help": "OLD=NEW prefix rewrites of video paths (relative to --video-root); Label Studio "
+                "/data/local-files/?d=REL paths resolve to REL without one (docs/data.md)"})
 
 
 @dataclass
@@ -126,6 +157,14 @@ class LossArguments:
     mil_sparsity_weight: float = field(default=0.0, metadata={"help": "sparsity of scores on anomalous videos"})
     use_class_prompts: bool = field(default=True, metadata={
         "help": "add class prompts as negatives of the global loss"})
+    loss_type: str | None = field(default=None, metadata={
+        "help": "global and region contrastive loss: softmax (CLIP's InfoNCE) or sigmoid (SigLIP's, with a "
+                "logit bias); default: the backbone's pre-training loss (softmax for FG-CLIP v1 / CLIP, "
+                "sigmoid for FG-CLIP 2 / SigLIP 2)"})
+    loss_schedule: str | None = field(default=None, metadata={
+        "help": "loss weights by optimizer step, e.g. '0:global=1,region=0;500:global=0,region=1' (two-stage "
+                "training in one run: global first, then region); names global, region, hard_negative, mil; "
+                "each stage keeps the weights it does not name"})
 
 
 @dataclass
@@ -166,7 +205,11 @@ def flag(name: str) -> str:
     """The command-line spelling of option ``name``: ``--num-frames`` (fgvad), ``--learning_rate`` (HF)."""
     return "--" + (name.replace("_", "-") if name in FGVAD_OPTION_NAMES else name)
 
-# fgvad's defaults for HF options: the users' run diverged without warmup/decay and clipping.
+# fgvad's defaults for HF options: a cosine schedule with 5% warmup, weight decay 0.05 and
+# gradient clipping at 1.0, the usual CLIP fine-tuning recipe. (The users' fgclip-vad runs
+# had warmup, decay and clipping too; they diverged because their CLIP loader left Q/K/V of
+# every layer random and copied text_projection untransposed, and because bf16 weights
+# without a float32 master copy dropped the small AdamW updates; docs/migrating.md.)
 TRAINING_DEFAULTS: dict[str, Any] = {
     "output_dir": "checkpoints/fgvad",
     "lr_scheduler_type": "cosine",
@@ -344,7 +387,7 @@ def parse_overrides(argv: Sequence[str], table: Mapping[str, tuple[type, datacla
         negated = False
         if key not in table and key.startswith("no_") and key[3:] in table:
             key, negated = key[3:], True
-        if key not in table:
+        if key not in table and key not in USER_FLAGS:
             raise unknown_option_error(typed, list(table))
         values: list[str] = []
         if eq:
@@ -356,7 +399,7 @@ def parse_overrides(argv: Sequence[str], table: Mapping[str, tuple[type, datacla
                 j += 1
             i = j - 1
         i += 1
-        hint = table[key][2]
+        hint = table[key][2] if key in table else USER_FLAGS[key].kind
         is_bool = hint is bool or (union_args(hint) is not None and bool in union_args(hint))
         if negated:
             if values or not is_bool:
@@ -419,18 +462,18 @@ def build_config(
             base_dir = resolve_config_path(config).parent
             given = load_yaml_options(config)
         for key in given:
-            if key not in table:
+            if key not in table and key not in USER_FLAGS:
                 raise unknown_option_error(key, list(table), as_flag=False)
-        merged.update(given)
+        merged.update(translate_user_flags(given, coerce_value))
     if overrides:
         if isinstance(overrides, Mapping):
             extra = {str(k).replace("-", "_"): v for k, v in overrides.items()}
             for key in extra:
-                if key not in table:
+                if key not in table and key not in USER_FLAGS:
                     raise unknown_option_error(key, list(table), as_flag=False)
         else:
             extra = parse_overrides(overrides, table)
-        merged.update(extra)
+        merged.update(translate_user_flags(extra, coerce_value))
     del base_dir  # paths in presets are relative to the working directory, like every CLI path
 
     per_class: dict[type, dict[str, Any]] = {}
@@ -439,6 +482,7 @@ def build_config(
         per_class.setdefault(cls, {})[f.name] = coerce_value(key, value, hint)
     # `resume_from_checkpoint: true` means "the latest checkpoint in output_dir".
     resume = per_class.get(training_arguments_class(), {}).get("resume_from_checkpoint")
+    # "auto" (the users' --auto_resume) means "the latest one if there is one"; train() resolves it.
     if isinstance(resume, bool) or (isinstance(resume, str) and resume.lower() in ("true", "false")):
         value = str(resume).lower() == "true"
         per_class[training_arguments_class()]["resume_from_checkpoint"] = "latest" if value else None
@@ -499,6 +543,10 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"option --num-frames: must be at least 1, got {d.num_frames}")
     if d.image_size < 8:
         raise ConfigError(f"option --image-size: must be at least 8, got {d.image_size}")
+    if d.max_num_patches is not None and d.max_num_patches < 1:
+        raise ConfigError(f"option --max-num-patches: must be at least 1, got {d.max_num_patches}")
+    if loss.loss_type is not None and loss.loss_type not in LOSS_TYPES:
+        raise ConfigError(f"option --loss-type: must be one of {', '.join(LOSS_TYPES)}, got {loss.loss_type!r}")
     if d.keyframe_base not in (0, 1):
         raise ConfigError(f"option --keyframe-base: must be 0 or 1, got {d.keyframe_base}")
     if d.max_videos is not None and d.max_videos < 1:
@@ -529,6 +577,17 @@ def validate(cfg: TrainConfig) -> None:
                           f"{m.gradient_checkpointing_every}")
     if m.freeze_vision_layers < 0:
         raise ConfigError(f"option --freeze-vision-layers: must be >= 0, got {m.freeze_vision_layers}")
+    if m.lora_r < 1:
+        raise ConfigError(f"option --lora-r: must be at least 1, got {m.lora_r}")
+    if not 0 <= m.lora_dropout < 1:
+        raise ConfigError(f"option --lora-dropout: must be in [0, 1), got {m.lora_dropout}")
+    if m.lora and not m.lora_target:
+        raise ConfigError("option --lora-target: name at least one module (e.g. q_proj,v_proj)")
+    if m.merge_lora and not m.lora:
+        raise ConfigError("option --merge-lora needs --lora (there are no adapters to merge)")
+    from fgvad.train.schedule import parse_loss_schedule
+
+    parse_loss_schedule(loss.loss_schedule)  # a bad schedule fails now, not at its first step
     if m.model_name_or_path == "tiny" and d.image_size % m.tiny_patch_size:
         raise ConfigError(f"option --image-size: {d.image_size} is not a multiple of --tiny-patch-size "
                           f"{m.tiny_patch_size}")

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from fgvad.core.errors import ConfigError, FgvadError, TrainingDivergedError
+from fgvad.core.errors import ConfigError, FgvadError, TooManyBadSamplesError, TrainingDivergedError
 from fgvad.train.options import TrainConfig, build_config
 
 log = logging.getLogger(__name__)
@@ -34,27 +35,54 @@ class TrainResult:
 
 
 def load_entries(cfg: TrainConfig, output_dir: Path, is_main: bool) -> tuple[list[Any], list[str]]:
-    from fgvad.data.annotations import load_annotations
+    """The entries to train on, and one line per entry left out.
+
+    A malformed entry is skipped with a warning in trainer_log.txt (``--strict`` refuses the
+    file instead); with ``--skip-bad``, so is an entry whose video is missing. Skipped entries
+    count against ``--max-bad-sample-fraction`` like samples that fail to decode later.
+    """
+    from fgvad.data.annotations import read_annotations
+    from fgvad.data.paths import parse_path_map, resolve_video_path
+    from fgvad.train.callbacks import note_in_log
 
     d = cfg.data
     if not d.data_path:
         raise ConfigError("option --data-path is required (the training annotation JSON)")
-    entries = [e for e in load_annotations(d.data_path, keyframe_base=d.keyframe_base) if not e.is_image]
+    loaded = read_annotations(d.data_path, keyframe_base=d.keyframe_base, strict=d.strict)
+    skipped = [f"{problem.message} (malformed; skipped)" for problem in loaded.problems]
+    entries = [e for e in loaded.entries if not e.is_image]
     if d.max_videos is not None:
         entries = entries[: d.max_videos]
-    skipped: list[str] = []
     if d.skip_bad and d.cache_dir is None:
         root = Path(d.video_root) if d.video_root else Path(d.data_path).parent
+        path_map = parse_path_map(d.path_map)
         kept = []
         for e in entries:
-            if (root / e.video).is_file():
+            try:
+                found = resolve_video_path(root, e.video, path_map).is_file()
+            except FgvadError:
+                found = False
+            if found:
                 kept.append(e)
             else:
                 skipped.append(f"entry {e.index} ({e.video}): video not found")
         entries = kept
-        if skipped and is_main:
-            output_dir.mkdir(parents=True, exist_ok=True)
-            (output_dir / "skipped_entries.txt").write_text("\n".join(skipped) + "\n")
+    if skipped and is_main:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / "skipped_entries.txt").write_text("\n".join(skipped) + "\n", encoding="utf-8")
+        for line in skipped:
+            note_in_log(output_dir, f"WARNING skipped {line}")
+            log.warning("skipped %s", line)
+        share = len(skipped) / max(loaded.total, 1)
+        summary = (f"WARNING {len(skipped)} of {loaded.total} entries skipped before training ({share:.1%}, "
+                   f"limit --max-bad-sample-fraction {d.max_bad_sample_fraction:.1%}); listed in skipped_entries.txt")
+        note_in_log(output_dir, summary)
+        print(f"fgvad: {summary.lower().replace('warning ', 'warning: ', 1)}", file=sys.stderr, flush=True)
+    if skipped and len(skipped) / max(loaded.total, 1) > d.max_bad_sample_fraction:
+        raise TooManyBadSamplesError(
+            f"{d.data_path}: {len(skipped)} of {loaded.total} entries are malformed or missing their video, more "
+            f"than --max-bad-sample-fraction {d.max_bad_sample_fraction:g} (first: {skipped[0]}); fix them, or raise "
+            "the fraction")
     if not entries:
         raise ConfigError(f"{d.data_path}: no video entries to train on")
     return entries, skipped
@@ -85,12 +113,11 @@ def _checkpointing_was_on(cfg: TrainConfig) -> bool:
     return bool(cfg.source.get("gradient_checkpointing") or cfg.source.get("activation_checkpointing"))
 
 
-def _auto_fit(cfg: TrainConfig, module: Any, tokenizer: Any, dataset: Any, train_dataset: Any,
+def _auto_fit(cfg: TrainConfig, module: Any, collator: Any, dataset: Any, train_dataset: Any,
               is_main: bool) -> tuple[Any, Any]:
     """Apply ``--auto-fit``: may change the per-device batch, accumulation and frame count."""
     import torch
 
-    from fgvad.train.collator import TrainCollator
     from fgvad.train.fit import find_fit, training_try_step
 
     args, d = cfg.training, cfg.data
@@ -99,7 +126,7 @@ def _auto_fit(cfg: TrainConfig, module: Any, tokenizer: Any, dataset: Any, train
     module.to(device)
     on_cuda = getattr(device, "type", str(device)) == "cuda"
     # On a CPU find_fit only reports that there is nothing to fit: no trial item is needed.
-    try_step = (training_try_step(module, TrainCollator(tokenizer), dataset[0], device, dtype) if on_cuda
+    try_step = (training_try_step(module, collator, dataset[0], device, dtype) if on_cuda
                 else (lambda batch, frames: None))
     # Frames can only shrink when they are decoded on the fly (a cache holds a fixed count).
     min_frames = d.num_frames if d.cache_dir else max(1, min(8, d.num_frames))
@@ -117,9 +144,9 @@ def _auto_fit(cfg: TrainConfig, module: Any, tokenizer: Any, dataset: Any, train
 
         d.num_frames = choice.num_frames
         dataset = VideoTextDataset(dataset.entries, video_root=dataset.video_root, cache=None,
-                                   num_frames=d.num_frames, size=d.image_size, max_keyframes=d.max_keyframes,
-                                   class_names=dataset.class_names)
-        train_dataset = maybe_cache_in_memory(dataset, num_frames=d.num_frames, size=d.image_size,
+                                   num_frames=d.num_frames, size=dataset.geometry, max_keyframes=d.max_keyframes,
+                                   class_names=dataset.class_names, path_map=dataset.path_map)
+        train_dataset = maybe_cache_in_memory(dataset, num_frames=d.num_frames, size=dataset.geometry,
                                               max_keyframes=d.max_keyframes, budget_mb=d.memory_cache_mb)
     return dataset, train_dataset
 
@@ -140,7 +167,8 @@ def _as_config(config: TrainConfig | str | Path | Mapping[str, Any] | None,
 def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
           overrides: Sequence[str] | Mapping[str, Any] | None = None,
           *, callbacks: Sequence[Any] = ()) -> TrainResult:
-    """Train a video FG-CLIP model; returns where the results are.
+    """Train a video model on any supported backbone (FG-CLIP v1 / CLIP, FG-CLIP 2, SigLIP 2, or a tiny
+    one from scratch); returns where the results are.
 
     ``config``: a :class:`~fgvad.train.options.TrainConfig`, a YAML path, a preset name
     (``demo``, ``ucf_debug``, ``ucf_full``, ``ucf_24gb``) or a mapping of option: value.
@@ -165,15 +193,17 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
 
     from fgvad.core.prompts import PromptSet, load_prompt_file
     from fgvad.data.dataset import VideoTextDataset, default_class_names
-    from fgvad.models.tokenizer import tokenize
+    from fgvad.models.video_backbone import text_tokenizer
+    from fgvad.data.paths import parse_path_map
     from fgvad.train.bad_samples import BadSampleGuard, SkipBadSamples
     from fgvad.train.callbacks import TrainerLogCallback
     from fgvad.train.checkpointing import check_output_writable, refusing_unsafe_state
     from fgvad.train.collator import EpochToCollator, TrainCollator
     from fgvad.train.data import maybe_cache_in_memory
-    from fgvad.train.model_setup import build_model, load_or_build_tokenizer
+    from fgvad.train.model_setup import build_model, load_or_build_tokenizer, loss_type
     from fgvad.train.module import VideoTrainingModule
     from fgvad.train.run_identity import plan_run, start_run
+    from fgvad.train.schedule import parse_loss_schedule, schedule_callback
     from fgvad.train.signals import GracefulInterrupt
     from fgvad.train.trainer import VideoTrainer
 
@@ -199,16 +229,21 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     tokenizer = load_or_build_tokenizer(cfg, entries, prompts)
 
     set_seed(args.seed)  # same initial weights on every rank and in every rerun
-    video_model = build_model(cfg)
-    prompt_ids = tokenize(tokenizer, prompts, long=True) if cfg.loss.use_class_prompts else None
-    module = VideoTrainingModule(video_model, cfg.loss, prompt_ids)
+    video_model = build_model(cfg, tokenizer)
+    texts = text_tokenizer(video_model.clip, tokenizer)
+    prompt_ids = texts(prompts, "long") if cfg.loss.use_class_prompts else None
+    module = VideoTrainingModule(video_model, cfg.loss, prompt_ids, loss_type=loss_type(cfg, video_model.family))
 
     d = cfg.data
+    # FG-CLIP v1: square --image-size frames; FG-CLIP 2 / SigLIP 2: NaFlex frames of --max-num-patches.
+    geometry = video_model.frame_geometry(d.image_size)
     video_root = d.video_root or str(Path(d.data_path).parent)
     dataset = VideoTextDataset(entries, video_root=video_root, cache=d.cache_dir, num_frames=d.num_frames,
-                               size=d.image_size, max_keyframes=d.max_keyframes, class_names=class_names)
-    train_dataset = maybe_cache_in_memory(dataset, num_frames=d.num_frames, size=d.image_size,
+                               size=geometry, max_keyframes=d.max_keyframes, class_names=class_names,
+                               path_map=parse_path_map(d.path_map))
+    train_dataset = maybe_cache_in_memory(dataset, num_frames=d.num_frames, size=geometry,
                                           max_keyframes=d.max_keyframes, budget_mb=d.memory_cache_mb)
+    collator = TrainCollator(texts, d.hflip_probability, seed=args.seed, patch_size=geometry.patch_size or None)
 
     # Activation checkpointing is switched on here: our model's signature differs from HF's.
     if getattr(args, "activation_checkpointing", False) or args.gradient_checkpointing:
@@ -219,15 +254,19 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     if cfg.model.compile:
         video_model.compile_towers()
     if cfg.optim.auto_fit:
-        dataset, train_dataset = _auto_fit(cfg, module, tokenizer, dataset, train_dataset, is_main)
+        dataset, train_dataset = _auto_fit(cfg, module, collator, dataset, train_dataset, is_main)
     if args.ddp_find_unused_parameters is None and args.world_size > 1:
         # Some parameters (hard-negative scale, short text path) are unused by some batches.
         args.ddp_find_unused_parameters = True
 
     train_dataset = SkipBadSamples(train_dataset, output_dir)
-    bad_samples = BadSampleGuard(output_dir, len(train_dataset), d.max_bad_sample_fraction)
+    # Entries skipped before training count against the same fraction as decode failures.
+    bad_samples = BadSampleGuard(output_dir, len(train_dataset) + len(skipped), d.max_bad_sample_fraction,
+                                 already_skipped=len(skipped))
+    stages = parse_loss_schedule(cfg.loss.loss_schedule)
+    if stages:
+        callbacks = [schedule_callback(stages, module.loss_args), *callbacks]
     interrupt = GracefulInterrupt()
-    collator = TrainCollator(tokenizer, d.hflip_probability, seed=args.seed)
     trainer = VideoTrainer(
         model=module, args=args, data_collator=collator, train_dataset=train_dataset,
         callbacks=[TrainerLogCallback(d.num_frames), bad_samples, interrupt, EpochToCollator(collator), *callbacks],
@@ -246,6 +285,11 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     if bad_samples.exceeded:
         raise bad_samples.error()
     refuse_diverged(trainer, cfg, output_dir, plan.record["run_id"], is_main)
+    if cfg.model.merge_lora:
+        from fgvad.models.lora import merge_adapters
+
+        merged = merge_adapters(video_model.clip)
+        log.info("merged %d LoRA adapters into the final model", merged)
     trainer.save_model(str(output_dir))
     return TrainResult(output_dir=output_dir, log_history=history, final_checkpoint=output_dir,
                        global_step=trainer.state.global_step, skipped_entries=skipped)
@@ -269,4 +313,3 @@ def refuse_diverged(trainer: Any, cfg: TrainConfig, output_dir: Path, run_id: st
             note_in_log(output_dir, f"ERROR training diverged: {diverged}; the final model was not saved")
         raise TrainingDivergedError(f"training diverged: {diverged}; the final model was not saved{kept} "
                                     "(check --learning_rate and the data)")
-

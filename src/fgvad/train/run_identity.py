@@ -99,12 +99,15 @@ class RunPlan:
 def plan_run(output_dir: str | Path, cfg: TrainConfig, resume: str | None) -> RunPlan:
     """Decide, reading only, which run this is and what it may resume; the same on every rank.
 
-    ``resume``: None (a new run), ``"latest"`` (``--resume_from_checkpoint true``) or a path.
+    ``resume``: None (a new run), ``"latest"`` (``--resume_from_checkpoint true``), ``"auto"``
+    (``--auto_resume``: ``"latest"`` when this folder's run has a checkpoint, else None) or a path.
     """
     out = Path(output_dir)
     folder_record = read_run_record(out) if out.is_dir() else None
     checkpoints = [path for _, path in numbered_checkpoints(out)]
     legacy = folder_record is None  # a folder from before run records: its checkpoints are one run
+    if resume == "auto":  # the users' --auto_resume: this folder's run's newest checkpoint, else a fresh start
+        resume = "latest" if latest_checkpoint_of_run(out, folder_record["run_id"] if folder_record else None) else None
     if resume is None:
         run_id = uuid.uuid4().hex
     elif resume == "latest":

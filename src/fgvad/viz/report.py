@@ -221,17 +221,23 @@ def _video_card(folder: EvalFolder, video: VideoRecord, info: dict[str, Any]) ->
     return "\n".join(parts)
 
 
+def _scoring(metrics: dict[str, Any]) -> str:
+    """How a column was scored, from its metrics ("" for precomputed scores)."""
+    if not metrics.get("score_kind"):
+        return ""
+    rule = f": {metrics['score_rule']}" if metrics.get("score_rule") else ""
+    return f" ({html.escape(str(metrics['score_kind']))} scores{html.escape(rule)})"
+
+
 def render_html(folder: EvalFolder, per_video: dict[str, dict[str, Any]], notes: list[str]) -> str:
     m = folder.metrics
     meta = folder.meta
     facts = [
-        f"model: <code>{html.escape(str(folder.checkpoint or meta.get('scores_from') or '?'))}</code>"
-        + (f" ({html.escape(str(m.get('score_kind')))} scores)" if m.get("score_kind") else ""),
+        f"model: <code>{html.escape(str(folder.checkpoint or meta.get('scores_from') or '?'))}</code>" + _scoring(m),
     ]
     if folder.baseline_metrics is not None:
         facts.append(f"baseline: <code>{html.escape(str(folder.baseline_checkpoint or 'precomputed scores'))}</code>"
-                     + (f" ({html.escape(str(folder.baseline_metrics.get('score_kind')))} scores)"
-                        if folder.baseline_metrics.get("score_kind") else ""))
+                     + _scoring(folder.baseline_metrics))
     facts.append(f"dataset: <code>{html.escape(str(meta.get('dataset', 'ucf-crime')))}</code>, "
                  f"test annotation: <code>{html.escape(str(meta.get('annotation', '?')))}</code>, "
                  f"ground truth mode <code>{html.escape(str(m.get('gt_mode', '?')))}</code>")

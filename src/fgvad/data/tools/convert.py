@@ -12,6 +12,10 @@ Misfiled clips: in the real file the Normal_Videos158 key holds a clip named
 and ``Normal_Videos157_x264_1`` already exists under its own key; the same holds one
 video later. The key, not the clip name, is therefore the default owner
 (``--misfiled key``); ``name`` refiles by the clip name and ``drop`` removes them.
+
+A malformed clip (not an object, a caption that is not a string) is a problem of that clip:
+it is reported and left out, the rest is converted (``strict`` refuses the file instead). It
+cannot be carried through as it is, since the output is another schema.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import Any
 from fgvad.core.errors import AnnotationError, VideoError
 from fgvad.core.io import read_json, write_text_atomic
 from fgvad.core.text import is_non_english
-from fgvad.data.annotations import load_video_list, video_key
+from fgvad.data.annotations import EntryProblem, load_video_list, video_key
 
 _CLIP_RE = re.compile(r"^(?P<video>.+?)_(?P<k>\d+)(?:\.[A-Za-z0-9]+)?$")
 DURATION_TOLERANCE_S = 0.5  # the file's end times are rounded to 0.01-1 s; do not drop a clip for that
@@ -62,6 +66,7 @@ class ConvertReport:
     test_videos: set[str] = field(default_factory=set)
     out_videos: set[str] = field(default_factory=set)
     missing_videos: set[str] = field(default_factory=set)
+    malformed: list[EntryProblem] = field(default_factory=list)  # clips left out, one line each
 
     def note(self, reason: str, clip: str) -> None:
         self.examples.setdefault(reason, [])
@@ -76,12 +81,15 @@ def _is_clip_object(value: Any) -> bool:
     return isinstance(value, dict) and ("timestamps" in value or "global" in value or "region" in value)
 
 
-def iter_clips(data: Any, path: str | Path) -> tuple[list[Clip], int, int]:
-    """All clips in file order, plus the number of video keys and of top-level stray clips."""
+def iter_clips(data: Any, path: str | Path) -> tuple[list[Clip | EntryProblem], int, int]:
+    """All clips in file order (an :class:`EntryProblem` for each malformed one, ``index`` its
+    position among the clips), plus the number of video keys and of top-level stray clips."""
     if not isinstance(data, dict):
+        hint = (" (a training list: convert does not apply; give it to `fgvad data check`/`split`)"
+                if isinstance(data, list) else "")
         raise AnnotationError(f"{path}: top level must be an object {{video: {{clip: ...}}}}, "
-                              f"found {type(data).__name__} (is this already a training file?)")
-    clips: list[Clip] = []
+                              f"found {type(data).__name__}{hint}")
+    clips: list[Clip | EntryProblem] = []
     n_videos = n_stray = 0
     for key, value in data.items():
         if _is_clip_object(value):
@@ -91,12 +99,13 @@ def iter_clips(data: Any, path: str | Path) -> tuple[list[Clip], int, int]:
             n_videos += 1
             for clip_name, clip in value.items():
                 if not isinstance(clip, dict):
-                    raise AnnotationError(f"{path}: {key} / {clip_name}: expected a clip object, "
-                                          f"found {type(clip).__name__}")
+                    clips.append(EntryProblem(len(clips), key, f"{path}: {key} / {clip_name}: expected a clip "
+                                                               f"object, found {type(clip).__name__}"))
+                    continue
                 clips.append(Clip(clip_name, key, clip))
         else:
-            raise AnnotationError(f"{path}: key {key}: expected a video object or a clip object, "
-                                  f"found {type(value).__name__}")
+            clips.append(EntryProblem(len(clips), key, f"{path}: key {key}: expected a video object or a clip "
+                                                       f"object, found {type(value).__name__}"))
     return clips, n_videos, n_stray
 
 
@@ -183,15 +192,23 @@ def _probe_duration(path: Path) -> float:
 
 
 def convert(data: Any, path: str | Path, *, paths: VideoPaths, video_root: str | Path | None = None,
-            bad_timestamps: str = "drop", misfiled: str = "key") -> tuple[list[dict], ConvertReport]:
-    """Training entries (file order, grouped by owning video) and a report of every fault."""
+            bad_timestamps: str = "drop", misfiled: str = "key",
+            strict: bool = False) -> tuple[list[dict], ConvertReport]:
+    """Training entries (file order, grouped by owning video) and a report of every fault.
+
+    A malformed clip is reported in ``report.malformed`` and left out; ``strict`` raises it."""
 
     clips, n_videos, n_stray = iter_clips(data, path)
     report = ConvertReport(n_video_keys=n_videos, n_stray=n_stray, n_clips=len(clips))
     durations: dict[str, float | None] = {}
     by_video: dict[str, list[dict]] = {}
     seen: set[tuple] = set()
-    for clip in clips:
+    for position, clip in enumerate(clips):
+        if isinstance(clip, EntryProblem):
+            if strict:
+                raise AnnotationError(clip.message)
+            report.malformed.append(clip)
+            continue
         named = video_of_clip(clip.name)
         owner = video_key(clip.filed_under) if clip.filed_under else named
         if clip.filed_under and named != owner:
@@ -201,7 +218,13 @@ def convert(data: Any, path: str | Path, *, paths: VideoPaths, video_root: str |
                 continue
             if misfiled == "name":
                 owner = named
-        caption, region_captions = _captions(clip, path)
+        try:
+            caption, region_captions = _captions(clip, path)
+        except AnnotationError as err:
+            if strict:
+                raise
+            report.malformed.append(EntryProblem(position, clip.name, str(err)))
+            continue
         n_foreign = sum(is_non_english(t) for t in (caption, *region_captions))
         report.in_videos.add(owner)
         if paths.is_test(owner):
@@ -276,6 +299,9 @@ def summary_lines(path: str | Path, report: ConvertReport, misfiled: str) -> lis
               "drop": "dropped"}[misfiled]
     for clip, key, named in report.misfiled:
         lines.append(f"  misfiled: {clip} sits under {key} ({action}; --misfiled key|name|drop)")
+    if report.malformed:
+        lines.append(f"  left out {len(report.malformed)} malformed clips (--strict refuses the file):")
+        lines += [f"    {problem.message}" for problem in report.malformed]
     if report.missing_videos:
         lines.append(f"  {len(report.missing_videos)} videos not found or unreadable under --video-root "
                      f"(their range check was skipped)")
@@ -293,10 +319,10 @@ def summary_lines(path: str | Path, report: ConvertReport, misfiled: str) -> lis
 
 def convert_file(path: str | Path, *, video_prefix: str = "", video_folder: str | None = None,
                  video_root: str | Path | None = None, bad_timestamps: str = "drop",
-                 misfiled: str = "key") -> tuple[list[dict], ConvertReport]:
+                 misfiled: str = "key", strict: bool = False) -> tuple[list[dict], ConvertReport]:
     """Read a normal-caption JSON file and :func:`convert` it (see there for the options)."""
     return convert(read_json(path), path, paths=VideoPaths(video_prefix, video_folder), video_root=video_root,
-                   bad_timestamps=bad_timestamps, misfiled=misfiled)
+                   bad_timestamps=bad_timestamps, misfiled=misfiled, strict=strict)
 
 
 def write_training_json(path: str | Path, entries: list[dict]) -> None:

@@ -14,6 +14,10 @@ strings such as "a man in a baseball帽") into English data. This command
 
 Only strings under caption fields are touched (``global_caption``, ``region_captions``,
 ``caption``/``Caption``, ``hard_negatives``, ...); video paths and keys never change.
+
+Malformed entries of a training list (e.g. a region caption without its box track) are
+translated like any other and reported by count and entry; ``strict`` refuses the file.
+Keyframe numbering does not matter here, so a frame 0 is not a problem for this command.
 """
 
 from __future__ import annotations
@@ -245,15 +249,34 @@ def read_json_text(path: str | Path) -> tuple[str, str]:
     return bom, text
 
 
+def report_malformed(src: str | Path, text: str, *, strict: bool, echo: Callable[[str], None]) -> int:
+    """Check a training list entry by entry (the loader's rule, any keyframe numbering); echo each
+    malformed entry, or raise the first with ``strict``. Other schemas are not entry lists: 0."""
+    from fgvad.data.annotations import parse_each
+
+    data = json.loads(text)
+    if not isinstance(data, list):
+        return 0
+    problems = parse_each(data, keyframe_base=0).problems
+    if problems and strict:
+        raise AnnotationError(f"{src}: {problems[0].message} (--strict)")
+    if problems:
+        echo(f"  {len(problems)} malformed entries (carried through, their captions translated like the rest):")
+        for problem in problems:
+            echo(f"    {problem.message}")
+    return len(problems)
+
+
 def translate_file(src: str | Path, out: str | Path | None, *, cache_path: str | Path | None = None,
                    translator: Callable[[list[str]], list[str]] | None = None, dry_run: bool = False,
-                   echo: Callable[[str], None] = print) -> int:
+                   echo: Callable[[str], None] = print, strict: bool = False) -> int:
     """Run the command's job; returns the exit status (1 when strings were left untranslated)."""
     bom, text = read_json_text(src)
     cache = load_cache(cache_path)
     plan = plan_translation(text, cache)
     echo(f"{src}: {plan.n_foreign_occurrences} non-English caption strings ({len(plan.foreign)} distinct); "
          f"{len(plan.cached)} distinct in the cache, {len(plan.pending)} not")
+    report_malformed(src, text, strict=strict, echo=echo)
     if plan.foreign_elsewhere:
         echo(f"  {plan.foreign_elsewhere} non-English strings outside caption fields (paths, keys) left as they are")
     if dry_run:
