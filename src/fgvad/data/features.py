@@ -24,7 +24,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from fgvad.core.errors import FeatureError
-from fgvad.core.io import atomic_path, write_text_atomic
+from fgvad.core.io import atomic_path, read_format_json, write_text_atomic
 
 FEATURES_META = "features.json"
 VIDEOS_DIR = "videos"
@@ -111,16 +111,8 @@ class FeatureStore:
 
 
 def _read_meta(root: Path) -> dict[str, Any] | None:
-    file = root / FEATURES_META
-    if not file.is_file():
-        return None
-    try:
-        meta = json.loads(file.read_text())
-    except ValueError as err:
-        raise FeatureError(f"{file}: invalid JSON ({err})") from None
-    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-        raise FeatureError(f"{file}: not a features folder of `fgvad features extract`")
-    return meta
+    return read_format_json(root / FEATURES_META, _FORMAT, error=FeatureError,
+                            not_it="not a features folder of `fgvad features extract`")
 
 
 def open_features(root: str | Path) -> FeatureStore:

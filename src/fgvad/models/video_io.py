@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import torch
 
 from fgvad.core.errors import CheckpointError, ConfigError
+from fgvad.core.io import read_format_json
 from fgvad.core.prompts import PromptSet
 
 HEADS_WEIGHTS_NAME = "video_heads.safetensors"
@@ -119,16 +120,8 @@ def load_head_state(model: Any, heads_file: Path) -> None:
 
 def read_video_meta(folder: Path) -> dict[str, Any] | None:
     """The fgvad video config of a checkpoint folder; None for a plain backbone folder."""
-    meta_file = Path(folder) / VIDEO_CONFIG_NAME
-    if not meta_file.is_file():
-        return None
-    try:
-        meta = json.loads(meta_file.read_text())
-    except ValueError as exc:
-        raise CheckpointError(f"{meta_file}: invalid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{meta_file}: not an fgvad video config (format must be {FORMAT!r})")
-    return meta
+    return read_format_json(Path(folder) / VIDEO_CONFIG_NAME, FORMAT, error=CheckpointError,
+                            not_it=f"not an fgvad video config (format must be {FORMAT!r})")
 
 
 def read_trained_on(path: str | Path) -> list[str]:
