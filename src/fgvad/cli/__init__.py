@@ -23,13 +23,15 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("data", "check"), "fgvad.cli.data_check", "validate an annotation JSON against its videos"),
     (("data", "cache"), "fgvad.cli.data_cache", "decode videos once into a memory-mapped frame cache"),
     (("data", "convert"), "fgvad.cli.data_convert", "convert the per-video normal-caption schema to training entries"),
-    (("data", "split"), "fgvad.cli.data_split", "remove (or report) UCF-Crime test videos in a training JSON"),
+    (("data", "split"), "fgvad.cli.data_split", "remove (or report) a benchmark's test videos in a training JSON"),
     (("data", "translate"), "fgvad.cli.data_translate", "translate non-English captions with a local model and a cache"),
     (("data", "hardneg"), "fgvad.cli.data_hardneg", "write generated hard negatives (colour, count, action, object swaps)"),
-    (("train",), "fgvad.cli.train", "fine-tune a (video) FG-CLIP model from a YAML preset"),
-    (("gt",), "fgvad.cli.gt", "build frame-level ground truth (frames, floor16 or i3d convention)"),
+    (("features", "extract"), "fgvad.cli.features", "per-snippet backbone features of videos, once (resumable)"),
+    (("train",), "fgvad.cli.train", "fine-tune a (video) FG-CLIP model from a YAML preset (or heads on --features)"),
+    (("gt",), "fgvad.cli.gt", "frame-level ground truth of UCF-Crime, XD-Violence or ShanghaiTech (named conventions)"),
     (("score",), "fgvad.cli.score", "per-frame anomaly scores of any video, with optional plots"),
-    (("eval",), "fgvad.cli.eval", "UCF-Crime-protocol metrics for a checkpoint or precomputed scores"),
+    (("eval",), "fgvad.cli.eval", "benchmark metrics (AUC, AP, per class) for a checkpoint or precomputed scores"),
+    (("compare",), "fgvad.cli.compare", "score every checkpoint of runs on one test set: table + AUC/AP plot"),
     (("viz",), "fgvad.cli.viz", "score curves, spatial heatmaps and an HTML report of an eval folder"),
     (("bench",), "fgvad.cli.bench", "time training, inference and the data path; prints JSON lines"),
 ]
@@ -101,4 +103,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fgvad: interrupted", file=sys.stderr)
         return 130
-

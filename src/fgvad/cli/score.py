@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-num-patches", type=int, default=None, metavar="N",
                         help="FG-CLIP 2 / SigLIP 2: patches per frame (default: the checkpoint's training budget, "
                              "else 256)")
+    parser.add_argument("--backbone", metavar="DIR",
+                        help="heads trained on frozen features: their backbone's folder, when it moved")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise VideoError(f"{path}: video not found")
     scorer = load_scorer(args.checkpoint, kind=args.score, device=args.device, prompts=args.prompts,
-                         frame_batch=max(1, args.frame_batch), max_num_patches=args.max_num_patches)
+                         frame_batch=max(1, args.frame_batch), max_num_patches=args.max_num_patches,
+                         backbone=args.backbone)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"scoring {len(paths)} video(s) with {args.checkpoint} ({scorer.kind} scores: {scorer.rule}; stride "

@@ -98,6 +98,18 @@ def read_json(path: str | Path, *, what: str | None = None, error: type[FgvadErr
     return parse_json_text(read_utf8_text(path, what=what, error=error), path, error)
 
 
+def read_format_json(path: str | Path, fmt: str, *, error: type[FgvadError], not_it: str) -> dict[str, Any] | None:
+    """One of fgvad's own meta files: a JSON object whose ``format`` is ``fmt``; None when the
+    file is not there; ``error("<path>: <not_it>")`` when it is something else."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    meta = read_json(path, error=error)
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise error(f"{path}: {not_it}")
+    return meta
+
+
 # --------------------------------------------------------------------------- output paths
 
 _WRITE_ERRORS = {

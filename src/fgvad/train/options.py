@@ -113,6 +113,9 @@ class DataArguments:
         "help": "folder the 'video' paths are relative to (default: the JSON's folder)"})
     cache_dir: str | None = field(default=None, metadata={
         "help": "frame cache built by `fgvad data cache` (default: decode on the fly)"})
+    features: str | None = field(default=None, metadata={
+        "help": "features folder of `fgvad features extract`: train only the temporal module and MIL head "
+                "on these frozen per-snippet features (no backbone is loaded; --num-frames counts snippets)"})
     num_frames: int = field(default=32, metadata={"help": "frames sampled uniformly per video"})
     image_size: int = field(default=224, metadata={"help": "square frame size fed to the model (FG-CLIP v1, CLIP)"})
     max_num_patches: int | None = field(default=None, metadata={
@@ -563,6 +566,12 @@ def validate(cfg: TrainConfig) -> None:
     if o.max_nan_steps < 1:
         raise ConfigError(f"option --max-nan-steps: must be at least 1, got {o.max_nan_steps}")
     m = cfg.model
+    if d.features is not None:
+        if d.cache_dir is not None:
+            raise ConfigError("options --features and --cache-dir exclude each other (features replace frames)")
+        if m.model_name_or_path != "tiny":
+            raise ConfigError("option --model-name-or-path: with --features the backbone is the one the features "
+                              "were extracted with (recorded in their features.json); leave it out")
     if m.gradient_checkpointing_every < 1:
         raise ConfigError(f"option --gradient-checkpointing-every: must be at least 1, got "
                           f"{m.gradient_checkpointing_every}")

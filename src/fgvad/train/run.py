@@ -182,6 +182,10 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     """
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     cfg = _as_config(config, overrides)
+    if cfg.data.features:  # heads only, on frozen per-snippet features: no backbone, no video decoding
+        from fgvad.train.features import train_on_features
+
+        return train_on_features(cfg, callbacks=callbacks)
 
     import torch
     from transformers import set_seed
@@ -192,14 +196,14 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     from fgvad.models.video_backbone import text_tokenizer
     from fgvad.data.paths import parse_path_map
     from fgvad.train.bad_samples import BadSampleGuard, SkipBadSamples
-    from fgvad.train.callbacks import TrainerLogCallback, note_in_log
+    from fgvad.train.callbacks import TrainerLogCallback
     from fgvad.train.checkpointing import check_output_writable, refusing_unsafe_state
     from fgvad.train.collator import EpochToCollator, TrainCollator
     from fgvad.train.data import maybe_cache_in_memory
     from fgvad.train.model_setup import build_model, load_or_build_tokenizer, loss_type
     from fgvad.train.module import VideoTrainingModule
+    from fgvad.train.run_identity import plan_run, start_run
     from fgvad.train.schedule import parse_loss_schedule, schedule_callback
-    from fgvad.train.run_identity import latest_checkpoint_of_run, plan_run, start_run
     from fgvad.train.signals import GracefulInterrupt
     from fgvad.train.trainer import VideoTrainer
 
@@ -280,7 +284,25 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
         raise interrupt.error(output_dir)
     if bad_samples.exceeded:
         raise bad_samples.error()
-    last = latest_checkpoint_of_run(output_dir, plan.record["run_id"])
+    refuse_diverged(trainer, cfg, output_dir, plan.record["run_id"], is_main)
+    if cfg.model.merge_lora:
+        from fgvad.models.lora import merge_adapters
+
+        merged = merge_adapters(video_model.clip)
+        log.info("merged %d LoRA adapters into the final model", merged)
+    trainer.save_model(str(output_dir))
+    return TrainResult(output_dir=output_dir, log_history=history, final_checkpoint=output_dir,
+                       global_step=trainer.state.global_step, skipped_entries=skipped)
+
+
+def refuse_diverged(trainer: Any, cfg: TrainConfig, output_dir: Path, run_id: str, is_main: bool) -> None:
+    """TrainingDivergedError when the run's end state is not a result (NaN guard stopped it, or
+    :meth:`VideoTrainer.divergence`), naming this run's last good checkpoint; the final model
+    is then not written. Shared by full training and heads on frozen features."""
+    from fgvad.train.callbacks import note_in_log
+    from fgvad.train.run_identity import latest_checkpoint_of_run
+
+    last = latest_checkpoint_of_run(output_dir, run_id)
     kept = f"; the last good checkpoint is {last}" if last else "; no checkpoint was saved"
     if trainer.nan_guard.stopped:
         raise TrainingDivergedError(f"training stopped at step {trainer.state.global_step}: "
@@ -291,12 +313,3 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
             note_in_log(output_dir, f"ERROR training diverged: {diverged}; the final model was not saved")
         raise TrainingDivergedError(f"training diverged: {diverged}; the final model was not saved{kept} "
                                     "(check --learning_rate and the data)")
-    if cfg.model.merge_lora:
-        from fgvad.models.lora import merge_adapters
-
-        merged = merge_adapters(video_model.clip)
-        log.info("merged %d LoRA adapters into the final model", merged)
-    trainer.save_model(str(output_dir))
-    return TrainResult(output_dir=output_dir, log_history=history, final_checkpoint=output_dir,
-                       global_step=trainer.state.global_step, skipped_entries=skipped)
-
