@@ -14,7 +14,7 @@ import sys
 from typing import Sequence
 
 from fgvad.cli.spelling import SPELLING_RULE, normalise_flag_spelling
-from fgvad.core.errors import FgvadError
+from fgvad.core.errors import FgvadError, UsageError
 
 # (command words, module, one-line help). Order is the order of `fgvad --help`.
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
@@ -32,6 +32,28 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("viz",), "fgvad.cli.viz", "score curves, spatial heatmaps and an HTML report of an eval folder"),
     (("bench",), "fgvad.cli.bench", "time training, inference and the data path; prints JSON lines"),
 ]
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse with fgvad's error form: one line naming the option (``fgvad: error: argument
+    --stride: must be >= 1, got 0``), not argparse's usage block, which runs to a dozen lines for
+    commands with many options. ``--help`` still prints the whole usage."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def build_parser(words: Sequence[str], module: object, help_text: str = "") -> argparse.ArgumentParser:
+    """The argument parser of command ``words`` (its module's ``add_arguments``), as `fgvad` uses it."""
+    prog = "fgvad " + " ".join(words)
+    parser = CommandParser(
+        prog=prog,
+        description=getattr(module, "DESCRIPTION", help_text),
+        epilog="\n\n".join(filter(None, [getattr(module, "EXAMPLES", None), SPELLING_RULE])),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    module.add_arguments(parser)  # type: ignore[attr-defined]
+    return parser
 
 
 def _overview() -> str:
@@ -79,13 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         module = importlib.import_module(module_name)
         if hasattr(module, "main"):
             return int(module.main(rest, prog) or 0)
-        parser = argparse.ArgumentParser(
-            prog=prog,
-            description=getattr(module, "DESCRIPTION", help_text),
-            epilog="\n\n".join(filter(None, [getattr(module, "EXAMPLES", None), SPELLING_RULE])),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        module.add_arguments(parser)
+        parser = build_parser(words, module, help_text)
         args = parser.parse_args(normalise_flag_spelling(parser, rest))
         return int(module.run(args) or 0)
     except FgvadError as err:

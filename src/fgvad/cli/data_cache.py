@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from fgvad.cli.data_options import add_keyframe_base, require_folder
-from fgvad.core.errors import UsageError
+from fgvad.cli.data_options import add_keyframe_base
+from fgvad.core.constants import MAX_IMAGE_SIZE, MAX_NUM_FRAMES
 from fgvad.data.annotations import load_annotations
 from fgvad.data.cache import build_cache
+from fgvad.core.checks import bounded_int, existing_file, existing_folder, output_folder, positive_int
 
 DESCRIPTION = (
     "Decode every entry of an annotation JSON once (in parallel processes) into a\n"
@@ -22,12 +23,12 @@ EXAMPLES = """examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="annotation JSON (the users' FG-CLIP VAD format)")
-    parser.add_argument("--video-root", required=True, help="folder the entries' video paths are relative to")
-    parser.add_argument("--out", required=True, help="cache folder (created; re-runs resume)")
-    parser.add_argument("--num-frames", type=int, required=True, help="uniformly sampled frames per video or clip")
-    parser.add_argument("--size", type=int, required=True, help="square frame size in pixels (model resolution)")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("file", type=existing_file(), help="annotation JSON (the users' FG-CLIP VAD format)")
+    parser.add_argument("--video-root", required=True, type=existing_folder, help="folder the entries' video paths are relative to")
+    parser.add_argument("--out", required=True, type=output_folder, help="cache folder (created; re-runs resume)")
+    parser.add_argument("--num-frames", type=bounded_int(1, MAX_NUM_FRAMES), required=True, help="uniformly sampled frames per video or clip")
+    parser.add_argument("--size", type=bounded_int(8, MAX_IMAGE_SIZE), required=True, help="square frame size in pixels (model resolution)")
+    parser.add_argument("--workers", type=positive_int, default=None,
                         help="decoding processes (default: min(4, CPU count))")
     add_keyframe_base(parser)
     parser.add_argument("--verify", action="store_true",
@@ -35,9 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be at least 1, not {args.workers}")
-    require_folder("--video-root", args.video_root)
     entries = load_annotations(args.file, keyframe_base=args.keyframe_base)
     report = build_cache(entries, args.video_root, args.out, num_frames=args.num_frames, size=args.size,
                          workers=args.workers, verify=args.verify)

@@ -8,6 +8,7 @@ import sys
 
 from fgvad.cli.data_options import add_keyframe_base
 from fgvad.data.validate import check_annotations, format_problem, format_summary
+from fgvad.core.checks import existing_file, existing_folder
 
 DESCRIPTION = (
     "Validate every entry of an annotation JSON and its videos. Prints one line per problem\n"
@@ -24,8 +25,8 @@ EXAMPLES = """examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="annotation JSON to check")
-    parser.add_argument("--video-root", required=True, help="folder the entries' video paths are relative to")
+    parser.add_argument("file", type=existing_file(), help="annotation JSON to check")
+    parser.add_argument("--video-root", required=True, type=existing_folder, help="folder the entries' video paths are relative to")
     parser.add_argument("--json", action="store_true", help="print a JSON report instead of lines")
     add_keyframe_base(parser)
 

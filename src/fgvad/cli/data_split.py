@@ -7,6 +7,7 @@ import argparse
 from fgvad.cli.data_options import add_keyframe_base, refuse_overwrite
 from fgvad.core.io import write_text_atomic
 from fgvad.data.tools.split import load_test_keys, read_json_list_text, split_entries, summary_lines
+from fgvad.core.checks import existing_file, output_file
 
 DESCRIPTION = """\
 Remove the UCF-Crime test videos from a training annotation JSON (or only report them).
@@ -26,12 +27,12 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="training annotation JSON (a list of entries)")
+    parser.add_argument("file", type=existing_file(), help="training annotation JSON (a list of entries)")
     mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--out", help="write the file without test videos here")
+    mode.add_argument("--out", type=output_file(), help="write the file without test videos here")
     mode.add_argument("--check", action="store_true",
                       help="only report; exit status 1 when the file contains test videos")
-    parser.add_argument("--test-list", default="ucf-crime-test",
+    parser.add_argument("--test-list", default="ucf-crime-test", type=existing_file("ucf-crime-test"),
                         help="test videos, one path per line (default: the official UCF-Crime test split)")
     add_keyframe_base(parser, "; used only to validate entries")
 

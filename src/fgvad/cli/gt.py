@@ -8,6 +8,7 @@ import sys
 from fgvad.core.io import check_output_path
 from fgvad.data.annotations import load_test_annotation
 from fgvad.eval.gt import GT_MODES, build_ground_truth, resolve_frame_counts, save_ground_truth
+from fgvad.core.checks import existing_file, existing_folder, output_file
 
 DESCRIPTION = """\
 Build frame-level ground truth for a temporal test annotation as an .npz of uint8 arrays
@@ -30,13 +31,13 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--annotation", default="ucf-crime", metavar="FILE|ucf-crime",
+    parser.add_argument("--annotation", default="ucf-crime", metavar="FILE|ucf-crime", type=existing_file("ucf-crime"),
                         help="temporal test annotation (default: the official UCF-Crime one, shipped)")
-    parser.add_argument("--frame-counts", metavar="FILE|ucf-crime",
+    parser.add_argument("--frame-counts", metavar="FILE|ucf-crime", type=existing_file("ucf-crime"),
                         help="'Folder/Name.mp4 n Class ...' file with the real frame counts")
-    parser.add_argument("--video-root", metavar="DIR", help="probe frame counts from the videos below DIR")
+    parser.add_argument("--video-root", metavar="DIR", type=existing_folder, help="probe frame counts from the videos below DIR")
     parser.add_argument("--mode", choices=GT_MODES, default="frames", help="ground-truth convention (default: frames)")
-    parser.add_argument("--out", required=True, metavar="FILE.npz", help="output .npz")
+    parser.add_argument("--out", required=True, metavar="FILE.npz", type=output_file(".npz"), help="output .npz")
 
 
 def run(args: argparse.Namespace) -> int:
