@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from contextlib import ExitStack
+from typing import Any, Sequence
 
 from fgvad.cli.spelling import SPELLING_RULE, normalise_flag_spelling
+from fgvad.core.checks import same_path_problem
 from fgvad.core.errors import FgvadError, UsageError
+from fgvad.core.io import output_lock
 
 # (command words, module, one-line help). Order is the order of `fgvad --help`.
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
@@ -41,6 +44,23 @@ class CommandParser(argparse.ArgumentParser):
 
     def error(self, message: str):  # type: ignore[override]
         raise UsageError(f"{message} (see {self.prog} --help)")
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed = super().parse_args(args, namespace)
+        problem = same_path_problem(_declared_paths(self, parsed, "output"), _declared_paths(self, parsed, "input"))
+        if problem:
+            raise UsageError(problem)
+        return parsed
+
+
+def _declared_paths(parser: argparse.ArgumentParser, args: argparse.Namespace, mark: str) -> dict[str, Any]:
+    """Option name -> given path(s) of the options whose validator is marked ``mark`` ("output"/"input")."""
+    found: dict[str, Any] = {}
+    for action in parser._actions:  # argparse has no public list of its actions
+        value = getattr(args, action.dest, None)
+        if getattr(action.type, mark, None) and value is not None:
+            found[action.option_strings[-1] if action.option_strings else action.dest] = value
+    return found
 
 
 def build_parser(words: Sequence[str], module: object, help_text: str = "") -> argparse.ArgumentParser:
@@ -103,7 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(module.main(rest, prog) or 0)
         parser = build_parser(words, module, help_text)
         args = parser.parse_args(normalise_flag_spelling(parser, rest))
-        return int(module.run(args) or 0)
+        with ExitStack() as locks:
+            for name, path in _declared_paths(parser, args, "output").items():
+                locks.enter_context(output_lock(path, flag=name))
+            return int(module.run(args) or 0)
     except FgvadError as err:
         print(f"fgvad: error: {err}", file=sys.stderr)
         return err.exit_code

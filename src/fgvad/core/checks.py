@@ -31,6 +31,10 @@ from fgvad.core.errors import FgvadError
 PROBE_VALUES = ("0", "-1", "nan", "inf", "-inf", "abc", "1e400", "99999999999999999999")
 
 
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
 @dataclass(frozen=True)
 class Number:
     """A numeric domain: ``kind`` int or float, inclusive ``min``/``max``, exclusive ``gt``/``lt``, ``nonzero``."""
@@ -53,14 +57,16 @@ class Number:
             return f"expected {'an integer' if self.kind is int else 'a number'}, got {str(value)[:40]!r}"
         if self.finite and not math.isfinite(value):
             return f"must be a finite number, got {value}"
-        if self.gt is not None and not value > self.gt:
-            return f"must be > {self.gt:g}, got {value}"
-        if self.min is not None and value < self.min:
-            return f"must be >= {self.min:g}, got {value}"
-        if self.lt is not None and not value < self.lt:
-            return f"must be < {self.lt:g}, got {value}"
-        if self.max is not None and value > self.max:
-            return f"must be <= {self.max:g}, got {value}"
+        low_ok = (self.gt is None or value > self.gt) and (self.min is None or value >= self.min)
+        high_ok = (self.lt is None or value < self.lt) and (self.max is None or value <= self.max)
+        if not (low_ok and high_ok):
+            low = f"({_num(self.gt)}" if self.gt is not None else (f"[{_num(self.min)}" if self.min is not None else None)
+            high = f"{_num(self.lt)})" if self.lt is not None else (f"{_num(self.max)}]" if self.max is not None else None)
+            if low and high:
+                return f"must be in {low}, {high}, got {value}"
+            if low:
+                return f"must be {'>' if low[0] == '(' else '>='} {low[1:]}, got {value}"
+            return f"must be {'<' if high[-1] == ')' else '<='} {high[:-1]}, got {value}"
         if self.nonzero and value == 0:
             return "must not be 0"
         return None
@@ -171,6 +177,8 @@ def _output(text: str, folder: bool, suffix: str = "") -> str:
 
     if not text.strip():
         raise argparse.ArgumentTypeError("empty path")
+    if not folder and text.endswith(("/", "\\")):
+        raise argparse.ArgumentTypeError(f"{text}: ends with a path separator: a folder; give a file name")
     try:
         check_output_path(text if text.endswith(suffix) else text + suffix, flag="", folder=folder)
     except FgvadError as err:
@@ -193,3 +201,21 @@ def output_folder(text: str) -> str:
 
 
 _mark(output_folder, output="folder")
+
+
+def same_path_problem(outputs: Mapping[str, Any], inputs: Mapping[str, Any]) -> str | None:
+    """Why an output path is the same file or folder as an input of the same command (None if none is).
+
+    ``outputs``/``inputs``: option name -> path, or list of paths (``nargs``). Writing an eval
+    folder into the scores it reads, or a cache into the video root, mixes a run's files with its
+    inputs (and a later run reads them back as inputs)."""
+    def paths(value: Any) -> list[Path]:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        return [Path(v).resolve() for v in values if isinstance(v, (str, Path)) and str(v)]
+
+    for out_name, out_value in outputs.items():
+        for out in paths(out_value):
+            for in_name, in_value in inputs.items():
+                if out in paths(in_value):
+                    return f"{out_name} {out_value}: is also the input {in_name}; choose another output"
+    return None
