@@ -188,6 +188,25 @@ def test_train_preset_not_utf8(tmp_path, capsys):
     _assert_one_line(code, err, str(preset), "preset")
 
 
+def _train_path_cases():
+    from fgvad.train.options import FGVAD_ARGUMENT_CLASSES, HF_OPTION_BOUNDS, flag, option_table
+
+    fgvad_classes = set(FGVAD_ARGUMENT_CLASSES)
+    for name, (cls, f, _) in sorted(option_table().items()):
+        kind = (f.metadata if cls in fgvad_classes else HF_OPTION_BOUNDS.get(name, {})).get("path")
+        if kind in ("file", "folder"):
+            yield pytest.param(name, "/nonexistent-h12b/x", flag(name), id=f"train {flag(name)} missing {kind}")
+            wrong = "/tmp" if kind == "file" else "/etc/hostname"
+            yield pytest.param(name, wrong, flag(name), id=f"train {flag(name)} not a {kind}")
+
+
+@pytest.mark.parametrize("name, value, named", list(_train_path_cases()))
+def test_train_bad_path(name, value, named, tmp_path, capsys):
+    code, err = _run(["train", "demo", "--output_dir", str(tmp_path / "run"), f"--{name}", value], capsys)
+    _assert_one_line(code, err, named, [name, value])
+    assert not (tmp_path / "run").exists(), "the run started before its paths were checked"
+
+
 # --------------------------------------------------------------------------- output paths
 
 
@@ -237,6 +256,9 @@ def _bad_output_paths(tmp_path: Path, kind: str, immutable: _Immutable):
     else:
         target.write_text("x")
     yield "immutable target", immutable(target) or Path("/proc/version")
+    yield "name over 255 bytes", tmp_path / ("n" * 300)
+    if kind == "file":
+        yield "file path ending in a separator", Path(f"{tmp_path / 'new_folder'}{os.sep}")
 
 
 def _output_params():
@@ -301,3 +323,50 @@ def test_every_train_integer_option_has_bounds():
     missing = [name for cls in FGVAD_ARGUMENT_CLASSES for name, (f, hint) in fields_of(cls).items()
                if _number_kind(hint) is int and not ({"min", "gt", "choices"} & set(f.metadata))]
     assert not missing, f"give these fgvad train options bounds in their field metadata: {missing}"
+
+
+# --------------------------------------------------------------------------- outputs meeting inputs
+
+
+def test_output_that_is_an_input_is_refused(tmp_path, capsys):
+    scores = tmp_path / "scores"
+    scores.mkdir()
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    data = tmp_path / "train.json"
+    data.write_text("[]")
+    for argv, named in [
+        (["eval", "--scores", str(scores), "--out", str(scores)], "--scores"),
+        (["data", "cache", str(data), "--video-root", str(videos), "--out", str(videos), "--num-frames", "8",
+          "--size", "32"], "--video-root"),
+        (["data", "convert", str(data), "--out", str(data)], "--out"),
+        (["data", "split", str(data), "--out", str(tmp_path / "." / "train.json")], "--out"),
+    ]:
+        code, err = _run(argv, capsys)
+        _assert_one_line(code, err, named, argv)
+    assert data.read_text() == "[]"
+
+
+def test_two_commands_writing_one_output(tmp_path, capsys):
+    """A second command writing where another is writing stops in one line (the first holds a lock)."""
+    from fgvad.core.io import output_lock
+
+    annotation = tmp_path / "ann.txt"
+    annotation.write_text("Abuse001_x264.mp4  Abuse  10  20  -1  -1\n")
+    counts = tmp_path / "counts.txt"
+    counts.write_text("Abuse/Abuse001_x264.mp4 100 Abuse 10 20 -1 -1\n")
+    out = tmp_path / "gt.npz"
+    argv = ["gt", "--annotation", str(annotation), "--frame-counts", str(counts), "--out", str(out)]
+    with output_lock(out):
+        code, err = _run(argv, capsys)
+        _assert_one_line(code, err, str(out), argv)
+        assert "another fgvad command" in err
+    assert not out.exists()
+    code, err = _run(argv, capsys)  # the lock ends with its holder
+    assert code == 0 and out.is_file(), err
+
+
+def test_unknown_command_is_one_line(capsys):
+    for argv in (["evall"], ["data", "bogus"], ["bogus", "--out", "x"]):
+        code, err = _run(argv, capsys)
+        _assert_one_line(code, err, argv[-1] if argv[0] == "data" else argv[0], argv)

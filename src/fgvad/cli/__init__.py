@@ -110,9 +110,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if found is None:
         group = [w for w, _, _ in COMMANDS if w[0] == argv[0] and len(w) > 1]
         if group:
-            print(f"usage: fgvad {argv[0]} {{{','.join(w[1] for w in group)}}} ...", file=sys.stderr)
+            what = f"unknown command {' '.join(argv[:2])!r}; " if len(argv) > 1 and not argv[1].startswith("-") else ""
+            print(f"fgvad: error: {what}usage: fgvad {argv[0]} {{{','.join(w[1] for w in group)}}} ...",
+                  file=sys.stderr)
         else:
-            print(f"fgvad: error: unknown command {argv[0]!r}\n\n{_overview()}", file=sys.stderr)
+            import difflib
+
+            words = sorted({" ".join(w) for w, _, _ in COMMANDS} | {w[0] for w, _, _ in COMMANDS})
+            close = difflib.get_close_matches(argv[0], words, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            print(f"fgvad: error: unknown command {argv[0]!r} ({hint}fgvad --help lists the commands)",
+                  file=sys.stderr)
         return 2
     words, module_name, help_text = found
     prog = "fgvad " + " ".join(words)

@@ -203,6 +203,23 @@ def output_folder(text: str) -> str:
 _mark(output_folder, output="folder")
 
 
+def path_problem(value: Any, kind: str) -> str | None:
+    """Why ``value`` is not a path of ``kind`` ("file", "folder", "output folder"); None when it is."""
+    text = str(value)
+    if not text.strip():
+        return "empty path"
+    try:
+        if kind == "file":
+            existing_file()(text)
+        elif kind == "folder":
+            existing_folder(text)
+        elif kind == "output folder":
+            output_folder(text)
+    except argparse.ArgumentTypeError as err:
+        return str(err)
+    return None
+
+
 def same_path_problem(outputs: Mapping[str, Any], inputs: Mapping[str, Any]) -> str | None:
     """Why an output path is the same file or folder as an input of the same command (None if none is).
 
@@ -213,9 +230,13 @@ def same_path_problem(outputs: Mapping[str, Any], inputs: Mapping[str, Any]) -> 
         values = value if isinstance(value, (list, tuple)) else [value]
         return [Path(v).resolve() for v in values if isinstance(v, (str, Path)) and str(v)]
 
-    for out_name, out_value in outputs.items():
+    names = list(outputs)
+    for i, (out_name, out_value) in enumerate(outputs.items()):
         for out in paths(out_value):
             for in_name, in_value in inputs.items():
                 if out in paths(in_value):
                     return f"{out_name} {out_value}: is also the input {in_name}; choose another output"
+            for other in names[i + 1:]:
+                if out in paths(outputs[other]):
+                    return f"{out_name} {out_value}: is also the output {other}; give each its own path"
     return None

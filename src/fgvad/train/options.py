@@ -41,10 +41,10 @@ PRESET_DIR = Path(__file__).resolve().parents[1] / "configs"
 class ModelArguments:
     _argument_group_name = "fgvad model options"
 
-    model_name_or_path: str = field(default="tiny", metadata={
+    model_name_or_path: str = field(default="tiny", metadata={"path": "folder", "names": ("tiny",),
         "help": "FG-CLIP or CLIP checkpoint folder, or 'tiny' to build a small model from scratch "
                 "(sizes from the --tiny-* options)"})
-    tokenizer_path: str | None = field(default=None, metadata={
+    tokenizer_path: str | None = field(default=None, metadata={"path": "folder", 
         "help": "tokenizer folder; default: the checkpoint folder, or for 'tiny' an offline "
                 "tokenizer built from the training captions"})
     tiny_vision_width: int = field(default=64, metadata={"min": 1, "help": "tiny model: vision hidden size"})
@@ -78,7 +78,7 @@ class ModelArguments:
     freeze_text: bool = field(default=False, metadata={"help": "freeze the whole text tower"})
     class_prompt_template: str = field(default=DEFAULT_TEMPLATE, metadata={
         "help": "text of the class prompts used as extra negatives and by prompt scores"})
-    prompts: str | None = field(default=None, metadata={
+    prompts: str | None = field(default=None, metadata={"path": "file", 
         "help": "prompt file (YAML/JSON: 'normal' and 'classes', see fgvad.core.prompts): the class prompts "
                 "of training, stored in the checkpoint for its prompt scores; overrides "
                 "--class-prompt-template and must name every class of the data"})
@@ -88,10 +88,10 @@ class ModelArguments:
 class DataArguments:
     _argument_group_name = "fgvad data options"
 
-    data_path: str | None = field(default=None, metadata={"help": "training annotation JSON (the users' format)"})
-    video_root: str | None = field(default=None, metadata={
+    data_path: str | None = field(default=None, metadata={"path": "file", "help": "training annotation JSON (the users' format)"})
+    video_root: str | None = field(default=None, metadata={"path": "folder", 
         "help": "folder the 'video' paths are relative to (default: the JSON's folder)"})
-    cache_dir: str | None = field(default=None, metadata={
+    cache_dir: str | None = field(default=None, metadata={"path": "folder", 
         "help": "frame cache built by `fgvad data cache` (default: decode on the fly)"})
     num_frames: int = field(default=32, metadata={"min": 1, "max": MAX_NUM_FRAMES, "help": "frames sampled uniformly per video"})
     image_size: int = field(default=224, metadata={"min": 8, "max": MAX_IMAGE_SIZE, "help": "square frame size fed to the model"})
@@ -210,6 +210,7 @@ HF_OPTION_BOUNDS: dict[str, dict[str, Any]] = {
     "data_seed": {"min": 0, "max": SEED_MAX},
     "dataloader_num_workers": {"min": 0},
     "dataloader_prefetch_factor": {"min": 1},
+    "output_dir": {"path": "output folder"},
 }
 
 
@@ -511,6 +512,23 @@ def check_option_bounds(per_class: Mapping[type, Mapping[str, Any]]) -> None:
             f, hint = fields[name]
             meta = HF_OPTION_BOUNDS.get(name, {}) if cls is hf else f.metadata
             why = check_value(name, value, _number_kind(hint), meta)
+            if why:
+                raise ConfigError(f"option {flag(name)}: {why}")
+
+
+def check_option_paths(cfg: TrainConfig) -> None:
+    """The files and folders options name (``{"path": ...}`` in their metadata) exist as that kind,
+    and the output folder can be written: run by :func:`fgvad.train.train` before any work. Not
+    part of :func:`build_config`: a preset may name data that is only on the training machine."""
+    from fgvad.core.checks import path_problem
+
+    hf = training_arguments_class()
+    for cls, options in ((ModelArguments, cfg.model), (DataArguments, cfg.data), (hf, cfg.training)):
+        for name, (f, _) in fields_of(cls).items():
+            kind = (HF_OPTION_BOUNDS.get(name, {}) if cls is hf else f.metadata).get("path")
+            value = getattr(options, name, None)
+            names = (HF_OPTION_BOUNDS.get(name, {}) if cls is hf else f.metadata).get("names", ())
+            why = path_problem(value, kind) if kind and value is not None and value not in names else None
             if why:
                 raise ConfigError(f"option {flag(name)}: {why}")
 

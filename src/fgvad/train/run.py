@@ -165,6 +165,7 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     from fgvad.train.bad_samples import BadSampleGuard, SkipBadSamples
     from fgvad.train.callbacks import TrainerLogCallback, note_in_log
     from fgvad.train.checkpointing import check_output_writable, refusing_unsafe_state
+    from fgvad.train.options import check_option_paths
     from fgvad.train.collator import EpochToCollator, TrainCollator
     from fgvad.train.data import maybe_cache_in_memory
     from fgvad.train.model_setup import build_model, load_or_build_tokenizer
@@ -177,8 +178,9 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     args = cfg.training
     output_dir = Path(args.output_dir)
     is_main = args.process_index == 0
+    check_option_paths(cfg)  # before any slow work, and before the output folder is made
     if is_main:
-        check_output_writable(output_dir)  # before any slow work
+        check_output_writable(output_dir)
     # Which run this is, what it resumes, whose checkpoints are in the way: decided on every rank alike.
     plan = plan_run(output_dir, cfg, args.resume_from_checkpoint)
     if is_main:
