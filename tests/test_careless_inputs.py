@@ -226,7 +226,7 @@ def test_thresholds_must_be_finite_and_metrics_json_stays_json(small_set: Path, 
     synth = small_set / "synth"
     common = ["eval", "--scores", small_set / "scores", "--frame-counts", synth / "test_frame_counts.txt"]
     one_line_error(fgvad(*common, "--test-annotation", synth / "Temporal_Anomaly_Annotation.txt", "--out",
-                         tmp_path / "nan", "--threshold", "nan"), "--threshold must be a finite number, not nan")
+                         tmp_path / "nan", "--threshold", "nan"), "--threshold: must be a finite number, got nan")
     # No normal video in this annotation: far_normal is undefined, written as null and explained.
     anomalous_only = _write(tmp_path / "anomalous.txt", "".join(
         line + "\n" for line in (synth / "Temporal_Anomaly_Annotation.txt").read_text().splitlines()

@@ -27,7 +27,7 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("videos", nargs="+", metavar="VIDEO", type=existing_file(), help="video files to score")
+    parser.add_argument("videos", nargs="+", metavar="VIDEO", type=existing_file(what="video"), help="video files to score")
     parser.add_argument("--checkpoint", required=True, metavar="CKPT", type=existing_folder, help="fgvad, FG-CLIP or CLIP checkpoint folder")
     parser.add_argument("--out", required=True, metavar="DIR", type=output_folder, help="output folder for <video>.npy (and .png)")
     parser.add_argument("--stride", type=positive_int, default=SNIPPET_FRAMES,

@@ -143,8 +143,9 @@ def _mark(func: Callable[[str], Any], **marks: Any) -> Callable[[str], Any]:
     return func
 
 
-def existing_file(*names: str) -> Callable[[str], str]:
-    """An input file that must exist (or one of the shipped ``names``, e.g. ``ucf-crime``)."""
+def existing_file(*names: str, what: str = "file") -> Callable[[str], str]:
+    """An input file that must exist (or one of the shipped ``names``, e.g. ``ucf-crime``);
+    ``what`` names it in the message ("video not found")."""
 
     def existing_file(text: str) -> str:
         if text in names:
@@ -153,7 +154,7 @@ def existing_file(*names: str) -> Callable[[str], str]:
         if p.is_dir():
             raise argparse.ArgumentTypeError(f"{text}: is a folder, not a file")
         if not p.is_file():
-            raise argparse.ArgumentTypeError(f"{text}: file not found")
+            raise argparse.ArgumentTypeError(f"{text}: {what} not found")
         return text
 
     return _mark(existing_file, input="file")
@@ -179,6 +180,8 @@ def _output(text: str, folder: bool, suffix: str = "") -> str:
         raise argparse.ArgumentTypeError("empty path")
     if not folder and text.endswith(("/", "\\")):
         raise argparse.ArgumentTypeError(f"{text}: ends with a path separator: a folder; give a file name")
+    if not folder and Path(text).is_dir():  # before the suffix is added: `--out results` naming a folder
+        raise argparse.ArgumentTypeError(f"{text}: is a folder; give a file name")
     try:
         check_output_path(text if text.endswith(suffix) else text + suffix, flag="", folder=folder)
     except FgvadError as err:
