@@ -51,6 +51,13 @@ def _options(parser: argparse.ArgumentParser):
             yield None, action
 
 
+def _all_options():
+    """(command words, name as typed, action) of every option of every argparse command."""
+    for words, module in ARGPARSE_COMMANDS:
+        for name, action in _options(_parser(words, module)):
+            yield words, name, action
+
+
 def _argv_with(words, name, value, action):
     if name is None:  # a positional: put it first; argparse converts it before noticing what else is missing
         return [*words, value]
@@ -62,41 +69,37 @@ def _label(action) -> str:
 
 
 def _numeric_cases():
-    for words, module in ARGPARSE_COMMANDS:
-        for name, action in _options(_parser(words, module)):
-            if isinstance(action.type, Number):
-                for value in action.type.probes():
-                    yield pytest.param(_argv_with(words, name, value, action), _label(action),
-                                       id=f"{' '.join(words)} {_label(action)} {value}")
+    for words, name, action in _all_options():
+        if isinstance(action.type, Number):
+            for value in action.type.probes():
+                yield pytest.param(_argv_with(words, name, value, action), _label(action),
+                                   id=f"{' '.join(words)} {_label(action)} {value}")
 
 
 def _choice_cases():
-    for words, module in ARGPARSE_COMMANDS:
-        for name, action in _options(_parser(words, module)):
-            if action.choices:
-                yield pytest.param(_argv_with(words, name, "no-such-choice", action), _label(action),
-                                   id=f"{' '.join(words)} {_label(action)}")
+    for words, name, action in _all_options():
+        if action.choices:
+            yield pytest.param(_argv_with(words, name, "no-such-choice", action), _label(action),
+                               id=f"{' '.join(words)} {_label(action)}")
 
 
 def _input_cases():
-    for words, module in ARGPARSE_COMMANDS:
-        for name, action in _options(_parser(words, module)):
-            kind = getattr(action.type, "input", None)
-            if kind:
-                missing = f"/nonexistent-h12b/missing.{'json' if kind == 'file' else 'd'}"
-                yield pytest.param(_argv_with(words, name, missing, action), missing, id=f"{' '.join(words)} "
-                                   f"{_label(action)} missing {kind}")
-                if kind == "file":  # a folder where a file is expected
-                    yield pytest.param(_argv_with(words, name, "/tmp", action), "/tmp",
-                                       id=f"{' '.join(words)} {_label(action)} folder as file")
+    for words, name, action in _all_options():
+        kind = getattr(action.type, "input", None)
+        if kind:
+            missing = f"/nonexistent-h12b/missing.{'json' if kind == 'file' else 'd'}"
+            yield pytest.param(_argv_with(words, name, missing, action), missing, id=f"{' '.join(words)} "
+                               f"{_label(action)} missing {kind}")
+            if kind == "file":  # a folder where a file is expected
+                yield pytest.param(_argv_with(words, name, "/tmp", action), "/tmp",
+                                   id=f"{' '.join(words)} {_label(action)} folder as file")
 
 
 def _output_options():
-    for words, module in ARGPARSE_COMMANDS:
-        for name, action in _options(_parser(words, module)):
-            kind = getattr(action.type, "output", None)
-            if kind:
-                yield words, name, action, kind
+    for words, name, action in _all_options():
+        kind = getattr(action.type, "output", None)
+        if kind:
+            yield words, name, action, kind
     for words in OWN_PARSER_COMMANDS:  # fgvad train: its output folder
         yield words, "--output_dir", None, "folder"
 
@@ -196,7 +199,7 @@ def _train_path_cases():
         kind = (f.metadata if cls in fgvad_classes else HF_OPTION_BOUNDS.get(name, {})).get("path")
         if kind in ("file", "folder"):
             yield pytest.param(name, "/nonexistent-h12b/x", flag(name), id=f"train {flag(name)} missing {kind}")
-            wrong = "/tmp" if kind == "file" else "/etc/hostname"
+            wrong = "/tmp" if kind == "file" else __file__
             yield pytest.param(name, wrong, flag(name), id=f"train {flag(name)} not a {kind}")
 
 
@@ -258,7 +261,7 @@ def _bad_output_paths(tmp_path: Path, kind: str, immutable: _Immutable):
     yield "immutable target", immutable(target) or Path("/proc/version")
     yield "name over 255 bytes", tmp_path / ("n" * 300)
     if kind == "file":
-        yield "file path ending in a separator", Path(f"{tmp_path / 'new_folder'}{os.sep}")
+        yield "file path ending in a separator", f"{tmp_path / 'new_folder'}{os.sep}"  # a str: Path drops the /
 
 
 def _output_params():
@@ -300,20 +303,14 @@ def test_fresh_process_each_command(tmp_path):
 
 
 def test_every_numeric_option_declares_its_domain():
-    bare = []
-    for words, module in ARGPARSE_COMMANDS:
-        for name, action in _options(_parser(words, module)):
-            if action.type in (int, float):
-                bare.append(f"fgvad {' '.join(words)} {_label(action)}")
+    bare = [f"fgvad {' '.join(words)} {_label(action)}" for words, _, action in _all_options()
+            if action.type in (int, float)]
     assert not bare, f"declare a domain from fgvad.core.checks (positive_int, finite_float, ...): {bare}"
 
 
 def test_every_output_option_is_checked():
-    unchecked = []
-    for words, module in ARGPARSE_COMMANDS:
-        for name, action in _options(_parser(words, module)):
-            if action.dest in OUTPUT_NAMES and not getattr(action.type, "output", None):
-                unchecked.append(f"fgvad {' '.join(words)} {_label(action)}")
+    unchecked = [f"fgvad {' '.join(words)} {_label(action)}" for words, _, action in _all_options()
+                 if action.dest in OUTPUT_NAMES and not getattr(action.type, "output", None)]
     assert not unchecked, f"use output_file()/output_folder from fgvad.core.checks: {unchecked}"
 
 

@@ -533,6 +533,16 @@ def check_option_paths(cfg: TrainConfig) -> None:
                 raise ConfigError(f"option {flag(name)}: {why}")
 
 
+def check_launch(cfg: TrainConfig) -> None:
+    """Options that need a distributed launch: FSDP shards a model across processes, so a plain
+    `fgvad train` with --fsdp would fail deep in the Trainer. Run by :func:`fgvad.train.train`."""
+    import os
+
+    if getattr(cfg.training, "fsdp", None) and int(os.environ.get("WORLD_SIZE", "1")) < 2:
+        raise ConfigError("option --fsdp: FSDP needs a distributed launch of 2 or more processes "
+                          "(torchrun --nproc_per_node N -m fgvad.cli train ...), or leave out --fsdp")
+
+
 # Options that must divide another for the tiny model fgvad builds (attention splits a width into
 # heads; the image into patches): (divisor, dividend).
 TINY_DIVISIBILITY = (
