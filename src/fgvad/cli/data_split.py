@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--out", type=output_file(), help="write the file without test videos here")
     mode.add_argument("--check", action="store_true",
                       help="only report; exit status 1 when the file contains test videos")
-    parser.add_argument("--test-list", default="ucf-crime-test", type=existing_file("ucf-crime-test"),
+    parser.add_argument("--test-list", default="ucf-crime-test", type=existing_file("video_list"),
                         help="test videos, one path per line (default: the official UCF-Crime test split)")
     add_keyframe_base(parser, "; used only to validate entries")
 

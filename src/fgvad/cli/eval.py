@@ -39,11 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline", metavar="CKPT0", type=existing_folder,
                         help="untouched checkpoint scored zero-shot by prompts, reported beside --checkpoint")
     parser.add_argument("--baseline-scores", metavar="DIR", type=existing_folder, help="precomputed scores reported beside --scores")
-    parser.add_argument("--test-annotation", default="ucf-crime", metavar="FILE|ucf-crime", type=existing_file("ucf-crime"),
+    parser.add_argument("--test-annotation", default="ucf-crime", metavar="FILE|ucf-crime",
+                        type=existing_file("test_annotation"),
                         help="temporal test annotation (default: the official one, shipped)")
     parser.add_argument("--video-root", metavar="DIR", type=existing_folder,
                         help="UCF-Crime videos: DIR/Folder/Name.mp4, or found by name anywhere below DIR")
-    parser.add_argument("--frame-counts", metavar="FILE|ucf-crime", type=existing_file("ucf-crime"),
+    parser.add_argument("--frame-counts", metavar="FILE|ucf-crime", type=existing_file("frame_counts"),
                         help="frame counts for --scores ('Folder/Name.mp4 n Class ...'; 'ucf-crime' = shipped)")
     parser.add_argument("--gt-mode", choices=GT_MODES, default="frames",
                         help="ground-truth convention (default: frames = every real frame)")

@@ -31,9 +31,10 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--annotation", default="ucf-crime", metavar="FILE|ucf-crime", type=existing_file("ucf-crime"),
+    parser.add_argument("--annotation", default="ucf-crime", metavar="FILE|ucf-crime",
+                        type=existing_file("test_annotation"),
                         help="temporal test annotation (default: the official UCF-Crime one, shipped)")
-    parser.add_argument("--frame-counts", metavar="FILE|ucf-crime", type=existing_file("ucf-crime"),
+    parser.add_argument("--frame-counts", metavar="FILE|ucf-crime", type=existing_file("frame_counts"),
                         help="'Folder/Name.mp4 n Class ...' file with the real frame counts")
     parser.add_argument("--video-root", metavar="DIR", type=existing_folder, help="probe frame counts from the videos below DIR")
     parser.add_argument("--mode", choices=GT_MODES, default="frames", help="ground-truth convention (default: frames)")

@@ -143,13 +143,20 @@ def _mark(func: Callable[[str], Any], **marks: Any) -> Callable[[str], Any]:
     return func
 
 
-def existing_file(*names: str, what: str = "file") -> Callable[[str], str]:
-    """An input file that must exist (or one of the shipped ``names``, e.g. ``ucf-crime``);
+def existing_file(shipped: str | None = None, what: str = "file") -> Callable[[str], str]:
+    """An input file that must exist, or with ``shipped`` (a :func:`fgvad.core.datasets.resolve_shipped`
+    kind) a registered name standing for a file fgvad ships (``ucf-crime``, ``ucf-crime-test``);
     ``what`` names it in the message ("video not found")."""
 
     def existing_file(text: str) -> str:
-        if text in names:
-            return text
+        if shipped is not None:
+            from fgvad.core.datasets import resolve_shipped
+
+            try:
+                if str(resolve_shipped(text, shipped)) != text:  # type: ignore[arg-type]
+                    return text
+            except FgvadError as err:
+                raise argparse.ArgumentTypeError(str(err)) from None
         p = Path(text)
         if p.is_dir():
             raise argparse.ArgumentTypeError(f"{text}: is a folder, not a file")
