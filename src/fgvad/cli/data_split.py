@@ -15,6 +15,7 @@ from fgvad.data.tools.split import (
     split_entries,
     summary_lines,
 )
+from fgvad.core.checks import existing_file, output_file
 
 DESCRIPTION = """\
 Remove the test videos of every registered dataset (UCF-Crime, MSAD, XD-Violence,
@@ -41,9 +42,9 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="training annotation JSON (a list of entries)")
+    parser.add_argument("file", type=existing_file(), help="training annotation JSON (a list of entries)")
     mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--out", help="write the file without test videos here")
+    mode.add_argument("--out", type=output_file(), help="write the file without test videos here")
     mode.add_argument("--check", action="store_true",
                       help="only report; exit status 1 when the file contains test videos")
     parser.add_argument("--dataset", choices=sorted(DATASETS),

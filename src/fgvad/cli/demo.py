@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from fgvad.demo import DEFAULT_OUT, QUICK, TARGET_AUC
+from fgvad.core.checks import output_folder, seed_int
 
 DESCRIPTION = """\
 Run the whole pipeline on the embedded synthetic surveillance dataset: write the videos,
@@ -21,9 +22,9 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+    parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", type=output_folder,
                         help=f"output folder (default ./{DEFAULT_OUT}; a previous demo there is replaced)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the dataset and the training (default 0)")
+    parser.add_argument("--seed", type=seed_int, default=0, help="seed of the dataset and the training (default 0)")
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK.train_videos} training / {QUICK.test_videos} test videos, {QUICK.epochs:g} "
                              "epochs: a smoke run of every step")

@@ -9,6 +9,7 @@ from fgvad.core.datasets import DATASETS
 from fgvad.core.io import check_output_path
 from fgvad.data.annotations import load_test_annotation
 from fgvad.eval.gt import GT_MODES, build_ground_truth, check_gt_mode, resolve_frame_counts, save_ground_truth
+from fgvad.core.checks import existing_file, existing_folder, output_file
 
 DESCRIPTION = """\
 Build frame-level ground truth for a benchmark's temporal test annotation as an .npz of uint8
@@ -42,11 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="benchmark whose conventions apply (default: ucf-crime, or the one --annotation names)")
     parser.add_argument("--annotation", metavar="FILE|NAME",
                         help="temporal test annotation (default: the dataset's official one, shipped)")
-    parser.add_argument("--frame-counts", metavar="FILE|ucf-crime",
+    parser.add_argument("--frame-counts", metavar="FILE|ucf-crime", type=existing_file("frame_counts"),
                         help="lines 'NAME N' with the real frame count of each video (further columns ignored)")
-    parser.add_argument("--video-root", metavar="DIR", help="probe frame counts from the videos below DIR")
+    parser.add_argument("--video-root", metavar="DIR", type=existing_folder, help="probe frame counts from the videos below DIR")
     parser.add_argument("--mode", choices=GT_MODES, default="frames", help="ground-truth convention (default: frames)")
-    parser.add_argument("--out", required=True, metavar="FILE.npz", help="output .npz")
+    parser.add_argument("--out", required=True, metavar="FILE.npz", type=output_file(".npz"), help="output .npz")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from fgvad.eval.folder import DEFAULT_HEATMAP_TOP_K
+from fgvad.core.checks import existing_folder, non_negative_int
 
 DESCRIPTION = """\
 Draw what `fgvad eval` measured and saved: for each test video a PNG of its per-frame anomaly
@@ -28,8 +29,8 @@ _NO_LONGER_NEEDED = (("checkpoint", "--checkpoint"), ("device", "--device"), ("v
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("eval_dir", metavar="EVAL_DIR", help="output folder of `fgvad eval` (or of `fgvad compare`)")
-    parser.add_argument("--top-k", type=int, default=DEFAULT_HEATMAP_TOP_K,
+    parser.add_argument("eval_dir", metavar="EVAL_DIR", type=existing_folder, help="output folder of `fgvad eval` (or of `fgvad compare`)")
+    parser.add_argument("--top-k", type=non_negative_int, default=DEFAULT_HEATMAP_TOP_K,
                         help="heatmaps drawn per anomalous video, of those `fgvad eval` saved "
                              f"(default {DEFAULT_HEATMAP_TOP_K})")
     parser.add_argument("--no-heatmaps", action="store_true", help="score curves and the table only")

@@ -198,6 +198,7 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     from fgvad.train.bad_samples import BadSampleGuard, SkipBadSamples
     from fgvad.train.callbacks import TrainerLogCallback
     from fgvad.train.checkpointing import check_output_writable, refusing_unsafe_state
+    from fgvad.train.options import check_launch, check_option_paths
     from fgvad.train.collator import EpochToCollator, TrainCollator
     from fgvad.train.data import maybe_cache_in_memory
     from fgvad.train.model_setup import build_model, load_or_build_tokenizer, loss_type
@@ -211,8 +212,10 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     args = cfg.training
     output_dir = Path(args.output_dir)
     is_main = args.process_index == 0
+    check_option_paths(cfg)  # before any slow work, and before the output folder is made
+    check_launch(cfg)
     if is_main:
-        check_output_writable(output_dir)  # before any slow work
+        check_output_writable(output_dir)
     # Which run this is, what it resumes, whose checkpoints are in the way: decided on every rank alike.
     plan = plan_run(output_dir, cfg, args.resume_from_checkpoint)
     if is_main:
@@ -267,12 +270,17 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     if stages:
         callbacks = [schedule_callback(stages, module.loss_args), *callbacks]
     interrupt = GracefulInterrupt()
-    trainer = VideoTrainer(
-        model=module, args=args, data_collator=collator, train_dataset=train_dataset,
-        callbacks=[TrainerLogCallback(d.num_frames), bad_samples, interrupt, EpochToCollator(collator), *callbacks],
-        fgvad_config=cfg, trained_on=sorted({e.key for e in entries}), tokenizer=tokenizer, prompts=prompt_set,
-        run_record=plan.record,
-    )
+    try:
+        trainer = VideoTrainer(
+            model=module, args=args, data_collator=collator, train_dataset=train_dataset,
+            callbacks=[TrainerLogCallback(d.num_frames), bad_samples, interrupt, EpochToCollator(collator),
+                       *callbacks],
+            fgvad_config=cfg, trained_on=sorted({e.key for e in entries}), tokenizer=tokenizer, prompts=prompt_set,
+            run_record=plan.record,
+        )
+    except ValueError as err:  # HF's Trainer refuses option combinations here (e.g. FSDP without a launcher)
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"invalid training options: {first}") from None
     resume = plan.resume
     try:
         with refusing_unsafe_state(resume):
