@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from fgvad.cli.eval import add_scoring_arguments
+from fgvad.core.checks import existing_folder, output_folder
 from fgvad.core.datasets import DATASETS
 from fgvad.eval.gt import GT_MODES
 
@@ -29,16 +30,16 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("eval_dirs", nargs="*", metavar="EVAL_DIR", help="eval folders written by `fgvad eval`")
-    parser.add_argument("--run", action="append", default=[], metavar="OUTPUT_DIR",
+    parser.add_argument("eval_dirs", nargs="*", metavar="EVAL_DIR", type=existing_folder, help="eval folders written by `fgvad eval`")
+    parser.add_argument("--run", action="append", default=[], metavar="OUTPUT_DIR", type=existing_folder,
                         help="a training output folder: every checkpoint-N in it (repeatable)")
-    parser.add_argument("--checkpoint", action="append", default=[], metavar="CKPT",
+    parser.add_argument("--checkpoint", action="append", default=[], metavar="CKPT", type=existing_folder,
                         help="one more checkpoint to score (repeatable)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--out", required=True, metavar="DIR", type=output_folder, help="output folder")
     test = parser.add_argument_group("the test set (as in `fgvad eval`)")
     test.add_argument("--dataset", choices=sorted(DATASETS), help="benchmark (default: ucf-crime)")
     test.add_argument("--test-annotation", metavar="FILE|NAME", help="temporal test annotation (default: shipped)")
-    test.add_argument("--video-root", metavar="DIR", help="the test videos (needed to score checkpoints)")
+    test.add_argument("--video-root", metavar="DIR", type=existing_folder, help="the test videos (needed to score checkpoints)")
     test.add_argument("--gt-mode", choices=GT_MODES, default="frames", help="ground-truth convention (default: frames)")
     scoring = add_scoring_arguments(parser)
     scoring.add_argument("--allow-leakage", action="store_true",

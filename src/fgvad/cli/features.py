@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from fgvad.cli.data_options import add_keyframe_base
+from fgvad.core.checks import existing_folder, non_negative_int, output_folder, positive_int
 from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
 from fgvad.core.datasets import DATASETS
 from fgvad.data.features import STORAGE_DTYPES
@@ -35,24 +36,25 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, metavar="CKPT", help="backbone folder (FG-CLIP v1 or CLIP)")
-    parser.add_argument("--video-root", required=True, metavar="DIR", help="folder the video paths are relative to")
-    parser.add_argument("--out", required=True, metavar="FEATS", help="features folder (created, or resumed)")
+    parser.add_argument("--checkpoint", required=True, metavar="CKPT", type=existing_folder, help="backbone folder (FG-CLIP v1 or CLIP)")
+    parser.add_argument("--video-root", required=True, metavar="DIR", type=existing_folder,
+                        help="folder the video paths are relative to")
+    parser.add_argument("--out", required=True, metavar="FEATS", type=output_folder, help="features folder (created, or resumed)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--annotation", metavar="JSON", help="extract the videos of this training annotation")
     which.add_argument("--videos", metavar="LIST|NAME-test|NAME-train",
                        help="extract the videos of this list (one path per line; or a shipped list)")
     parser.add_argument("--dataset", choices=sorted(DATASETS), default="ucf-crime",
                         help="whose video-name rule names the feature files (default: ucf-crime)")
-    parser.add_argument("--snippet-frames", type=int, default=SNIPPET_FRAMES,
+    parser.add_argument("--snippet-frames", type=positive_int, default=SNIPPET_FRAMES,
                         help=f"frames per snippet (default {SNIPPET_FRAMES})")
-    parser.add_argument("--frames-per-snippet", type=int, default=1,
+    parser.add_argument("--frames-per-snippet", type=positive_int, default=1,
                         help="frames encoded and averaged per snippet (default 1: the centre frame)")
     parser.add_argument("--dtype", choices=STORAGE_DTYPES, default="float16",
                         help="storage precision of the features (default float16: half the disk, ~1e-3 relative)")
-    parser.add_argument("--frame-batch", type=int, default=DEFAULT_FRAME_BATCH,
+    parser.add_argument("--frame-batch", type=positive_int, default=DEFAULT_FRAME_BATCH,
                         help=f"frames per backbone call (default {DEFAULT_FRAME_BATCH})")
-    parser.add_argument("--num-workers", type=int, default=2, help="decoding worker processes (default 2)")
+    parser.add_argument("--num-workers", type=non_negative_int, default=2, help="decoding worker processes (default 2)")
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
     add_keyframe_base(parser, "; used only to read --annotation")
 

@@ -182,6 +182,10 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     """
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     cfg = _as_config(config, overrides)
+    from fgvad.train.options import check_launch, check_option_paths
+
+    check_option_paths(cfg)  # before any slow work, and before the output folder is made
+    check_launch(cfg)
     if cfg.data.features:  # heads only, on frozen per-snippet features: no backbone, no video decoding
         from fgvad.train.features import train_on_features
 
@@ -198,7 +202,6 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     from fgvad.train.bad_samples import BadSampleGuard, SkipBadSamples
     from fgvad.train.callbacks import TrainerLogCallback
     from fgvad.train.checkpointing import check_output_writable, refusing_unsafe_state
-    from fgvad.train.options import check_launch, check_option_paths
     from fgvad.train.collator import EpochToCollator, TrainCollator
     from fgvad.train.data import maybe_cache_in_memory
     from fgvad.train.model_setup import build_model, load_or_build_tokenizer, loss_type
@@ -212,8 +215,6 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     args = cfg.training
     output_dir = Path(args.output_dir)
     is_main = args.process_index == 0
-    check_option_paths(cfg)  # before any slow work, and before the output folder is made
-    check_launch(cfg)
     if is_main:
         check_output_writable(output_dir)
     # Which run this is, what it resumes, whose checkpoints are in the way: decided on every rank alike.
