@@ -48,7 +48,7 @@ def test_data_and_e2e_lines(capsys, tmp_path):
 
 def test_bad_size_is_one_line_error(capsys):
     assert main(["bench", "--size", "tiny", "--frames", "0"]) == 2
-    assert "--frames must be at least 1" in capsys.readouterr().err
+    assert "argument --frames: must be >= 1" in capsys.readouterr().err
 
 
 def test_train_measurement_uses_the_trainings_parameter_groups():

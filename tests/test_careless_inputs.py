@@ -226,7 +226,7 @@ def test_thresholds_must_be_finite_and_metrics_json_stays_json(small_set: Path, 
     synth = small_set / "synth"
     common = ["eval", "--scores", small_set / "scores", "--frame-counts", synth / "test_frame_counts.txt"]
     one_line_error(fgvad(*common, "--test-annotation", synth / "Temporal_Anomaly_Annotation.txt", "--out",
-                         tmp_path / "nan", "--threshold", "nan"), "--threshold must be a finite number, not nan")
+                         tmp_path / "nan", "--threshold", "nan"), "--threshold: must be a finite number, got nan")
     # No normal video in this annotation: far_normal is undefined, written as null and explained.
     anomalous_only = _write(tmp_path / "anomalous.txt", "".join(
         line + "\n" for line in (synth / "Temporal_Anomaly_Annotation.txt").read_text().splitlines()
@@ -366,7 +366,7 @@ def test_synth_never_deletes_a_file_it_did_not_write(tmp_path: Path) -> None:
 def test_cache_refuses_what_the_disk_cannot_hold_and_warns_about_repeats(small_set: Path, tmp_path: Path) -> None:
     synth = small_set / "synth"
     args = ["data", "cache", synth / "train.json", "--video-root", synth / "videos", "--workers", "1"]
-    one_line_error(fgvad(*args, "--out", tmp_path / "huge", "--num-frames", "100000", "--size", "2048"),
+    one_line_error(fgvad(*args, "--out", tmp_path / "huge", "--num-frames", "65536", "--size", "8192"),
                    "the cache needs about", "GiB are free there")
     assert not (tmp_path / "huge").exists()
     result = fgvad(*args, "--out", tmp_path / "ok", "--num-frames", "80", "--size", "16")

@@ -121,8 +121,13 @@ def test_resume_refuses_damaged_and_other_shaped_checkpoints_in_one_line(synth: 
 
 def test_a_nan_learning_rate_fails_and_leaves_no_nan_model(synth: Path, tmp_path: Path) -> None:
     out = tmp_path / "nan_lr"
+    # NaN or Inf is refused with the options, before any work (the validation layer of issue 12) ...
     result = fgvad_train(options(synth, out, learning_rate="nan", max_steps=3), tmp_path)
-    one_line_error(result, "training diverged: the weights became NaN/Inf by step 1", "no checkpoint was saved")
+    one_line_error(result, "option --learning_rate: must be a finite number, got nan")
+    assert not out.exists()
+    # ... and a finite learning rate large enough to overflow the weights is caught as divergence.
+    result = fgvad_train(options(synth, out, learning_rate="1e300", warmup_steps=0, max_steps=3), tmp_path)
+    one_line_error(result, "training diverged: the weights became NaN/Inf by step", "no checkpoint was saved")
     assert not (out / "model.safetensors").exists() and not list(out.glob("checkpoint-*"))
     assert "ERROR training diverged" in (out / "trainer_log.txt").read_text()
 

@@ -139,7 +139,7 @@ def test_cli_old_spelling_note_then_one_line_error():
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1
     assert out.stderr.strip().splitlines() == ["fgvad: note: --num_frames is spelled --num-frames now",
-                                               "fgvad: error: option --num-frames: must be at least 1, got 0"]
+                                               "fgvad: error: option --num-frames: must be in [1, 65536], got 0"]
 
 
 def test_train_takes_a_train_config_but_no_overrides_with_it():

@@ -17,7 +17,7 @@ FLOORS = {
     "core": 0, "resources": 0,
     "data": 1,
     "models": 2,
-    "eval": 3,
+    "eval": 3, "features": 3,  # feature extraction: data + models, beside eval (scoring)
     "train": 4,  # training may use eval's metrics (validation); eval never imports train
     "viz": 5,
     "demo": 6, "bench": 6,

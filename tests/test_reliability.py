@@ -183,7 +183,7 @@ def test_unwritable_output_dir_fails_before_training(broken_synth, tmp_path):
     root, _ = broken_synth
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
-    with pytest.raises(ConfigError, match=r"--output_dir .*a_file/out: cannot be created: .*a_file is a file"):
+    with pytest.raises(ConfigError, match=r"--output_dir:? .*a_file/out: cannot be created: .*a_file is a file"):
         train(dict(TINY_TRAINING, data_path=str(root / "train.json"), video_root=str(root / "videos"),
                    output_dir=str(blocker / "out")))
 

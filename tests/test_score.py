@@ -84,5 +84,5 @@ def test_score_command_writes_npy_and_plot(checkpoints, video, tmp_path, capsys)
     assert np.load(out / "Street_cam.npy").shape == (77,)
     assert (out / "Street_cam.png").stat().st_size > 1000
     assert "Street_cam: 77 frames" in capsys.readouterr().out
-    assert main(["score", str(tmp_path / "nope.mp4"), "--checkpoint", str(trained), "--out", str(out)]) == 1
+    assert main(["score", str(tmp_path / "nope.mp4"), "--checkpoint", str(trained), "--out", str(out)]) == 2
     assert "nope.mp4: video not found" in capsys.readouterr().err

@@ -159,7 +159,7 @@ def test_cli_writes_and_reports_user_errors(tmp_path: Path, capsys: pytest.Captu
     assert len(load_annotations(out / "train.json")) == 2
 
     assert fgvad_main(["data", "synth", "--out", str(tmp_path / "x"), "--size", "64by48"]) == 2
-    assert "--size must look like WIDTHxHEIGHT" in capsys.readouterr().err
+    assert "argument --size: must look like WIDTHxHEIGHT" in capsys.readouterr().err
     assert fgvad_main(["data", "synth", "--out", str(tmp_path / "x"), "--size", "65x48"]) == 1
     assert "even width and height" in capsys.readouterr().err
     foreign = tmp_path / "foreign"

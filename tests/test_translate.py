@@ -156,7 +156,7 @@ def test_model_translates_only_non_english_and_extends_the_cache(tiny_marian, re
 
     # Dry run: lists, writes nothing, loads no model.
     out.unlink()
-    assert main(["data", "translate", str(src), "--dry-run", "--cache", str(cache), "--model", "nowhere"]) == 0
+    assert main(["data", "translate", str(src), "--dry-run", "--cache", str(cache), "--model", str(tmp_path)]) == 0
     report = capsys.readouterr().out
     assert report.count("  cache: ") == 5 and "dry run: nothing written" in report and not out.exists()
 

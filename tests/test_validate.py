@@ -95,9 +95,10 @@ def test_human_output_and_exit_codes(bad_set, capsys, tmp_path):
     assert fgvad_main(["data", "check", str(tmp_path / "nope.json"), "--video-root", str(root)]) == 2
 
 
-def test_real_json_without_videos(real_train_json):
+def test_real_json_without_videos(real_train_json, tmp_path):
+    # An empty video root (a missing one is a usage error before any check).
     proc = subprocess.run(
-        [sys.executable, "-m", "fgvad.cli", "data", "check", str(real_train_json), "--video-root", "/nonexistent",
+        [sys.executable, "-m", "fgvad.cli", "data", "check", str(real_train_json), "--video-root", str(tmp_path),
          "--json"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr

@@ -211,5 +211,5 @@ def test_viz_of_a_folder_that_is_not_an_eval_folder_is_a_one_line_error(tmp_path
     assert main(["viz", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("fgvad: error:") and "metrics.json: not found" in err and "\n" not in err
-    assert main(["viz", str(tmp_path / "missing")]) == 1
-    assert "eval folder not found" in capsys.readouterr().err
+    assert main(["viz", str(tmp_path / "missing")]) == 2
+    assert "missing: folder not found" in capsys.readouterr().err

@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from contextlib import ExitStack
+from typing import Any, Sequence
 
 from fgvad.cli.spelling import SPELLING_RULE, normalise_flag_spelling
-from fgvad.core.errors import FgvadError
+from fgvad.core.checks import same_path_problem
+from fgvad.core.errors import FgvadError, UsageError
+from fgvad.core.io import output_lock
 
 # (command words, module, one-line help). Order is the order of `fgvad --help`.
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
@@ -23,16 +26,57 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("data", "check"), "fgvad.cli.data_check", "validate an annotation JSON against its videos"),
     (("data", "cache"), "fgvad.cli.data_cache", "decode videos once into a memory-mapped frame cache"),
     (("data", "convert"), "fgvad.cli.data_convert", "convert the per-video normal-caption schema to training entries"),
-    (("data", "split"), "fgvad.cli.data_split", "remove (or report) UCF-Crime test videos in a training JSON"),
+    (("data", "split"), "fgvad.cli.data_split", "remove (or report) a benchmark's test videos in a training JSON"),
     (("data", "translate"), "fgvad.cli.data_translate", "translate non-English captions with a local model and a cache"),
     (("data", "hardneg"), "fgvad.cli.data_hardneg", "write generated hard negatives (colour, count, action, object swaps)"),
-    (("train",), "fgvad.cli.train", "fine-tune a (video) FG-CLIP model from a YAML preset"),
-    (("gt",), "fgvad.cli.gt", "build frame-level ground truth (frames, floor16 or i3d convention)"),
+    (("features", "extract"), "fgvad.cli.features", "per-snippet backbone features of videos, once (resumable)"),
+    (("train",), "fgvad.cli.train", "fine-tune a (video) FG-CLIP model from a YAML preset (or heads on --features)"),
+    (("gt",), "fgvad.cli.gt", "frame-level ground truth of UCF-Crime, XD-Violence or ShanghaiTech (named conventions)"),
     (("score",), "fgvad.cli.score", "per-frame anomaly scores of any video, with optional plots"),
-    (("eval",), "fgvad.cli.eval", "UCF-Crime-protocol metrics for a checkpoint or precomputed scores"),
+    (("eval",), "fgvad.cli.eval", "benchmark metrics (AUC, AP, per class) for a checkpoint or precomputed scores"),
+    (("compare",), "fgvad.cli.compare", "score every checkpoint of runs on one test set: table + AUC/AP plot"),
     (("viz",), "fgvad.cli.viz", "score curves, spatial heatmaps and an HTML report of an eval folder"),
     (("bench",), "fgvad.cli.bench", "time training, inference and the data path; prints JSON lines"),
 ]
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse with fgvad's error form: one line naming the option (``fgvad: error: argument
+    --stride: must be >= 1, got 0``), not argparse's usage block, which runs to a dozen lines for
+    commands with many options. ``--help`` still prints the whole usage."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed = super().parse_args(args, namespace)
+        problem = same_path_problem(_declared_paths(self, parsed, "output"), _declared_paths(self, parsed, "input"))
+        if problem:
+            raise UsageError(problem)
+        return parsed
+
+
+def _declared_paths(parser: argparse.ArgumentParser, args: argparse.Namespace, mark: str) -> dict[str, Any]:
+    """Option name -> given path(s) of the options whose validator is marked ``mark`` ("output"/"input")."""
+    found: dict[str, Any] = {}
+    for action in parser._actions:  # argparse has no public list of its actions
+        value = getattr(args, action.dest, None)
+        if getattr(action.type, mark, None) and value is not None:
+            found[action.option_strings[-1] if action.option_strings else action.dest] = value
+    return found
+
+
+def build_parser(words: Sequence[str], module: object, help_text: str = "") -> argparse.ArgumentParser:
+    """The argument parser of command ``words`` (its module's ``add_arguments``), as `fgvad` uses it."""
+    prog = "fgvad " + " ".join(words)
+    parser = CommandParser(
+        prog=prog,
+        description=getattr(module, "DESCRIPTION", help_text),
+        epilog="\n\n".join(filter(None, [getattr(module, "EXAMPLES", None), SPELLING_RULE])),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    module.add_arguments(parser)  # type: ignore[attr-defined]
+    return parser
 
 
 def _overview() -> str:
@@ -69,9 +113,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if found is None:
         group = [w for w, _, _ in COMMANDS if w[0] == argv[0] and len(w) > 1]
         if group:
-            print(f"usage: fgvad {argv[0]} {{{','.join(w[1] for w in group)}}} ...", file=sys.stderr)
+            what = f"unknown command {' '.join(argv[:2])!r}; " if len(argv) > 1 and not argv[1].startswith("-") else ""
+            print(f"fgvad: error: {what}usage: fgvad {argv[0]} {{{','.join(w[1] for w in group)}}} ...",
+                  file=sys.stderr)
         else:
-            print(f"fgvad: error: unknown command {argv[0]!r}\n\n{_overview()}", file=sys.stderr)
+            import difflib
+
+            words = sorted({" ".join(w) for w, _, _ in COMMANDS} | {w[0] for w, _, _ in COMMANDS})
+            close = difflib.get_close_matches(argv[0], words, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            print(f"fgvad: error: unknown command {argv[0]!r} ({hint}fgvad --help lists the commands)",
+                  file=sys.stderr)
         return 2
     words, module_name, help_text = found
     prog = "fgvad " + " ".join(words)
@@ -80,15 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         module = importlib.import_module(module_name)
         if hasattr(module, "main"):
             return int(module.main(rest, prog) or 0)
-        parser = argparse.ArgumentParser(
-            prog=prog,
-            description=getattr(module, "DESCRIPTION", help_text),
-            epilog="\n\n".join(filter(None, [getattr(module, "EXAMPLES", None), SPELLING_RULE])),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        module.add_arguments(parser)
+        parser = build_parser(words, module, help_text)
         args = parser.parse_args(normalise_flag_spelling(parser, rest))
-        return int(module.run(args) or 0)
+        with ExitStack() as locks:
+            for name, path in _declared_paths(parser, args, "output").items():
+                locks.enter_context(output_lock(path, flag=name))
+            return int(module.run(args) or 0)
     except FgvadError as err:
         print(f"fgvad: error: {err}", file=sys.stderr)
         return err.exit_code
@@ -101,4 +150,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fgvad: interrupted", file=sys.stderr)
         return 130
-

@@ -11,6 +11,7 @@ from typing import Any, Iterable
 
 from fgvad.bench.options import DEFAULT_WHAT, WHAT, BenchOptions, apply_preset
 from fgvad.bench.sizes import SIZE_NAMES
+from fgvad.core.checks import non_negative_int, output_file, output_folder, positive_int, seed_int
 
 DESCRIPTION = (
     "Time the training step, inference, the fast-path check, the stock transformers baseline,\n"
@@ -28,7 +29,7 @@ EXAMPLES = """examples:
 
 def parse_size_pair(text: str) -> tuple[int, int]:
     parts = text.lower().split("x")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
         raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}")
     return int(parts[0]), int(parts[1])
 
@@ -37,34 +38,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", default="vit-b16", choices=SIZE_NAMES, help="model size (random weights)")
     parser.add_argument("--what", nargs="+", default=list(DEFAULT_WHAT), metavar="WHAT",
                         help=f"measurements: {', '.join(WHAT)} or all (default: {' '.join(DEFAULT_WHAT)})")
-    parser.add_argument("--frames", type=int, default=256, help="frames per video (default %(default)s)")
-    parser.add_argument("--batch", type=int, default=2, help="videos per step (default %(default)s)")
-    parser.add_argument("--steps", type=int, default=10, help="timed steps (default %(default)s)")
-    parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 3 on CUDA, 1 on CPU)")
+    parser.add_argument("--frames", type=positive_int, default=256, help="frames per video (default %(default)s)")
+    parser.add_argument("--batch", type=positive_int, default=2, help="videos per step (default %(default)s)")
+    parser.add_argument("--steps", type=positive_int, default=10, help="timed steps (default %(default)s)")
+    parser.add_argument("--warmup", type=non_negative_int, default=None, help="untimed steps first (default 3 on CUDA, 1 on CPU)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N (default: cuda when available)")
     parser.add_argument("--amp", default="auto", choices=("auto", "bf16", "fp32"),
                         help="compute dtype (default: bf16 autocast on CUDA, fp32 on CPU)")
     parser.add_argument("--compile", default="auto", choices=("auto", "true", "false"),
                         help="torch.compile the tower layers (default: on CUDA only)")
-    parser.add_argument("--checkpointing-every", type=int, default=0, metavar="K",
+    parser.add_argument("--checkpointing-every", type=non_negative_int, default=0, metavar="K",
                         help="activation checkpointing of every K-th vision layer (0 = off, 1 = all)")
-    parser.add_argument("--frame-chunk", type=int, default=0,
+    parser.add_argument("--frame-chunk", type=non_negative_int, default=0,
                         help="frames per vision-tower call in training (0 = the whole batch in one call)")
-    parser.add_argument("--infer-chunk", type=int, default=512, help="frames per vision-tower call in inference")
-    parser.add_argument("--freeze-vision-layers", type=int, default=0, metavar="N",
+    parser.add_argument("--infer-chunk", type=positive_int, default=512, help="frames per vision-tower call in inference")
+    parser.add_argument("--freeze-vision-layers", type=non_negative_int, default=0, metavar="N",
                         help="CHANGES WHAT IS TRAINED: freeze the patch embedding and the first N vision layers")
     parser.add_argument("--preset", default=None,
                         help="take frames, batch, checkpointing, chunking and learning rates from a training "
                              "preset (e.g. ucf_24gb)")
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers for data/e2e (default %(default)s)")
-    parser.add_argument("--data-videos", type=int, default=8, help="synthetic videos of the data bench")
-    parser.add_argument("--e2e-videos", type=int, default=8, help="synthetic training videos of the e2e bench")
-    parser.add_argument("--e2e-epochs", type=int, default=1, help="epochs of the e2e bench")
+    parser.add_argument("--workers", type=non_negative_int, default=2, help="DataLoader workers for data/e2e (default %(default)s)")
+    parser.add_argument("--data-videos", type=positive_int, default=8, help="synthetic videos of the data bench")
+    parser.add_argument("--e2e-videos", type=positive_int, default=8, help="synthetic training videos of the e2e bench")
+    parser.add_argument("--e2e-epochs", type=positive_int, default=1, help="epochs of the e2e bench")
     parser.add_argument("--e2e-size", type=parse_size_pair, default=(320, 240), help="source video WxH (default 320x240)")
-    parser.add_argument("--e2e-video-frames", type=int, default=256, help="frames per synthetic source video")
-    parser.add_argument("--workdir", default=None, help="keep synthetic data and caches here (default: a temp folder)")
-    parser.add_argument("--json-out", default=None, help="also append the JSON lines to this file")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--e2e-video-frames", type=positive_int, default=256, help="frames per synthetic source video")
+    parser.add_argument("--workdir", default=None, type=output_folder, help="keep synthetic data and caches here (default: a temp folder)")
+    parser.add_argument("--json-out", default=None, type=output_file(), help="also append the JSON lines to this file")
+    parser.add_argument("--seed", type=seed_int, default=0)
 
 
 def options_from_args(args: argparse.Namespace) -> BenchOptions:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from fgvad.cli.data_options import add_keyframe_base, add_path_map, add_strict, require_folder
-from fgvad.core.errors import UsageError
+from fgvad.cli.data_options import add_keyframe_base, add_path_map, add_strict
+from fgvad.core.checks import bounded_int, existing_file, existing_folder, output_folder, positive_int
+from fgvad.core.constants import MAX_IMAGE_SIZE, MAX_NUM_FRAMES
 from fgvad.data.annotations import read_annotations
 from fgvad.data.cache import build_cache
 from fgvad.data.paths import parse_path_map
@@ -28,17 +29,20 @@ EXAMPLES = """examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="annotation JSON (the users' FG-CLIP VAD format)")
-    parser.add_argument("--video-root", required=True, help="folder the entries' video paths are relative to")
-    parser.add_argument("--out", required=True, help="cache folder (created; re-runs resume)")
-    parser.add_argument("--num-frames", type=int, required=True, help="uniformly sampled frames per video or clip")
+    parser.add_argument("file", type=existing_file(), help="annotation JSON (the users' FG-CLIP VAD format)")
+    parser.add_argument("--video-root", required=True, type=existing_folder,
+                        help="folder the entries' video paths are relative to")
+    parser.add_argument("--out", required=True, type=output_folder, help="cache folder (created; re-runs resume)")
+    parser.add_argument("--num-frames", type=bounded_int(1, MAX_NUM_FRAMES), required=True,
+                        help="uniformly sampled frames per video or clip")
     size = parser.add_mutually_exclusive_group(required=True)
-    size.add_argument("--size", type=int, help="square frame size in pixels (FG-CLIP v1 / CLIP resolution)")
-    size.add_argument("--max-num-patches", type=int, metavar="N",
+    size.add_argument("--size", type=bounded_int(8, MAX_IMAGE_SIZE),
+                      help="square frame size in pixels (FG-CLIP v1 / CLIP resolution)")
+    size.add_argument("--max-num-patches", type=bounded_int(1, MAX_NUM_FRAMES), metavar="N",
                       help="FG-CLIP 2 / SigLIP 2: NaFlex frames of at most N patches (the training option's value)")
-    parser.add_argument("--patch-size", type=int, default=16, help="with --max-num-patches: the model's patch size "
-                                                                   "(default 16)")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--patch-size", type=bounded_int(1, MAX_IMAGE_SIZE), default=16,
+                        help="with --max-num-patches: the model's patch size (default 16)")
+    parser.add_argument("--workers", type=positive_int, default=None,
                         help="decoding processes (default: min(4, CPU count))")
     add_keyframe_base(parser)
     parser.add_argument("--verify", action="store_true",
@@ -48,13 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be at least 1, not {args.workers}")
-    require_folder("--video-root", args.video_root)
     from fgvad.data.geometry import FrameGeometry
 
-    if args.max_num_patches is not None and (args.max_num_patches < 1 or args.patch_size < 1):
-        raise UsageError("--max-num-patches and --patch-size must be positive")
     size = (FrameGeometry.naflex(args.patch_size, args.max_num_patches) if args.max_num_patches is not None
             else args.size)
     path_map = parse_path_map(args.path_map)

@@ -9,6 +9,7 @@ import sys
 from fgvad.cli.data_options import add_keyframe_base, add_path_map
 from fgvad.data.paths import parse_path_map
 from fgvad.data.validate import check_annotations, format_problem, format_summary
+from fgvad.core.checks import existing_file, existing_folder
 
 DESCRIPTION = (
     "Validate every entry of an annotation JSON and its videos. Prints one line per problem\n"
@@ -32,8 +33,8 @@ EXAMPLES = """examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="annotation JSON to check")
-    parser.add_argument("--video-root", required=True, help="folder the entries' video paths are relative to")
+    parser.add_argument("file", type=existing_file(), help="annotation JSON to check")
+    parser.add_argument("--video-root", required=True, type=existing_folder, help="folder the entries' video paths are relative to")
     parser.add_argument("--json", action="store_true", help="print a JSON report instead of lines")
     parser.add_argument("--model", metavar="CKPT|TYPE", default=None,
                         help="the model you will train: a checkpoint folder (its config.json's model_type) or a "

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from fgvad.cli.data_options import add_strict, refuse_overwrite, require_folder
+from fgvad.cli.data_options import add_strict, refuse_overwrite
 from fgvad.data.tools.convert import convert_file, summary_lines, write_training_json
+from fgvad.core.checks import existing_file, existing_folder, output_file
 
 DESCRIPTION = """\
 Convert the per-video normal-caption schema
@@ -31,14 +32,14 @@ then: fgvad data split normal_train.json --out ...   (removes the test normals)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="normal-caption JSON ({video: {clip: {timestamps, global, region}}})")
-    parser.add_argument("--out", required=True, help="training JSON to write (a list of entries)")
+    parser.add_argument("file", type=existing_file(), help="normal-caption JSON ({video: {clip: {timestamps, global, region}}})")
+    parser.add_argument("--out", required=True, type=output_file(), help="training JSON to write (a list of entries)")
     parser.add_argument("--video-prefix", default="",
                         help="prepended to every video path, e.g. UCF_Crimes_Videos/UCF_Crimes/Videos/ (default: none)")
     parser.add_argument("--video-folder", default=None,
                         help="put every video in this folder instead of Training_/Testing_Normal_Videos_Anomaly "
                              "chosen by the official UCF-Crime lists")
-    parser.add_argument("--video-root", default=None,
+    parser.add_argument("--video-root", default=None, type=existing_folder,
                         help="folder with the videos; clips beyond a video's duration are then reported too")
     parser.add_argument("--bad-timestamps", choices=("drop", "whole-video"), default="drop",
                         help="placeholder/reversed/out-of-range clips: drop them (default) or keep them "
@@ -53,7 +54,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     refuse_overwrite(args.out, args.file)
-    require_folder("--video-root", args.video_root)
     entries, report = convert_file(args.file, video_prefix=args.video_prefix, video_folder=args.video_folder,
                                    video_root=args.video_root, bad_timestamps=args.bad_timestamps,
                                    misfiled=args.misfiled, strict=args.strict)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from fgvad.cli.data_options import add_keyframe_base, add_strict, refuse_overwrite
+from fgvad.core.checks import existing_file, output_file, positive_int, seed_int
 from fgvad.core.errors import UsageError
 from fgvad.core.io import write_text_atomic
 from fgvad.data.tools.hardneg import DEFAULT_PER_REGION, hardneg_file, summary_lines
@@ -30,11 +31,11 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="training annotation JSON (a list of entries)")
-    parser.add_argument("--out", required=True, help="write the file with hard negatives here")
-    parser.add_argument("--per-region", type=int, default=DEFAULT_PER_REGION,
+    parser.add_argument("file", type=existing_file(), help="training annotation JSON (a list of entries)")
+    parser.add_argument("--out", required=True, type=output_file(), help="write the file with hard negatives here")
+    parser.add_argument("--per-region", type=positive_int, default=DEFAULT_PER_REGION,
                         help=f"negatives per region caption (default {DEFAULT_PER_REGION})")
-    parser.add_argument("--seed", type=int, default=0, help="another seed gives another (deterministic) choice")
+    parser.add_argument("--seed", type=seed_int, default=0, help="another seed gives another (deterministic) choice")
     add_keyframe_base(parser, "; used only to validate entries")
     add_strict(parser, "report malformed entries and carry them through unchanged")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fgvad.core.checks import non_negative_int
 from fgvad.core.errors import UsageError
 from fgvad.core.io import check_output_path
 from fgvad.data.annotations import KEYFRAME_BASE_DEFAULT
@@ -12,7 +13,7 @@ from fgvad.data.annotations import KEYFRAME_BASE_DEFAULT
 
 def add_keyframe_base(parser: argparse.ArgumentParser, note: str = "") -> None:
     """``--keyframe-base {0,1}``: the number of the first frame in the file's ``box_infos``."""
-    parser.add_argument("--keyframe-base", type=int, choices=(0, 1), default=KEYFRAME_BASE_DEFAULT,
+    parser.add_argument("--keyframe-base", type=non_negative_int, choices=(0, 1), default=KEYFRAME_BASE_DEFAULT,
                         help="first frame number used by the annotation's keyframes (default 1, as Label Studio "
                              "writes; see docs/data.md 'Keyframe numbering')" + note)
 
@@ -23,11 +24,6 @@ def refuse_overwrite(out: str | Path | None, src: str | Path) -> None:
         raise UsageError(f"--out {out}: refusing to overwrite the input; choose another file")
     if out:
         check_output_path(out, flag="--out")
-
-
-def require_folder(flag: str, path: str | Path | None) -> None:
-    if path is not None and not Path(path).is_dir():
-        raise UsageError(f"{flag} {path}: not a folder")
 
 
 def add_strict(parser: argparse.ArgumentParser, what: str) -> None:

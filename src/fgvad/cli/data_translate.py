@@ -8,6 +8,7 @@ from fgvad.cli.data_options import add_strict, refuse_overwrite
 from fgvad.core.errors import UsageError
 from fgvad.core.io import check_output_path
 from fgvad.data.tools.translate import ModelTranslator, translate_file
+from fgvad.core.checks import existing_file, existing_folder, output_file, positive_int
 
 DESCRIPTION = """\
 Translate the non-English captions of an annotation JSON (either schema) with a local
@@ -30,13 +31,13 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="annotation JSON (training list or the per-video normal-caption schema)")
-    parser.add_argument("--out", help="write the translated file here (required unless --dry-run)")
-    parser.add_argument("--model", help="local transformers translation model folder (e.g. MarianMT zh->en)")
-    parser.add_argument("--cache", help="JSON {source: translation}; applied first and extended with new translations")
+    parser.add_argument("file", type=existing_file(), help="annotation JSON (training list or the per-video normal-caption schema)")
+    parser.add_argument("--out", type=output_file(), help="write the translated file here (required unless --dry-run)")
+    parser.add_argument("--model", type=existing_folder, help="local transformers translation model folder (e.g. MarianMT zh->en)")
+    parser.add_argument("--cache", type=output_file(), help="JSON {source: translation}; applied first and extended with new translations")
     parser.add_argument("--dry-run", action="store_true", help="list what would be translated; write nothing")
-    parser.add_argument("--batch-size", type=int, default=16, help="strings per model call (default 16)")
-    parser.add_argument("--max-new-tokens", type=int, default=256, help="longest translation in tokens (default 256)")
+    parser.add_argument("--batch-size", type=positive_int, default=16, help="strings per model call (default 16)")
+    parser.add_argument("--max-new-tokens", type=positive_int, default=256, help="longest translation in tokens (default 256)")
     parser.add_argument("--device", default=None, help="torch device for the model (default: cuda if available)")
     add_strict(parser, "report malformed entries, translate and carry them through")
 
@@ -47,8 +48,6 @@ def run(args: argparse.Namespace) -> int:
     refuse_overwrite(args.out, args.file)
     if args.cache and not args.dry_run:
         check_output_path(args.cache, flag="--cache")  # new translations are added to it
-    if args.batch_size < 1 or args.max_new_tokens < 1:
-        raise UsageError("--batch-size and --max-new-tokens must be positive")
     translator = None
     if args.model and not args.dry_run:
         model = ModelTranslator(args.model, args.device, args.batch_size, args.max_new_tokens)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from fgvad.core.checks import output_folder, seed_int
 from fgvad.demo import DEFAULT_HELDOUT_OUT, DEFAULT_OUT, QUICK, TARGET_AUC
 
 DESCRIPTION = """\
@@ -22,9 +23,9 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default=None, metavar="DIR",
+    parser.add_argument("--out", default=None, metavar="DIR", type=output_folder,
                         help=f"output folder (default ./{DEFAULT_OUT}; a previous demo there is replaced)")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the dataset and the training (default 0)")
+    parser.add_argument("--seed", type=seed_int, default=None, help="seed of the dataset and the training (default 0)")
     parser.add_argument("--seeds", default=None, metavar="S1,S2,...",
                         help="run once per seed (into OUT/seed<S>) and print a summary table of them")
     parser.add_argument("--heldout", action="store_true",
@@ -44,9 +45,9 @@ def _seeds(args: argparse.Namespace) -> list[int]:
     if args.seeds is None:
         return [args.seed or 0]
     try:
-        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    except ValueError:
-        raise UsageError(f"--seeds {args.seeds!r}: expected integers separated by commas, e.g. 0,1,2") from None
+        seeds = [seed_int(s) for s in args.seeds.split(",") if s.strip()]
+    except argparse.ArgumentTypeError:
+        raise UsageError(f"--seeds {args.seeds!r}: expected seeds (integers 0 .. 2**32-1) separated by commas, e.g. 0,1,2") from None
     if not seeds or len(set(seeds)) != len(seeds):
         raise UsageError(f"--seeds {args.seeds!r}: expected distinct integers, e.g. 0,1,2")
     return seeds

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from fgvad.eval.folder import DEFAULT_HEATMAP_TOP_K
+from fgvad.core.checks import existing_folder, non_negative_int
 
 DESCRIPTION = """\
 Draw what `fgvad eval` measured and saved: for each test video a PNG of its per-frame anomaly
@@ -14,6 +15,7 @@ spatial heatmaps `fgvad eval` computed at the top-scored frames of each anomalou
 names its kind: mil = the MIL score's drop when the patch is greyed out, for MIL scores; prompt
 = 1 - P(normal prompt) per patch, for prompt scores) over the frame; and
 EVAL_DIR/report.html, one static page with the metrics table and all images, readable offline.
+An `fgvad compare` folder gets its table and AUC/AP-vs-step plot redrawn instead.
 Reads files only: no model, no GPU, no videos."""
 
 EXAMPLES = """\
@@ -27,8 +29,8 @@ _NO_LONGER_NEEDED = (("checkpoint", "--checkpoint"), ("device", "--device"), ("v
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("eval_dir", metavar="EVAL_DIR", help="output folder of `fgvad eval`")
-    parser.add_argument("--top-k", type=int, default=DEFAULT_HEATMAP_TOP_K,
+    parser.add_argument("eval_dir", metavar="EVAL_DIR", type=existing_folder, help="output folder of `fgvad eval` (or of `fgvad compare`)")
+    parser.add_argument("--top-k", type=non_negative_int, default=DEFAULT_HEATMAP_TOP_K,
                         help="heatmaps drawn per anomalous video, of those `fgvad eval` saved "
                              f"(default {DEFAULT_HEATMAP_TOP_K})")
     parser.add_argument("--no-heatmaps", action="store_true", help="score curves and the table only")
@@ -45,6 +47,13 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, dest) is not None:
             print(f"fgvad: note: {flag} is not needed: heatmaps now come from `fgvad eval` (EVAL_DIR/heatmaps)",
                   file=sys.stderr)
+    from fgvad.viz.compare import build_compare_report, is_compare_folder
+
+    if is_compare_folder(args.eval_dir):  # an `fgvad compare` folder: its table and plot
+        compared = build_compare_report(args.eval_dir)
+        print(f"wrote {compared.plot}")
+        print(f"report: {compared.html}")
+        return 0
     result = build_report(args.eval_dir, top_k=args.top_k, heatmaps=not args.no_heatmaps)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)

@@ -40,3 +40,9 @@ LOSS_TYPES = ("softmax", "sigmoid")
 # at 30 fps; a larger count is a wrong column or a typo, and believing it would allocate
 # gigabytes of labels before anything else fails.
 MAX_VIDEO_FRAMES = 100_000_000
+
+# --- Option bounds where a huge value would allocate gigabytes before anything else fails:
+# frames sampled per video or clip (a cache sample of 65,536 frames at 224 px is ~10 GB) and
+# the square model resolution (8K is beyond every vision tower fgvad loads).
+MAX_NUM_FRAMES = 65_536
+MAX_IMAGE_SIZE = 8192

@@ -107,3 +107,7 @@ class TrainingInterrupted(FgvadError):
 
 class AutoFitError(FgvadError):
     """``--auto-fit``: even one video at the smallest frame count does not fit the GPU."""
+
+
+class FeatureError(FgvadError):
+    """A frozen-features folder is missing, foreign, or was written with other settings."""

@@ -19,6 +19,8 @@ hour of decoding.
 from __future__ import annotations
 
 import errno
+import fcntl
+import hashlib
 import json
 import os
 import secrets
@@ -98,6 +100,18 @@ def read_json(path: str | Path, *, what: str | None = None, error: type[FgvadErr
     return parse_json_text(read_utf8_text(path, what=what, error=error), path, error)
 
 
+def read_format_json(path: str | Path, fmt: str, *, error: type[FgvadError], not_it: str) -> dict[str, Any] | None:
+    """One of fgvad's own meta files: a JSON object whose ``format`` is ``fmt``; None when the
+    file is not there; ``error("<path>: <not_it>")`` when it is something else."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    meta = read_json(path, error=error)
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise error(f"{path}: {not_it}")
+    return meta
+
+
 # --------------------------------------------------------------------------- output paths
 
 _WRITE_ERRORS = {
@@ -158,6 +172,9 @@ def check_output_path(path: str | Path, *, flag: str = "--out", folder: bool = F
     """
     p = Path(path)
     label = f"{flag} {p}" if flag else str(p)
+    too_long = next((part for part in p.parts if len(os.fsencode(part)) > 255), None)
+    if too_long is not None:  # NAME_MAX of every common file system; the write would fail after the work
+        raise error(f"{label}: a name in the path is longer than 255 bytes ({too_long[:20]}...)")
     if p.is_dir() and not folder:
         raise error(f"{label}: is a folder; give a file name")
     if p.exists() and not p.is_dir() and folder:
@@ -175,3 +192,33 @@ def check_output_path(path: str | Path, *, flag: str = "--out", folder: bool = F
         if problem:
             raise error(f"{label}: exists and cannot be overwritten: {problem}")
     return p
+
+
+@contextmanager
+def output_lock(path: str | Path, *, flag: str = "--out") -> Iterator[None]:
+    """Hold, while a command runs, the right to write ``path``: a second fgvad command writing the
+    same output (two terminals, a script run twice) stops in one line instead of interleaving files.
+
+    The lock is an ``flock`` on a file in the system temp folder named after the resolved path, so
+    nothing is added to the user's folders and the lock ends with the process, however it ends.
+    Where no lock file can be made (a read-only temp folder), the command runs unlocked."""
+    key = hashlib.sha1(str(Path(path).resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    try:
+        folder = Path(tempfile.gettempdir()) / "fgvad-locks"
+        folder.mkdir(mode=0o777, exist_ok=True)
+        fd = os.open(folder / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "another process"
+            raise UsageError(f"{flag} {path}: another fgvad command ({holder}) is writing there; "
+                             "wait for it or choose another output") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)

@@ -1,4 +1,4 @@
-"""Annotation formats: the users' FG-CLIP VAD JSON, FG-CLIP's image JSON, UCF-Crime test lists.
+"""Annotation formats: the users' FG-CLIP VAD JSON and FG-CLIP's image JSON (test files: fgvad.data.testsets).
 
 The training JSON is loaded exactly as users have it (see ../shared/datasets/README.md):
 a list of entries with ``video``, ``global_caption``, ``region_captions``, ``box_infos``
@@ -23,13 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
-from fgvad.core.constants import MAX_VIDEO_FRAMES
 from fgvad.core.datasets import NORMAL, UCF_CLASSES, known_anomaly_classes, resolve_shipped  # noqa: F401 (re-exported)
-# UCF-Crime's key rule; MSAD names (``Fire_3``) pass through it unchanged.
+# UCF-Crime's key rule (the users' data are UCF-Crime's); MSAD names (``Fire_3``) pass through it unchanged.
 from fgvad.core.datasets import ucf_crime_video_key as video_key
 from fgvad.core.errors import AnnotationError
 from fgvad.core.io import parse_json_text, read_utf8_text
 from fgvad.data.paths import mapped_video_path
+# The test-side readers live in fgvad.data.testsets (one per benchmark format); re-exported
+# here, where callers have always imported them from.
+from fgvad.data.testsets import TestVideo, load_frame_counts, load_test_annotation, load_video_list  # noqa: F401
 
 KEYFRAME_BASE_DEFAULT = 1  # the users' files come from Label Studio, which numbers frames from 1
 
@@ -87,31 +89,6 @@ class Entry:
     def keyframes(self) -> list[int]:
         """Sorted distinct 0-based keyframe indices over all regions."""
         return sorted({b.frame for r in self.regions for b in r.boxes})
-
-
-@dataclass
-class TestVideo:
-    """One video of a temporal test annotation. Intervals are [start, end) frame indices."""
-
-    name: str  # without extension, e.g. Abuse028_x264
-    label: str
-    intervals: list[tuple[int, int]]
-    n_frames: int | None = None
-    folder: str | None = None
-
-    @property
-    def key(self) -> str:
-        return video_key(self.name)
-
-    @property
-    def is_anomaly(self) -> bool:
-        return self.label != NORMAL
-
-    @property
-    def relpath(self) -> str:
-        """Path below a UCF-Crime video root, ``Folder/Name.mp4``."""
-        folder = self.folder or ("Testing_Normal_Videos_Anomaly" if not self.is_anomaly else self.label)
-        return f"{folder}/{self.name}.mp4"
 
 
 def label_from_path(path: str) -> str:
@@ -404,117 +381,3 @@ def load_annotations(path: str | Path, keyframe_base: int = KEYFRAME_BASE_DEFAUL
     """Load a training JSON (video or image format, or both mixed), all or nothing: AnnotationError
     at the first malformed entry. Tools that should keep going use :func:`read_annotations`."""
     return read_annotations(path, keyframe_base, strict=True).entries
-
-
-# --------------------------------------------------------------------------- UCF-Crime test files
-
-
-def _open_lines(path: str | Path) -> list[str]:
-    return read_utf8_text(path).splitlines()
-
-
-def _intervals(values: list[str], path: str | Path, lineno: int) -> list[tuple[int, int]]:
-    try:
-        nums = [int(v) for v in values]
-    except ValueError:
-        raise AnnotationError(f"{path}:{lineno}: interval values must be integers, found {values}") from None
-    if len(nums) % 2:
-        raise AnnotationError(f"{path}:{lineno}: interval values come in start/end pairs, found {len(nums)}")
-    out = []
-    for s, e in zip(nums[::2], nums[1::2]):
-        if s == -1 and e == -1:
-            continue
-        if s < 0 or e < s:
-            raise AnnotationError(f"{path}:{lineno}: bad interval [{s}, {e}]")
-        out.append((s, e))
-    return out
-
-
-def _is_int(text: str) -> bool:
-    return text.lstrip("-").isdigit()
-
-
-def _frame_count(value: str, path: str | Path, lineno: int) -> int:
-    if not _is_int(value):
-        raise AnnotationError(f"{path}:{lineno}: frame count {value!r} is not a whole number")
-    n = int(value)
-    if n < 1:
-        raise AnnotationError(f"{path}:{lineno}: frame count {n} is not positive")
-    if n > MAX_VIDEO_FRAMES:
-        raise AnnotationError(f"{path}:{lineno}: frame count {n:,} is above the {MAX_VIDEO_FRAMES:,}-frame limit "
-                              "(over 38 days at 30 fps): a wrong column or a typo?")
-    return n
-
-
-def _test_lines(path: str | Path) -> list[tuple[int, TestVideo]]:
-    """``(line number, TestVideo)`` of every non-blank line, in either format; each video once."""
-    videos: list[tuple[int, TestVideo]] = []
-    first_line: dict[str, int] = {}
-    for lineno, line in enumerate(_open_lines(path), 1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) < 2:
-            raise AnnotationError(f"{path}:{lineno}: expected 'Name.mp4  Class  s1  e1  s2  e2'")
-        # The count format has one field more than the official one (name, count, class, interval
-        # pairs: an odd number), so a count that is not a number is still recognised as one.
-        with_counts = len(parts) >= 3 and not _is_int(parts[2]) and (_is_int(parts[1]) or len(parts) % 2 == 1)
-        if with_counts:
-            rel, n, label, rest = parts[0], _frame_count(parts[1], path, lineno), parts[2], parts[3:]
-        else:
-            rel, n, label, rest = parts[0], None, parts[1], parts[2:]
-        pp = PurePosixPath(rel)
-        folder = str(pp.parent) if str(pp.parent) != "." else None
-        video = TestVideo(pp.stem if pp.suffix else pp.name, label, _intervals(rest, path, lineno), n, folder)
-        if video.key in first_line:
-            raise AnnotationError(f"{path}:{lineno}: {video.name} is listed again (first at line "
-                                  f"{first_line[video.key]})")
-        first_line[video.key] = lineno
-        videos.append((lineno, video))
-    if not videos:
-        raise AnnotationError(f"{path}: no videos in the annotation")
-    return videos
-
-
-def load_test_annotation(path: str | Path = "ucf-crime") -> list[TestVideo]:
-    """Parse a UCF-Crime temporal annotation, in either public format.
-
-    - ``Name.mp4  Class  s1  e1  s2  e2`` (the official file), or
-    - ``Folder/Name.mp4 n_frames Class s1 e1 s2 e2`` (with frame counts).
-    ``path="ucf-crime"`` reads the official annotation shipped with fgvad.
-
-    A line the ground truth would silently misread is an error naming it: a video listed
-    twice, a ``Normal`` video with an anomaly interval (its frames would count as normal), an
-    anomalous class without one (its videos would have no positive frame, its class AUC none).
-    """
-    path = resolve_shipped(path, "test_annotation")
-    videos = _test_lines(path)
-    for lineno, tv in videos:
-        if not tv.is_anomaly and tv.intervals:
-            s, e = tv.intervals[0]
-            raise AnnotationError(f"{path}:{lineno}: {tv.name} is labelled {NORMAL} but has the anomaly interval "
-                                  f"{s} {e}; a normal video has none (-1 -1), or give its anomaly class")
-        if tv.is_anomaly and not tv.intervals:
-            raise AnnotationError(f"{path}:{lineno}: {tv.name} is labelled {tv.label} but has no anomaly interval "
-                                  f"(all -1); give its interval, or label it {NORMAL}")
-    return [tv for _, tv in videos]
-
-
-def load_frame_counts(path: str | Path) -> dict[str, int]:
-    """Frame counts from a ``Folder/Name.mp4 n ...`` file (or a dataset name: its shipped counts), by video name.
-
-    A video listed twice is an error naming the line (the last count would win silently)."""
-    path = resolve_shipped(path, "frame_counts")
-    counts = {}
-    for lineno, tv in _test_lines(path):
-        if tv.n_frames is None:
-            raise AnnotationError(f"{path}:{lineno}: {tv.name} has no frame count "
-                                  "(expected 'Folder/Name.mp4 n Class ...')")
-        counts[tv.name] = tv.n_frames
-    return counts
-
-
-def load_video_list(path: str | Path) -> list[str]:
-    """A list of video paths, one per line. ``ucf-crime-test``/``ucf-crime-train`` read the shipped lists."""
-    path = resolve_shipped(path, "video_list")
-    return [ln.strip() for ln in _open_lines(path) if ln.strip()]

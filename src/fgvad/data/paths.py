@@ -23,11 +23,13 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterable
+from typing import Callable, Iterable
 from urllib.parse import unquote
 
-from fgvad.core.errors import AnnotationError, UsageError
+from fgvad.core.datasets import ucf_crime_video_key
+from fgvad.core.errors import AnnotationError, UsageError, VideoError
 
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
 # Label Studio's local-files URL; "d" is the path below LOCAL_FILES_DOCUMENT_ROOT.
 _LABEL_STUDIO_RE = re.compile(r"^(?:https?://[^/?#]+)?/data/local-files/?\?(?:[^#]*&)?d=([^&#]*)")
 
@@ -118,3 +120,17 @@ def resolve_video_path(root: str | Path, rel: str, path_map: PathMap | None = No
     if problem is not None:
         raise AnnotationError(f"video {str(rel)[:200]!r}: {problem}")
     return Path(root) / os.path.normpath(mapped_video_path(rel, path_map).replace("\\", "/"))
+
+
+def index_video_files(root: str | Path, key: Callable[[str], str] = ucf_crime_video_key) -> dict[str, Path]:
+    """Every video file below ``root`` keyed by ``key`` (a dataset's name rule; first found wins, sorted walk)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise VideoError(f"{root}: video root is not a folder")
+    found: dict[str, Path] = {}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames.sort()
+        for fn in sorted(filenames):
+            if fn.lower().endswith(VIDEO_SUFFIXES):
+                found.setdefault(key(fn), Path(dirpath) / fn)
+    return found

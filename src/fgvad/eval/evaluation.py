@@ -1,4 +1,4 @@
-"""``evaluate()``: UCF-Crime-protocol metrics for a checkpoint (and its zero-shot baseline) or for
+"""``evaluate()``: the metrics of a benchmark's protocol (UCF-Crime, XD-Violence, ShanghaiTech) for a checkpoint (and its zero-shot baseline) or for
 precomputed per-frame scores of any method, written as an eval folder (fgvad.eval.folder).
 
 With a checkpoint, every test video is scored (fgvad.eval.score), the ground truth is built
@@ -19,14 +19,14 @@ from typing import Any, Mapping
 import numpy as np
 
 from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
-from fgvad.core.datasets import DATASETS, UCF_CLASSES
+from fgvad.core.datasets import DATASETS, UCF_CLASSES, UCF_CRIME, DatasetSpec
 from fgvad.core.errors import EvalError, UsageError
 from fgvad.core.io import check_output_path
 from fgvad.core.prompts import PromptSet, as_prompt_set, default_prompt_set
 from fgvad.data.annotations import TestVideo, load_test_annotation
 from fgvad.eval.folder import (BASELINE_DIR, DEFAULT_HEATMAP_TOP_K, HEATMAPS_DIR, METRICS_JSON, METRICS_MD,
                                read_score_array, write_eval_files)
-from fgvad.eval.gt import build_ground_truth, locate_test_videos, resolve_frame_counts
+from fgvad.eval.gt import build_ground_truth, check_gt_mode, locate_test_videos, resolve_frame_counts
 from fgvad.eval.metrics import DEFAULT_THRESHOLD, align_scores, compute_metrics, metrics_table, write_metrics
 
 
@@ -68,6 +68,7 @@ class _Protocol:
     """The settings every evaluated model of one run shares."""
 
     videos: list[TestVideo]
+    spec: DatasetSpec
     annotation: str
     gt_mode: str
     threshold: float
@@ -76,19 +77,22 @@ class _Protocol:
 
     def meta(self, counts: Mapping[str, int], gt: Mapping[str, np.ndarray], **extra: Any) -> dict[str, Any]:
         return {
+            "dataset": self.spec.name,
             "annotation": self.annotation,
             "gt_mode": self.gt_mode,
             "video_root": self.video_root,
             "threshold": self.threshold,
             **extra,
-            "videos": [{"name": tv.name, "class": tv.label, "n_frames": int(counts[tv.name]),
+            "videos": [{"name": tv.name, "class": tv.label, "classes": list(tv.classes),
+                        "n_frames": int(counts[tv.name]),
                         "gt_frames": int(len(gt[tv.name])), "intervals": [list(i) for i in tv.intervals]}
                        for tv in self.videos],
         }
 
     def metrics(self, scores: Mapping[str, np.ndarray], gt: Mapping[str, np.ndarray]) -> dict[str, Any]:
-        return compute_metrics(scores, gt, {tv.name: tv.label for tv in self.videos},
-                               gt_mode=self.gt_mode, threshold=self.threshold)
+        return compute_metrics(scores, gt, {tv.name: tv.classes for tv in self.videos},
+                               gt_mode=self.gt_mode, threshold=self.threshold, key=self.spec.video_key,
+                               headline_metric=self.spec.headline_metric)
 
 
 def load_score_dir(folder: str | Path) -> dict[str, np.ndarray]:
@@ -102,11 +106,19 @@ def load_score_dir(folder: str | Path) -> dict[str, np.ndarray]:
     return scores
 
 
-def dataset_prompt_set(test_annotation: str | Path, videos: list[TestVideo]) -> PromptSet:
-    """fgvad's default prompts for the test set's classes: a registered dataset's (``ucf-crime``),
-    else the anomaly classes the annotation file names (UCF-Crime's when it names none)."""
-    spec = DATASETS.get(str(test_annotation))
-    classes = spec.anomaly_classes if spec else sorted({tv.label for tv in videos if tv.is_anomaly})
+def _fit_length(scores: np.ndarray, length: int) -> np.ndarray:
+    if len(scores) >= length:
+        return scores[:length]
+    return np.concatenate([scores, np.full(length - len(scores), scores[-1], dtype=scores.dtype)])
+
+
+def dataset_prompt_set(test_annotation: str | Path, videos: list[TestVideo],
+                       spec: DatasetSpec | None = None) -> PromptSet:
+    """fgvad's default prompts for the test set's classes: a registered dataset's (``ucf-crime``,
+    or ``spec`` when it is another benchmark than UCF-Crime), else the anomaly classes the
+    annotation file names (UCF-Crime's when it names none)."""
+    registered = DATASETS.get(str(test_annotation)) or (spec if spec is not None and spec is not UCF_CRIME else None)
+    classes = registered.anomaly_classes if registered else sorted({tv.label for tv in videos if tv.is_anomaly})
     return default_prompt_set(classes or UCF_CLASSES)
 
 
@@ -123,7 +135,8 @@ def _evaluate_precomputed(protocol: _Protocol, scores_dir: str | Path, out: Path
                                         frame_counts=frame_counts, video_root=protocol.video_root)
     print(note, file=sys.stderr)
     gt = build_ground_truth(protocol.videos, counts, protocol.gt_mode)
-    aligned = align_scores(load_score_dir(scores_dir), gt, expand=expand, gt_mode=protocol.gt_mode)
+    aligned = align_scores(load_score_dir(scores_dir), gt, expand=expand, gt_mode=protocol.gt_mode,
+                           key=protocol.spec.video_key)
     metrics = protocol.metrics(aligned, gt)
     write_eval_files(_fresh(out), aligned, gt, protocol.meta(counts, gt, checkpoint=None,
                                                              scores_from=str(scores_dir), expand=expand))
@@ -138,13 +151,19 @@ def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path,
                          max_num_patches: int | None) -> tuple[dict, list[Path], Any, PromptSet]:
     from fgvad.eval.heatmaps import map_kinds, save_video_heatmaps
     from fgvad.eval.leakage import check_leakage
-    from fgvad.eval.score import load_scorer, read_checkpoint_trained_on, score_videos
+    from fgvad.eval.score import checkpoint_snippet_frames, load_scorer, read_checkpoint_trained_on, score_videos
 
     leaked = check_leakage(read_checkpoint_trained_on(checkpoint), protocol.videos, allow=allow_leakage,
                            source=f"checkpoint {checkpoint}")
     if leaked:
         note = (f"{checkpoint} was trained on {len(leaked)} test videos; its numbers are not a valid "
                 "test result (--allow-leakage)")
+        print(f"warning: {note}", file=sys.stderr)
+        notes.append(note)
+    trained_snippet = checkpoint_snippet_frames(checkpoint)
+    if trained_snippet is not None and trained_snippet != stride:
+        note = (f"{checkpoint} was trained on features of {trained_snippet}-frame snippets but is scored every "
+                f"{stride} frames (--stride {trained_snippet} matches its training)")
         print(f"warning: {note}", file=sys.stderr)
         notes.append(note)
     scorer = load_scorer(checkpoint, kind=score_kind, device=device, frame_batch=max(1, frame_batch),
@@ -154,10 +173,12 @@ def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path,
           f"{scorer.geometry.describe()})", file=sys.stderr)
     full = dict(score_videos(scorer, paths, stride=stride, num_workers=num_workers, progress=protocol.progress))
     # Scores cover every real frame, so the decoded length is the video's frame count; the
-    # floor16/i3d conventions then evaluate a prefix of those frames, by definition.
+    # floor16/i3d conventions then evaluate a prefix of those frames, by definition, except
+    # ShanghaiTech's i3d GT, which runs to the end of the last (partial) snippet: those frames
+    # take the last snippet's score, as the I3D methods' repeated snippet scores do.
     counts = {name: len(s) for name, s in full.items()}
     gt = build_ground_truth(protocol.videos, counts, protocol.gt_mode)
-    aligned = {name: full[name][: len(labels)] for name, labels in gt.items()}
+    aligned = {name: _fit_length(full[name], len(labels)) for name, labels in gt.items()}
     metrics = protocol.metrics(aligned, gt)
     metrics["score_kind"] = scorer.kind
     metrics["score_rule"] = scorer.rule
@@ -178,7 +199,8 @@ def _evaluate_checkpoint(protocol: _Protocol, checkpoint: str | Path, out: Path,
 
 def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: str | Path | None = None,
              baseline: str | Path | None = None, baseline_scores: str | Path | None = None,
-             test_annotation: str | Path = "ucf-crime", video_root: str | Path | None = None,
+             test_annotation: str | Path | None = None, dataset: str | None = None,
+             video_root: str | Path | None = None,
              frame_counts: str | Path | None = None, gt_mode: str = "frames", expand: int | None = None,
              threshold: float = DEFAULT_THRESHOLD, stride: int = SNIPPET_FRAMES, score_kind: str = "auto",
              frame_batch: int = DEFAULT_FRAME_BATCH, num_workers: int = 4, device: str | None = None,
@@ -186,6 +208,11 @@ def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: s
              prompts: PromptSet | str | Path | None = None, progress: bool = True,
              max_num_patches: int | None = None) -> EvalResult:
     """Evaluate one model on a temporal test annotation and write the eval folder ``out``.
+
+    ``dataset`` (a registry name: ``ucf-crime``, ``xd-violence``, ``shanghaitech``) sets the
+    annotation format, the video-name rule, the ground-truth modes, the class prompts and the
+    headline metric; ``test_annotation`` defaults to its shipped annotation (a dataset name as
+    ``test_annotation`` also selects that dataset). Default: UCF-Crime.
 
     Exactly one of ``checkpoint`` (scored on the videos below ``video_root``; ``baseline`` is an
     untouched checkpoint scored zero-shot by prompts beside it) or ``scores`` (a folder of
@@ -215,8 +242,14 @@ def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: s
         raise UsageError(f"--heatmap-top-k must be >= 0, not {heatmap_top_k}")
     if not math.isfinite(threshold):
         raise UsageError(f"--threshold must be a finite number, not {threshold}")
+    if dataset is None:
+        dataset = str(test_annotation) if str(test_annotation) in DATASETS else UCF_CRIME.name
+    spec = check_gt_mode(gt_mode, dataset)
+    if test_annotation is None:
+        test_annotation = spec.name
     check_output_path(out, flag="--out", folder=True)
-    protocol = _Protocol(videos=load_test_annotation(test_annotation), annotation=str(test_annotation),
+    protocol = _Protocol(videos=load_test_annotation(test_annotation, spec), spec=spec,
+                         annotation=str(test_annotation),
                          gt_mode=gt_mode, threshold=threshold,
                          video_root=str(video_root) if video_root else None, progress=progress)
     out = Path(out)
@@ -241,7 +274,7 @@ def evaluate(*, out: str | Path, checkpoint: str | Path | None = None, scores: s
                        max_num_patches=max_num_patches)
         metrics, heatmaps, geometry, used = _evaluate_checkpoint(
             protocol, checkpoint, out, paths, score_kind=score_kind,
-            default_prompts=dataset_prompt_set(test_annotation, protocol.videos), default_source="default", **scoring)
+            default_prompts=dataset_prompt_set(test_annotation, protocol.videos, spec), default_source="default", **scoring)
         baseline_metrics = None
         if baseline:
             if max_num_patches is None and geometry.max_num_patches:

@@ -1,23 +1,24 @@
-"""Frame-level ground truth for the UCF-Crime protocol, in named modes.
+"""Frame-level ground truth of a benchmark's test annotation, in named modes.
 
 Public repos disagree on how frame labels are built from the temporal annotation, which
-moves AUC by tenths of a point; fgvad makes the convention explicit (see
-../shared/datasets/README.md for the facts behind each rule):
+moves AUC by tenths of a point; fgvad makes the convention explicit, per dataset (the registry
+entry, :mod:`fgvad.core.datasets`, holds each benchmark's rule; ../shared/datasets/*/README.md
+the facts behind it):
 
 - ``frames``: every real frame of the video, labels on 0-based end-exclusive intervals
-  ``s <= i < e`` clipped to ``n``. 1,111,808 frames / 84,182 positives on UCF-Crime.
-- ``floor16``: the same labels cut to ``16 * floor(n / 16)`` frames (whole 16-frame
-  snippets only). 1,109,824 / 84,160.
-- ``i3d``: the ground truth shipped with the I3D features used by RTFM, UR-DMU and
-  PEL4VAD: ``16 * T`` frames with ``T = floor(n / 16)``, except nine videos whose feature
-  extractor produced one snippet fewer. 1,109,680 / 84,128, identical to PEL4VAD's arrays.
+  ``s <= i < e`` clipped to ``n``. UCF-Crime: 1,111,808 frames / 84,182 positives.
+- ``floor16`` (UCF-Crime): the same labels cut to ``16 * floor(n / 16)`` frames. 1,109,824 / 84,160.
+- ``i3d``: the ground truth shipped with the public I3D features, ``16 * T`` frames with the
+  benchmark's snippet count T (``DatasetSpec.i3d_snippets``). UCF-Crime: ``T = floor(n/16)``
+  except nine videos, 1,109,680 / 84,128, identical to PEL4VAD's arrays; XD-Violence:
+  ``T = floor((n-1)/16)``, the 800 public per-video arrays; ShanghaiTech: ``T = ceil(n/16)``,
+  with the official mask's last value repeated to the end (RTFM's ``gt-sh.npy``).
 
 The ``fgvad gt`` command (fgvad.cli.gt) writes these arrays as an .npz.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -25,43 +26,50 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from fgvad.core.constants import MAX_VIDEO_FRAMES, SNIPPET_FRAMES
+from fgvad.core.datasets import DATASETS, UCF_CRIME, UCF_I3D_SHORT_BY_ONE_SNIPPET, DatasetSpec, get_dataset
 from fgvad.core.errors import EvalError, UsageError, VideoError
-from fgvad.data.annotations import TestVideo, load_frame_counts, video_key
+from fgvad.data.annotations import TestVideo, load_frame_counts
+from fgvad.data.paths import VIDEO_SUFFIXES, index_video_files  # noqa: F401  (re-exported)
 
 GT_MODES = ("frames", "floor16", "i3d")
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
 
-# Test videos whose n is divisible by 16 but whose public I3D features have n/16 - 1
-# snippets (the extractor most likely decoded one frame fewer). Matched by video_key, so
-# both spellings of the normal names work.
-I3D_SHORT_BY_ONE_SNIPPET = frozenset(video_key(n) for n in (
-    "Assault006_x264", "Burglary037_x264", "Normal_Videos_881_x264", "Normal_Videos_914_x264",
-    "RoadAccidents010_x264", "RoadAccidents016_x264", "Shooting046_x264",
-    "Shoplifting010_x264", "Shoplifting015_x264",
-))
+# UCF-Crime's nine I3D exceptions (kept under their old name; the registry holds them now).
+I3D_SHORT_BY_ONE_SNIPPET = UCF_I3D_SHORT_BY_ONE_SNIPPET
 
 
-def gt_length(name: str, n_frames: int, mode: str) -> int:
+def check_gt_mode(mode: str, dataset: str | DatasetSpec = UCF_CRIME) -> DatasetSpec:
+    """The dataset's spec when ``mode`` is one of its ground-truth modes; UsageError otherwise."""
+    spec = get_dataset(dataset)
+    if mode not in spec.gt_modes:
+        raise UsageError(f"unknown ground-truth mode {mode!r} for {spec.name} (choose from {', '.join(spec.gt_modes)})")
+    return spec
+
+
+def gt_length(name: str, n_frames: int, mode: str, dataset: str | DatasetSpec = UCF_CRIME) -> int:
     """Number of ground-truth frames of a video of ``n_frames`` real frames under ``mode``."""
+    spec = check_gt_mode(mode, dataset)
     if mode == "frames":
         return n_frames
-    snippets = n_frames // SNIPPET_FRAMES
     if mode == "floor16":
-        return SNIPPET_FRAMES * snippets
-    if mode == "i3d":
-        if n_frames % SNIPPET_FRAMES == 0 and video_key(name) in I3D_SHORT_BY_ONE_SNIPPET:
-            snippets -= 1
-        return SNIPPET_FRAMES * max(snippets, 0)
-    raise UsageError(f"unknown ground-truth mode {mode!r} (choose from {', '.join(GT_MODES)})")
+        return SNIPPET_FRAMES * (n_frames // SNIPPET_FRAMES)
+    return SNIPPET_FRAMES * max(spec.i3d_snippets(name, n_frames), 0)
 
 
 def frame_labels(video: TestVideo, n_frames: int, mode: str = "frames") -> np.ndarray:
-    """uint8 0/1 labels of one video: frame i is positive iff s <= i < e for an interval."""
-    length = gt_length(video.name, n_frames, mode)
+    """uint8 0/1 labels of one video: frame i is positive iff s <= i < e for an interval.
+
+    Datasets with ``pad_last_label`` (ShanghaiTech) label the frames past the annotated length
+    (the official mask's) with its last value instead of 0.
+    """
+    spec = get_dataset(video.dataset)
+    length = gt_length(video.name, n_frames, mode, spec)
     labels = np.zeros(length, dtype=np.uint8)
     if video.is_anomaly:
         for start, end in video.intervals:
             labels[min(start, length):min(end, length)] = 1
+        annotated = video.n_frames
+        if spec.pad_last_label and annotated and 0 < annotated < length:
+            labels[annotated:] = labels[annotated - 1]
     return labels
 
 
@@ -69,11 +77,12 @@ def build_ground_truth(videos: Iterable[TestVideo], frame_counts: Mapping[str, i
                        mode: str = "frames") -> dict[str, np.ndarray]:
     """Labels of every video, keyed by the official name (no extension), in annotation order.
 
-    ``frame_counts`` may be keyed by either spelling of a name (matched by video_key).
+    ``frame_counts`` may name a video in any spelling its dataset's key rule accepts (folder,
+    extension, UCF-Crime's two normal-video spellings).
     """
-    if mode not in GT_MODES:
-        raise UsageError(f"unknown ground-truth mode {mode!r} (choose from {', '.join(GT_MODES)})")
-    counts = {video_key(k): int(v) for k, v in frame_counts.items()}
+    videos = list(videos)
+    spec = check_gt_mode(mode, videos[0].dataset if videos else UCF_CRIME)
+    counts = {spec.video_key(k): int(v) for k, v in frame_counts.items()}
     lengths: dict[str, tuple[TestVideo, int]] = {}
     for tv in videos:  # every count is checked before any label array is allocated
         if tv.name in lengths:
@@ -111,22 +120,8 @@ def load_ground_truth(path: str | Path) -> dict[str, np.ndarray]:
 # --------------------------------------------------------------------------- locating videos
 
 
-def index_video_files(root: str | Path) -> dict[str, Path]:
-    """Every video file below ``root`` keyed by video_key (first found wins, sorted walk)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise VideoError(f"{root}: video root is not a folder")
-    found: dict[str, Path] = {}
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames.sort()
-        for fn in sorted(filenames):
-            if fn.lower().endswith(VIDEO_SUFFIXES):
-                found.setdefault(video_key(fn), Path(dirpath) / fn)
-    return found
-
-
 def locate_test_videos(root: str | Path, videos: Iterable[TestVideo]) -> dict[str, Path]:
-    """Path of each test video: ``root/Folder/Name.mp4`` when it exists, else found by name below root.
+    """Path of each test video: ``root/<relpath>`` when it exists, else found by name below root.
 
     Raises VideoError naming the missing videos (all of them, so one run reveals every gap).
     """
@@ -141,7 +136,7 @@ def locate_test_videos(root: str | Path, videos: Iterable[TestVideo]) -> dict[st
             paths[tv.name] = direct
             continue
         if index is None:  # the layout differs: walk the tree once
-            index = index_video_files(root)
+            index = index_video_files(root, get_dataset(tv.dataset).video_key)
         hit = index.get(tv.key)
         if hit is None:
             missing.append(tv.name)
@@ -168,21 +163,23 @@ def resolve_frame_counts(videos: list[TestVideo], *, annotation: str, frame_coun
                          video_root: str | None = None) -> tuple[dict[str, int], str]:
     """Frame counts for ``videos`` and a note saying where they came from.
 
-    Priority: --frame-counts, then --video-root (probed), then counts written in the
-    annotation itself, then (for the shipped UCF-Crime annotation only) the shipped counts.
+    Priority: --frame-counts (a file, or a dataset name for its shipped counts), then
+    --video-root (probed), then counts written in the annotation itself, then the shipped
+    counts of the dataset whose shipped annotation this is (UCF-Crime).
     """
-    from fgvad.core.datasets import UCF_FRAME_COUNTS
+    from fgvad.core.datasets import resolve_shipped
 
     if frame_counts is not None:
-        source = UCF_FRAME_COUNTS if frame_counts == "ucf-crime" else frame_counts
+        source = resolve_shipped(frame_counts, "frame_counts")
         counts = load_frame_counts(source)
         if video_root is None:
             return counts, f"frame counts from {source}"
         # The videos are here too: a count beyond a video's real length is a wrong file.
+        key = get_dataset(videos[0].dataset).video_key if videos else UCF_CRIME.video_key
         real = probe_frame_counts(locate_test_videos(video_root, videos))
-        given = {video_key(k): n for k, n in counts.items()}
+        given = {key(k): n for k, n in counts.items()}
         for name, n_real in real.items():
-            n = given.get(video_key(name))
+            n = given.get(key(name))
             if n is not None and n > n_real:
                 raise EvalError(f"{source}: {name} has {n:,} frames there but the video in {video_root} has "
                                 f"{n_real:,}; fix the count, or leave out --frame-counts to count the videos")
@@ -191,6 +188,9 @@ def resolve_frame_counts(videos: list[TestVideo], *, annotation: str, frame_coun
         return probe_frame_counts(locate_test_videos(video_root, videos)), f"frame counts probed in {video_root}"
     if all(tv.n_frames is not None for tv in videos):
         return {tv.name: int(tv.n_frames) for tv in videos}, f"frame counts from {annotation}"
-    if annotation == "ucf-crime":
-        return load_frame_counts(UCF_FRAME_COUNTS), f"frame counts from {UCF_FRAME_COUNTS} (shipped)"
-    raise UsageError(f"{annotation}: has no frame counts; give --frame-counts FILE|ucf-crime or --video-root DIR")
+    spec = DATASETS.get(annotation)
+    if spec is not None and spec.frame_counts is not None:
+        return load_frame_counts(spec.frame_counts), f"frame counts from {spec.frame_counts} (shipped)"
+    shipped = "|".join(name for name, s in DATASETS.items() if s.frame_counts is not None)
+    raise UsageError(f"{annotation}: has no frame counts for every video; give --frame-counts FILE"
+                     f"{'|' + shipped if shipped else ''} (lines 'NAME N') or --video-root DIR")

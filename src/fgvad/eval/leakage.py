@@ -1,27 +1,35 @@
 """Guard against evaluating a checkpoint on videos it was trained on.
 
 Checkpoints record the videos they were trained on (``read_trained_on``); before scoring,
-``fgvad eval`` intersects that list with the test videos by canonical name
-(:func:`fgvad.data.annotations.video_key`, so ``Normal_Videos924_x264`` and
-``Normal_Videos_924_x264`` are the same video) and refuses to report numbers on an overlap.
+``fgvad eval`` intersects that list with the test videos by canonical name (the test
+dataset's rule, ``DatasetSpec.video_key`` in the registry: for UCF-Crime
+``Normal_Videos924_x264`` and ``Normal_Videos_924_x264`` are the same video) and refuses to
+report numbers on an overlap.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterable
 
-from fgvad.data.annotations import TestVideo, load_annotations, video_key
+from fgvad.core.datasets import get_dataset, media_stem
 from fgvad.core.errors import LeakageError
+from fgvad.data.annotations import TestVideo, load_annotations, video_key
 
 
 def find_leakage(trained_on: Iterable[str], test_videos: Iterable[TestVideo | str]) -> list[str]:
-    """Official names of the test videos that appear in ``trained_on``, in test order."""
-    trained = {video_key(v) for v in trained_on}
+    """Official names of the test videos that appear in ``trained_on``, in test order.
+
+    Names are compared by the test videos' dataset rule (plain strings: UCF-Crime's)."""
+    trained = list(trained_on)
+    keyed: dict[str | None, set[str]] = {}  # dataset -> keys of the trained videos under its rule
     leaked = []
     for tv in test_videos:
-        name = tv.name if isinstance(tv, TestVideo) else Path(str(tv)).stem
-        if video_key(name) in trained:
+        dataset = tv.dataset if isinstance(tv, TestVideo) else None
+        key = get_dataset(dataset).video_key if dataset else video_key
+        if dataset not in keyed:
+            keyed[dataset] = {key(v) for v in trained}
+        name = tv.name if isinstance(tv, TestVideo) else media_stem(str(tv))
+        if key(name) in keyed[dataset]:
             leaked.append(name)
     return leaked
 

@@ -1,4 +1,4 @@
-"""Frame-level metrics of the UCF-Crime protocol, each with a written definition.
+"""Frame-level metrics of the WSVAD protocols (UCF-Crime, XD-Violence, ShanghaiTech), each defined in words.
 
 All metrics are computed on per-video score arrays aligned one-to-one with the ground
 truth arrays (same length, same frames). Videos are concatenated in ground-truth order.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -29,12 +29,14 @@ DEFINITIONS = {
                 "sklearn auc(recall, precision) on precision_recall_curve, as RTFM-style repos report 'AP'",
     "auc_abnormal": "frame ROC-AUC over the frames of anomalous videos only",
     "far_normal": "false-alarm rate: fraction of normal-video frames with score >= threshold",
-    "per_class_auc": "for each anomaly class, frame ROC-AUC over that class's videos plus all normal videos",
+    "per_class_auc": "for each anomaly class, frame ROC-AUC over that class's videos plus all normal videos "
+                     "(a multi-label video counts for each of its classes)",
     "n_frames": "number of frames scored (= total ground-truth length in gt_mode)",
 }
 
-# Rows of the Markdown table, in order, with how to print them.
+# Rows of the Markdown table, in order (the dataset's headline metric moves to the top).
 _SUMMARY_ROWS = ("auc", "ap", "ap_trapz", "auc_abnormal", "far_normal")
+HEADLINE_METRICS = ("auc", "ap")
 
 
 # --------------------------------------------------------------------------- aligning scores
@@ -62,21 +64,23 @@ def expand_snippet_scores(snippet_scores: np.ndarray, length: int, snippet: int 
 
 
 def align_scores(scores: Mapping[str, np.ndarray], gt: Mapping[str, np.ndarray], *,
-                 expand: int | None = None, gt_mode: str = "") -> dict[str, np.ndarray]:
+                 expand: int | None = None, gt_mode: str = "",
+                 key: Callable[[str], str] = video_key) -> dict[str, np.ndarray]:
     """Scores keyed by the ground truth's names, checked to match it frame for frame.
 
-    ``scores`` may use either spelling of a name (matched by video_key); extra videos are
-    ignored, missing ones and length mismatches raise EvalError naming the video.
+    ``scores`` may use any spelling of a name that ``key`` (the dataset's name rule; default
+    UCF-Crime's) maps to the same video; extra videos are ignored, missing ones and length
+    mismatches raise EvalError naming the video.
     """
-    by_key = {video_key(k): k for k in scores}
+    by_key = {key(k): k for k in scores}
     aligned: dict[str, np.ndarray] = {}
-    missing = [name for name in gt if video_key(name) not in by_key]
+    missing = [name for name in gt if key(name) not in by_key]
     if missing:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         raise EvalError(f"no scores for {len(missing)} of {len(gt)} test videos: {shown}")
     mode = f" ({gt_mode} mode)" if gt_mode else ""
     for name, labels in gt.items():
-        s = np.asarray(scores[by_key[video_key(name)]], dtype=np.float32).reshape(-1)
+        s = np.asarray(scores[by_key[key(name)]], dtype=np.float32).reshape(-1)
         if expand:
             s = expand_snippet_scores(s, len(labels), expand, name=name)
         elif s.size != len(labels):
@@ -110,22 +114,28 @@ def _ap(labels: np.ndarray, scores: np.ndarray) -> tuple[float | None, float | N
 
 
 def compute_metrics(scores: Mapping[str, np.ndarray], gt: Mapping[str, np.ndarray],
-                    classes: Mapping[str, str], *, gt_mode: str, threshold: float = DEFAULT_THRESHOLD,
-                    expand: int | None = None) -> dict:
-    """All protocol metrics. ``classes`` maps each gt name to its class (``Normal`` for normal).
+                    classes: Mapping[str, str | Sequence[str]], *, gt_mode: str,
+                    threshold: float = DEFAULT_THRESHOLD, expand: int | None = None,
+                    key: Callable[[str], str] = video_key, headline_metric: str = "auc") -> dict:
+    """All protocol metrics. ``classes`` maps each gt name to its class (``Normal`` for normal), or
+    to all its classes (a multi-label video). ``key``: the dataset's video-name rule.
+    ``headline_metric`` ("auc" or "ap") is recorded so reports put the dataset's headline first.
 
     Returns a JSON-ready dict; a metric that is undefined on this data (e.g. per-class AUC
     without normal videos) is None.
     """
     if not gt:
         raise EvalError("no test videos to evaluate")
-    aligned = align_scores(scores, gt, expand=expand, gt_mode=gt_mode)
+    if headline_metric not in HEADLINE_METRICS:
+        raise EvalError(f"unknown headline metric {headline_metric!r} (choose from {', '.join(HEADLINE_METRICS)})")
+    aligned = align_scores(scores, gt, expand=expand, gt_mode=gt_mode, key=key)
     names = list(gt)
-    cls = {}
+    cls: dict[str, tuple[str, ...]] = {}
     for name in names:
         if name not in classes:
             raise EvalError(f"{name}: class unknown (not in the test annotation)")
-        cls[name] = classes[name]
+        given = classes[name]
+        cls[name] = (given,) if isinstance(given, str) else tuple(given)
 
     def cat(subset: list[str]) -> tuple[np.ndarray, np.ndarray]:
         if not subset:
@@ -134,13 +144,13 @@ def compute_metrics(scores: Mapping[str, np.ndarray], gt: Mapping[str, np.ndarra
                 np.concatenate([aligned[n] for n in subset]))
 
     labels, flat = cat(names)
-    normals = [n for n in names if cls[n] == NORMAL]
-    abnormals = [n for n in names if cls[n] != NORMAL]
+    normals = [n for n in names if cls[n] == (NORMAL,)]
+    abnormals = [n for n in names if cls[n] != (NORMAL,)]
     ap, ap_trapz = _ap(labels, flat)
     _, normal_scores = cat(normals)
     per_class = {}
-    for c in sorted({cls[n] for n in abnormals}):
-        per_class[c] = _auc(*cat([n for n in abnormals if cls[n] == c] + normals))
+    for c in sorted({c for n in abnormals for c in cls[n]}):
+        per_class[c] = _auc(*cat([n for n in abnormals if c in cls[n]] + normals))
     return {
         "auc": _auc(labels, flat),
         "ap": ap,
@@ -148,6 +158,7 @@ def compute_metrics(scores: Mapping[str, np.ndarray], gt: Mapping[str, np.ndarra
         "auc_abnormal": _auc(*cat(abnormals)),
         "far_normal": float(np.mean(normal_scores >= threshold)) if normal_scores.size else None,
         "per_class_auc": per_class,
+        "headline_metric": headline_metric,
         "n_videos": len(names),
         "n_anomalous_videos": len(abnormals),
         "n_frames": int(labels.size),
@@ -156,6 +167,12 @@ def compute_metrics(scores: Mapping[str, np.ndarray], gt: Mapping[str, np.ndarra
         "threshold": threshold,
         "definitions": DEFINITIONS,
     }
+
+
+def summary_rows(metrics: Mapping) -> tuple[str, ...]:
+    """The summary metrics in print order: the dataset's headline metric first."""
+    headline = metrics.get("headline_metric") or "auc"
+    return (headline, *(k for k in _SUMMARY_ROWS if k != headline))
 
 
 # --------------------------------------------------------------------------- reporting
@@ -175,8 +192,10 @@ def metrics_table(metrics: dict, baseline: dict | None = None, *, name: str = "c
 
     With a baseline, the columns are checkpoint | baseline | delta.
     """
-    rows: list[tuple[str, float | None, float | None]] = [(k, metrics.get(k), (baseline or {}).get(k))
-                                                          for k in _SUMMARY_ROWS]
+    headline = metrics.get("headline_metric") or "auc"
+    rows: list[tuple[str, float | None, float | None]] = [
+        (f"{k} (headline)" if k == headline else k, metrics.get(k), (baseline or {}).get(k))
+        for k in summary_rows(metrics)]
     classes = sorted(set(metrics.get("per_class_auc", {})) | set((baseline or {}).get("per_class_auc", {})))
     rows += [(f"auc[{c}]", metrics.get("per_class_auc", {}).get(c), (baseline or {}).get("per_class_auc", {}).get(c))
              for c in classes]

@@ -35,9 +35,10 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from fgvad.core.constants import DEFAULT_FRAME_BATCH, SNIPPET_FRAMES
-from fgvad.core.errors import CheckpointError, FgvadError, UsageError, VideoError
 from fgvad.core.datasets import UCF_CLASSES
+from fgvad.core.errors import CheckpointError, UsageError, VideoError
 from fgvad.core.prompts import PromptSet, as_prompt_set, default_prompt_set
+from fgvad.data.snippets import SnippetFrames, snippet_frame_indices
 from fgvad.eval.metrics import expand_snippet_scores
 
 if TYPE_CHECKING:
@@ -48,11 +49,7 @@ SCORE_KINDS = ("auto", "mil", "prompt", "mix")
 
 def snippet_centres(n_frames: int, stride: int = SNIPPET_FRAMES) -> np.ndarray:
     """Centre frame of each ``stride``-frame snippet of a video; the last snippet may be shorter."""
-    if stride < 1:
-        raise UsageError(f"stride must be >= 1, not {stride}")
-    starts = np.arange(0, n_frames, stride, dtype=np.int64)
-    ends = np.minimum(starts + stride, n_frames)
-    return starts + (ends - starts) // 2
+    return snippet_frame_indices(n_frames, stride, 1)[:, 0]
 
 
 # --------------------------------------------------------------------------- model side
@@ -71,6 +68,15 @@ def checkpoint_has_trained_heads(checkpoint: str | Path) -> bool:
     except ValueError:
         raise CheckpointError(f"{meta_file}: invalid JSON") from None
     return not (isinstance(meta, dict) and meta.get("trained") is False)
+
+
+def checkpoint_snippet_frames(checkpoint: str | Path) -> int | None:
+    """The snippet length of the features a heads-only checkpoint was trained on (None: not one)."""
+    from fgvad.models.video import read_video_meta
+
+    meta = read_video_meta(Path(checkpoint)) if Path(checkpoint).is_dir() else None
+    features = (meta or {}).get("features")
+    return int(features["snippet_frames"]) if isinstance(features, dict) and "snippet_frames" in features else None
 
 
 def read_checkpoint_trained_on(checkpoint: str | Path) -> list[str]:
@@ -176,9 +182,10 @@ def resolve_prompts(checkpoint: str | Path, prompts: PromptSet | str | Path | No
 def load_scorer(checkpoint: str | Path, *, kind: str = "auto", device: str | None = None,
                 prompts: PromptSet | str | Path | None = None, frame_batch: int = DEFAULT_FRAME_BATCH,
                 default_prompts: PromptSet | None = None, default_source: str = "default",
-                max_num_patches: int | None = None) -> Scorer:
-    """Load a checkpoint folder (fgvad video, or a backbone of ``fgvad.models.backbones``) ready to
-    score videos.
+                backbone: str | Path | None = None, max_num_patches: int | None = None) -> Scorer:
+    """Load a checkpoint folder (fgvad video, a backbone of ``fgvad.models.backbones``, or heads trained
+    on frozen features with their backbone: ``backbone`` = where that backbone is now, if it moved)
+    ready to score videos.
 
     ``prompts``, ``default_prompts``, ``default_source``: see :func:`resolve_prompts` (they matter for prompt
     and mix scores, and for prompt maps). ``max_num_patches``: NaFlex frames' patch budget (default: the
@@ -203,7 +210,7 @@ def load_scorer(checkpoint: str | Path, *, kind: str = "auto", device: str | Non
         raise UsageError(f"--max-num-patches must be >= 1, not {max_num_patches}")
     prompt_set, source = resolve_prompts(folder, prompts, default=default_prompts, default_source=default_source)
     dev = resolve_device(device)  # before loading: an unavailable device is one line
-    model = VideoFGCLIP.from_pretrained(folder, device=dev).eval()
+    model = VideoFGCLIP.from_pretrained(folder, device=dev, backbone=backbone).eval()
     refuse_non_finite(model, folder)  # NaN weights would give NaN scores, written with exit status 0
     prompt_embeds = (prompt_embeddings(model, folder, prompt_set.texts) if kind in ("prompt", "mix") else None)
     return Scorer(model=model, kind=kind, device=dev, prompt_embeds=prompt_embeds, frame_batch=frame_batch,
@@ -245,41 +252,6 @@ def _as_scorer(model: Any, kind: str = "auto", device: str | None = None) -> Sco
 
 
 # --------------------------------------------------------------------------- decoding side
-
-
-class SnippetFrames:
-    """torch Dataset over videos: item = the centre frame of every snippet, decoded in a worker.
-
-    Errors become part of the item (``error``) instead of propagating through the
-    DataLoader, which would wrap them in a multi-line traceback.
-    """
-
-    def __init__(self, paths: Mapping[str, Path], size: Any, stride: int):
-        from fgvad.data.geometry import FrameGeometry
-
-        self.items = list(paths.items())
-        self.geometry = FrameGeometry.of(size)  # a square side or a FrameGeometry
-        self.stride = stride
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        import torch
-
-        from fgvad.data.video import decode_frames, probe_video
-
-        name, path = self.items[index]
-        try:
-            info = probe_video(path)
-            n_frames = info.n_frames
-            if n_frames <= 0:
-                raise VideoError(f"{path}: no frames")
-            frames = decode_frames(path, snippet_centres(n_frames, self.stride),
-                                   self.geometry.frame_size(info.height, info.width))
-        except FgvadError as err:
-            return {"name": name, "path": str(path), "error": str(err)}
-        return {"name": name, "path": str(path), "n_frames": n_frames, "frames": torch.from_numpy(frames)}
 
 
 def name_video_paths(paths: Mapping[str, Path] | Sequence[str | Path]) -> dict[str, Path]:

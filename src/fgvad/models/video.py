@@ -33,8 +33,8 @@ from fgvad.data.geometry import FrameGeometry
 from fgvad.models.temporal import TemporalModule
 from fgvad.models.video_backbone import FrameInputs, frames_to_pixels, ops_for
 from fgvad.models.video_io import (
-    HEADS_WEIGHTS_NAME, VIDEO_CONFIG_NAME, load_video_model, read_prompt_set, read_trained_on, read_video_meta,
-    save_video_model,
+    HEADS_WEIGHTS_NAME, VIDEO_CONFIG_NAME, load_head_state, load_video_model, read_prompt_set, read_trained_on,
+    read_video_meta, save_heads, save_video_model,
 )
 
 _POOLINGS = ("attention", "mean")
@@ -100,21 +100,19 @@ class VideoOutput:
     per_frame_embeds: torch.Tensor
 
 
-class VideoFGCLIP(nn.Module):
-    """A backbone plus a temporal module, video pooling and anomaly heads (see the module docstring)."""
+class VideoHeads(nn.Module):
+    """The trainable video part on top of per-frame embeddings (B, T, D): temporal module, video
+    pooling and MIL head. :class:`VideoFGCLIP` is these heads on a backbone; alone, they train on
+    frozen per-snippet features (fgvad.train.features) and save a heads-only checkpoint that
+    names its backbone (:func:`save_heads`)."""
 
-    supports_gradient_checkpointing = True
-
-    def __init__(self, clip: nn.Module, config: VideoHeadConfig | None = None):
+    def __init__(self, width: int, config: VideoHeadConfig | None = None):
         super().__init__()
         self.config = config or VideoHeadConfig()
-        self.ops = ops_for(clip)
-        width = clip.embed_dim
         if width % self.config.heads:
             raise ConfigError(
                 f"video head config: heads={self.config.heads} does not divide the embedding width {width}"
             )
-        self.clip = clip
         self.temporal = TemporalModule(width, self.config)
         self.pool_score = nn.Linear(width, 1)
         nn.init.zeros_(self.pool_score.weight)  # uniform attention = the mean at step 0
@@ -123,6 +121,67 @@ class VideoFGCLIP(nn.Module):
             nn.LayerNorm(width), nn.Linear(width, self.config.mil_hidden), nn.GELU(),
             nn.Dropout(self.config.mil_dropout), nn.Linear(self.config.mil_hidden, 1),
         )
+
+    def contextualize(self, frame_embeds: torch.Tensor) -> torch.Tensor:
+        return self.temporal(frame_embeds)
+
+    def pool(self, frame_embeds: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) -> (B, D) video embedding."""
+        if self.config.pooling == "mean":
+            return frame_embeds.mean(dim=1)
+        weights = self.pool_score(frame_embeds).squeeze(-1).float().softmax(dim=1)
+        return torch.einsum("bt,btd->bd", weights.to(frame_embeds.dtype), frame_embeds)
+
+    def anomaly_logits(self, frame_embeds: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) contextual features -> MIL logits (B, T)."""
+        return self.mil_head(frame_embeds).squeeze(-1)
+
+    def window_holding(self, length: int, index: int) -> tuple[int, int]:
+        """``(start, stop)``: the frames that decide frame ``index``'s contextual feature (and so
+        its MIL score) in a ``length``-frame sequence: one temporal window."""
+        return self.temporal.window_holding(length, index, self.config.window)
+
+    def anomaly_logits_replacing(self, window_embeds: torch.Tensor, position: int,
+                                 replacements: torch.Tensor) -> torch.Tensor:
+        """MIL logits (N,) of frame ``position`` of a window when its per-frame embedding is
+        replaced by each row of ``replacements`` (N, D), the other frames unchanged.
+
+        ``window_embeds`` (W, D): the per-frame embeddings of the frames :meth:`window_holding`
+        names (W <= the window length, so the temporal module sees them as the one window it
+        sees in the whole sequence): the result equals :meth:`forward_features` of the whole
+        sequence with that frame replaced, at a window's cost per row.
+        """
+        batch = window_embeds.unsqueeze(0).repeat(replacements.shape[0], 1, 1)
+        batch[:, position] = replacements.to(batch.dtype)
+        return self.anomaly_logits(self.contextualize(batch))[:, position]
+
+    def forward_features(self, per_frame_embeds: torch.Tensor) -> VideoOutput:
+        """Heads on precomputed per-frame embeddings (B, T, D) (e.g. cached for evaluation)."""
+        contextual = self.contextualize(per_frame_embeds)
+        return VideoOutput(
+            frame_embeds=contextual,
+            video_embeds=self.pool(contextual),
+            anomaly_logits=self.anomaly_logits(contextual),
+            per_frame_embeds=per_frame_embeds,
+        )
+
+    def head_state_dict(self) -> dict[str, torch.Tensor]:
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("clip.")}
+
+    def load_head_state(self, heads_file: Path) -> None:
+        """Copy ``video_heads.safetensors`` into these heads, every key and shape checked."""
+        load_head_state(self, heads_file)
+
+
+class VideoFGCLIP(VideoHeads):
+    """A backbone plus a temporal module, video pooling and anomaly heads (see the module docstring)."""
+
+    supports_gradient_checkpointing = True
+
+    def __init__(self, clip: nn.Module, config: VideoHeadConfig | None = None):
+        super().__init__(clip.embed_dim, config)
+        self.ops = ops_for(clip)
+        self.clip = clip
         if self.config.logit_bias:
             self.logit_bias = nn.Parameter(torch.tensor([SIGMOID_BIAS_INIT]))
         self.to(device=clip.device, dtype=clip.dtype)
@@ -217,49 +276,6 @@ class VideoFGCLIP(nn.Module):
                               or [torch.zeros((0, 4))])
         return self.ops.box_features(self.clip, inputs, boxes, box_image, dense=dense)
 
-    def contextualize(self, frame_embeds: torch.Tensor) -> torch.Tensor:
-        return self.temporal(frame_embeds)
-
-    def pool(self, frame_embeds: torch.Tensor) -> torch.Tensor:
-        """(B, T, D) -> (B, D) video embedding."""
-        if self.config.pooling == "mean":
-            return frame_embeds.mean(dim=1)
-        weights = self.pool_score(frame_embeds).squeeze(-1).float().softmax(dim=1)
-        return torch.einsum("bt,btd->bd", weights.to(frame_embeds.dtype), frame_embeds)
-
-    def anomaly_logits(self, frame_embeds: torch.Tensor) -> torch.Tensor:
-        """(B, T, D) contextual features -> MIL logits (B, T)."""
-        return self.mil_head(frame_embeds).squeeze(-1)
-
-    def window_holding(self, length: int, index: int) -> tuple[int, int]:
-        """``(start, stop)``: the frames that decide frame ``index``'s contextual feature (and so
-        its MIL score) in a ``length``-frame sequence: one temporal window."""
-        return self.temporal.window_holding(length, index, self.config.window)
-
-    def anomaly_logits_replacing(self, window_embeds: torch.Tensor, position: int,
-                                 replacements: torch.Tensor) -> torch.Tensor:
-        """MIL logits (N,) of frame ``position`` of a window when its per-frame embedding is
-        replaced by each row of ``replacements`` (N, D), the other frames unchanged.
-
-        ``window_embeds`` (W, D): the per-frame embeddings of the frames :meth:`window_holding`
-        names (W <= the window length, so the temporal module sees them as the one window it
-        sees in the whole sequence): the result equals :meth:`forward_features` of the whole
-        sequence with that frame replaced, at a window's cost per row.
-        """
-        batch = window_embeds.unsqueeze(0).repeat(replacements.shape[0], 1, 1)
-        batch[:, position] = replacements.to(batch.dtype)
-        return self.anomaly_logits(self.contextualize(batch))[:, position]
-
-    def forward_features(self, per_frame_embeds: torch.Tensor) -> VideoOutput:
-        """Heads on precomputed per-frame embeddings (B, T, D) (e.g. cached for evaluation)."""
-        contextual = self.contextualize(per_frame_embeds)
-        return VideoOutput(
-            frame_embeds=contextual,
-            video_embeds=self.pool(contextual),
-            anomaly_logits=self.anomaly_logits(contextual),
-            per_frame_embeds=per_frame_embeds,
-        )
-
     def forward(self, pixels: torch.Tensor, grids: Sequence[tuple[int, int]] | None = None) -> VideoOutput:
         """``pixels``: uint8 frames (B, T, H, W, 3), prepared here for the backbone; v1 also takes
         normalised pixels (B, T, 3, H, W), NaFlex uint8 patch rows (B, T, P, 3p^2) with ``grids``."""
@@ -325,9 +341,6 @@ class VideoFGCLIP(nn.Module):
 
     # ------------------------------------------------------------ saving / loading
 
-    def head_state_dict(self) -> dict[str, torch.Tensor]:
-        return {k: v for k, v in self.state_dict().items() if not k.startswith("clip.")}
-
     def save_pretrained(self, path: str | Path, trained_on: Sequence[str] | None = None,
                         tokenizer: Any = None, prompts: PromptSet | None = None, **_: Any) -> None:
         """The backbone's layout + ``video_heads.safetensors`` + ``fgvad_video.json`` (+ peft's
@@ -343,13 +356,16 @@ class VideoFGCLIP(nn.Module):
     @classmethod
     def from_pretrained(cls, path: str | Path, head_config: VideoHeadConfig | None = None, *,
                         dtype: Any = None, torch_dtype: Any = None, attn_implementation: str = "sdpa",
-                        device: Any = None) -> "VideoFGCLIP":
+                        device: Any = None, backbone: str | Path | None = None) -> "VideoFGCLIP":
         """Load a full fgvad video checkpoint, or a backbone folder of any supported ``model_type``
-        with fresh heads. ``head_config`` is used for fresh heads; a saved ``fgvad_video.json`` wins."""
+        with fresh heads, or a heads-only checkpoint (trained on frozen features) on the backbone
+        it names. ``head_config`` is used for fresh heads; a saved ``fgvad_video.json`` wins.
+        ``backbone``: where a heads-only checkpoint's backbone is now, when it moved (its weights
+        must still be the ones the features were extracted with)."""
         return load_video_model(cls, path, head_config, dtype=dtype, torch_dtype=torch_dtype,
-                                attn_implementation=attn_implementation, device=device)
+                                attn_implementation=attn_implementation, device=device, backbone=backbone)
 
 
-__all__ = ["VideoHeadConfig", "VideoOutput", "VideoFGCLIP", "TemporalModule", "FrameInputs", "frames_to_pixels",
-           "read_prompt_set", "read_trained_on", "read_video_meta", "CLIP_MEAN", "CLIP_STD", "HEADS_WEIGHTS_NAME",
+__all__ = ["VideoHeadConfig", "VideoOutput", "VideoHeads", "VideoFGCLIP", "TemporalModule", "FrameInputs",
+           "frames_to_pixels", "read_prompt_set", "read_trained_on", "read_video_meta", "save_heads", "CLIP_MEAN", "CLIP_STD", "HEADS_WEIGHTS_NAME",
            "VIDEO_CONFIG_NAME"]

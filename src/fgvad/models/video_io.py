@@ -1,5 +1,7 @@
 """Saving and loading video checkpoints: the backbone's own layout + ``video_heads.safetensors``
-+ ``fgvad_video.json`` (head options, the videos trained on, the prompt set trained with)."""
++ ``fgvad_video.json`` (head options, the videos trained on, the prompt set trained with); and
+heads-only checkpoints (trained on frozen features), whose ``fgvad_video.json`` names the
+backbone folder and its weight hashes instead of holding the backbone."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any, Sequence
 import torch
 
 from fgvad.core.errors import CheckpointError, ConfigError
+from fgvad.core.io import read_format_json
 from fgvad.core.prompts import PromptSet
 
 HEADS_WEIGHTS_NAME = "video_heads.safetensors"
@@ -40,28 +43,59 @@ def save_video_model(model: Any, path: str | Path, trained_on: Sequence[str] | N
     (folder / VIDEO_CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n")
 
 
-def load_video_model(cls: type, path: str | Path, head_config: Any = None, *, dtype: Any = None,
-                     torch_dtype: Any = None, attn_implementation: str = "sdpa", device: Any = None) -> Any:
-    """A video checkpoint, or any backbone folder (``fgvad.models.backbones``) with fresh heads."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+def save_heads(heads: Any, path: str | Path, *, backbone: dict[str, Any], features: dict[str, Any],
+               trained_on: Sequence[str] | None = None) -> None:
+    """A heads-only checkpoint: ``video_heads.safetensors`` + ``fgvad_video.json`` naming the
+    backbone (its path and weight hashes, :func:`fgvad.models.feature_backbones.backbone_identity`)
+    and the snippet sampling of the features it was trained on. Scoring a video loads that
+    backbone and runs backbone -> heads (:func:`load_video_model`)."""
+    from safetensors.torch import save_file
 
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().contiguous().cpu() for k, v in heads.head_state_dict().items()}
+    save_file(tensors, str(folder / HEADS_WEIGHTS_NAME), metadata={"format": "pt"})
+    meta: dict[str, Any] = {"format": FORMAT, "version": 1, "head_config": asdict(heads.config),
+                            "backbone": dict(backbone), "features": dict(features)}
+    if trained_on is not None:
+        meta["trained_on"] = sorted(set(trained_on))
+    (folder / VIDEO_CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def load_video_model(cls: type, path: str | Path, head_config: Any = None, *, dtype: Any = None,
+                     torch_dtype: Any = None, attn_implementation: str = "sdpa", device: Any = None,
+                     backbone: str | Path | None = None) -> Any:
+    """A video checkpoint, or any backbone folder (``fgvad.models.backbones``) with fresh heads, or
+    a heads-only checkpoint on the backbone it records (``backbone``: where that folder is now)."""
     from fgvad.models.backbones import load_backbone
     from fgvad.models.checkpoint_io import resolve_dtype
+    from fgvad.models.feature_backbones import resolve_recorded_backbone
     from fgvad.models.lora import load_adapters
 
     folder = Path(path)
-    clip = load_backbone(folder, dtype=resolve_dtype(dtype, torch_dtype), attn_implementation=attn_implementation,
-                         device=device)
-    load_adapters(clip, folder)  # a LoRA checkpoint: its adapters on top of the base weights
     meta = read_video_meta(folder)
+    tower = folder
+    if meta is not None and meta.get("backbone") is not None:
+        tower = resolve_recorded_backbone(folder, meta["backbone"], backbone)
+    clip = load_backbone(tower, dtype=resolve_dtype(dtype, torch_dtype), attn_implementation=attn_implementation,
+                         device=device)
+    load_adapters(clip, tower)  # a LoRA checkpoint: its adapters on top of the base weights
     if meta is None:
         return cls(clip, head_config).eval()
     from fgvad.models.video import VideoHeadConfig
 
     config = VideoHeadConfig.from_dict(meta.get("head_config") or {}, source=str(folder / VIDEO_CONFIG_NAME))
     model = cls(clip, config)
-    heads_file = folder / HEADS_WEIGHTS_NAME
+    load_head_state(model, folder / HEADS_WEIGHTS_NAME)
+    return model.eval()
+
+
+def load_head_state(model: Any, heads_file: Path) -> None:
+    """Copy ``video_heads.safetensors`` into a model's heads, every key and shape checked."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = heads_file.parent
     if not heads_file.is_file():
         raise CheckpointError(f"{folder}: {VIDEO_CONFIG_NAME} present but {HEADS_WEIGHTS_NAME} is missing")
     try:
@@ -82,21 +116,12 @@ def load_video_model(cls: type, path: str | Path, head_config: Any = None, *, dt
     with torch.no_grad():
         for key, tensor in expected.items():
             tensor.copy_(saved[key])
-    return model.eval()
 
 
 def read_video_meta(folder: Path) -> dict[str, Any] | None:
     """The fgvad video config of a checkpoint folder; None for a plain backbone folder."""
-    meta_file = Path(folder) / VIDEO_CONFIG_NAME
-    if not meta_file.is_file():
-        return None
-    try:
-        meta = json.loads(meta_file.read_text())
-    except ValueError as exc:
-        raise CheckpointError(f"{meta_file}: invalid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{meta_file}: not an fgvad video config (format must be {FORMAT!r})")
-    return meta
+    return read_format_json(Path(folder) / VIDEO_CONFIG_NAME, FORMAT, error=CheckpointError,
+                            not_it=f"not an fgvad video config (format must be {FORMAT!r})")
 
 
 def read_trained_on(path: str | Path) -> list[str]:
@@ -112,7 +137,7 @@ def read_trained_on(path: str | Path) -> list[str]:
 
 def read_prompt_set(path: str | Path) -> PromptSet | None:
     """The prompt set stored by ``save_pretrained(..., prompts=...)``; None when none was stored
-    (a plain backbone folder, or a checkpoint written before prompts were stored)."""
+    (a plain backbone folder, a heads-only checkpoint, or a checkpoint written before prompts were stored)."""
     meta = read_video_meta(Path(path))
     if meta is None or meta.get("prompts") is None:
         return None
@@ -122,5 +147,5 @@ def read_prompt_set(path: str | Path) -> PromptSet | None:
         raise CheckpointError(str(err)) from None
 
 
-__all__ = ["HEADS_WEIGHTS_NAME", "VIDEO_CONFIG_NAME", "load_video_model", "read_prompt_set", "read_trained_on",
-           "read_video_meta", "save_video_model"]
+__all__ = ["HEADS_WEIGHTS_NAME", "VIDEO_CONFIG_NAME", "load_head_state", "load_video_model", "read_prompt_set",
+           "read_trained_on", "read_video_meta", "save_heads", "save_video_model"]

@@ -53,7 +53,9 @@ def check_output_writable(output_dir: str | Path) -> None:
 
 def is_complete_checkpoint(folder: str | Path) -> bool:
     folder = Path(folder)
-    has_weights = any((folder / name).is_file() for name in ("model.safetensors", "model.safetensors.index.json"))
+    # A heads-only checkpoint (trained on frozen features) has its heads and no tower weights.
+    has_weights = any((folder / name).is_file() for name in ("model.safetensors", "model.safetensors.index.json",
+                                                              "video_heads.safetensors"))
     return (folder / "trainer_state.json").is_file() and has_weights
 
 

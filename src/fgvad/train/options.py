@@ -31,10 +31,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from fgvad.core.checks import SEED_MAX, check_value
+from fgvad.core.constants import MAX_IMAGE_SIZE, MAX_NUM_FRAMES
 from fgvad.core.errors import ConfigError
 from fgvad.core.constants import LOSS_TYPES
 from fgvad.core.prompts import DEFAULT_TEMPLATE
 from fgvad.train.aliases import USER_FLAGS, translate_user_flags
+from fgvad.train.selection import check_model_selection
 
 TINY_MODELS = ("tiny", "tiny-fgclip2")  # --model-name-or-path values that build a model from scratch
 
@@ -47,59 +50,58 @@ PRESET_DIR = Path(__file__).resolve().parents[1] / "configs"
 class ModelArguments:
     _argument_group_name = "fgvad model options"
 
-    model_name_or_path: str = field(default="tiny", metadata={
+    model_name_or_path: str = field(default="tiny", metadata={"path": "folder", "names": TINY_MODELS,
         "help": "checkpoint folder (FG-CLIP v1 or CLIP, FG-CLIP 2, SigLIP 2, or an fgvad video checkpoint; its "
                 "config.json's model_type decides), or 'tiny' / 'tiny-fgclip2' to build a small FG-CLIP v1 / "
                 "FG-CLIP 2 model from scratch (sizes from the --tiny-* options; tiny-fgclip2 uses the vision "
                 "width, layers and heads for both towers)"})
-    tokenizer_path: str | None = field(default=None, metadata={
+    tokenizer_path: str | None = field(default=None, metadata={"path": "folder",
         "help": "tokenizer folder; default: the checkpoint folder, or for 'tiny' an offline "
                 "tokenizer built from the training captions"})
-    tiny_vision_width: int = field(default=64, metadata={"help": "tiny model: vision hidden size"})
-    tiny_vision_layers: int = field(default=2, metadata={"help": "tiny model: vision layers"})
-    tiny_vision_heads: int = field(default=4, metadata={"help": "tiny model: vision attention heads"})
-    tiny_patch_size: int = field(default=8, metadata={"help": "tiny model: patch size (--image-size is a data option)"})
-    tiny_text_width: int = field(default=64, metadata={"help": "tiny model: text hidden size"})
-    tiny_text_layers: int = field(default=2, metadata={"help": "tiny model: text layers"})
-    tiny_text_heads: int = field(default=4, metadata={"help": "tiny model: text attention heads"})
-    tiny_projection_dim: int = field(default=64, metadata={"help": "tiny model: joint embedding size"})
-    tiny_mlp_ratio: int = field(default=2, metadata={"help": "tiny model: MLP width / hidden size (ViT-B: 4)"})
-    tiny_vocab_size: int | None = field(default=None, metadata={
+    tiny_vision_width: int = field(default=64, metadata={"min": 1, "help": "tiny model: vision hidden size"})
+    tiny_vision_layers: int = field(default=2, metadata={"min": 1, "help": "tiny model: vision layers"})
+    tiny_vision_heads: int = field(default=4, metadata={"min": 1, "help": "tiny model: vision attention heads"})
+    tiny_patch_size: int = field(default=8, metadata={"min": 1, "help": "tiny model: patch size (--image-size is a data option)"})
+    tiny_text_width: int = field(default=64, metadata={"min": 1, "help": "tiny model: text hidden size"})
+    tiny_text_layers: int = field(default=2, metadata={"min": 1, "help": "tiny model: text layers"})
+    tiny_text_heads: int = field(default=4, metadata={"min": 1, "help": "tiny model: text attention heads"})
+    tiny_projection_dim: int = field(default=64, metadata={"min": 1, "help": "tiny model: joint embedding size"})
+    tiny_mlp_ratio: int = field(default=2, metadata={"min": 1, "help": "tiny model: MLP width / hidden size (ViT-B: 4)"})
+    tiny_vocab_size: int | None = field(default=None, metadata={"min": 8, 
         "help": "tiny model: vocabulary size (default: the tokenizer's)"})
-    temporal_layers: int = field(default=1, metadata={"help": "transformer layers of the temporal module"})
-    temporal_window: int | None = field(default=None, metadata={
+    temporal_layers: int = field(default=1, metadata={"min": 0, "help": "transformer layers of the temporal module"})
+    temporal_window: int | None = field(default=None, metadata={"min": 1, 
         "help": "temporal attention window in frames (default: --num-frames)"})
-    temporal_heads: int = field(default=8, metadata={"help": "attention heads of the temporal module"})
-    temporal_context: str = field(default="video", metadata={
-        "help": "how scoring feeds long videos to the temporal module: 'video' = interleaved groups of "
-                "--temporal-window frames spanning the whole video, as training samples it (consistent "
-                "spacing); 'window' = consecutive windows"})
-    temporal_dropout: float = field(default=0.1, metadata={"help": "dropout of the temporal module"})
-    mil_hidden: int = field(default=256, metadata={"help": "hidden width of the MIL head"})
-    mil_dropout: float = field(default=0.1, metadata={"help": "dropout of the MIL head"})
-    video_pooling: str = field(default="attention", metadata={"help": "video embedding pooling: attention or mean"})
-    frame_chunk: int = field(default=64, metadata={"help": "frames per vision-tower call (memory bound)"})
+    temporal_heads: int = field(default=8, metadata={"min": 1, "help": "attention heads of the temporal module"})
+    temporal_context: str = field(default="video", metadata={"choices": ("video", "window"), "help": "how scoring "
+        "feeds long videos to the temporal module: 'video' = interleaved groups of --temporal-window frames spanning "
+        "the whole video, as training samples it (consistent spacing); 'window' = consecutive windows"})
+    temporal_dropout: float = field(default=0.1, metadata={"min": 0, "lt": 1, "help": "dropout of the temporal module"})
+    mil_hidden: int = field(default=256, metadata={"min": 1, "help": "hidden width of the MIL head"})
+    mil_dropout: float = field(default=0.1, metadata={"min": 0, "lt": 1, "help": "dropout of the MIL head"})
+    video_pooling: str = field(default="attention", metadata={"choices": ("attention", "mean"), "help": "video embedding pooling: attention or mean"})
+    frame_chunk: int = field(default=64, metadata={"min": 1, "help": "frames per vision-tower call (memory bound)"})
     compile: bool = field(default=False, metadata={
         "help": "torch.compile the vision-tower and temporal layers (regional; same results, faster on a GPU "
                 "after a short compile)"})
-    gradient_checkpointing_every: int = field(default=1, metadata={
+    gradient_checkpointing_every: int = field(default=1, metadata={"min": 1, 
         "help": "with activation checkpointing on: checkpoint every k-th vision layer only (1 = all, "
                 "least memory; larger k = faster, more memory; same results)"})
-    freeze_vision_layers: int = field(default=0, metadata={
+    freeze_vision_layers: int = field(default=0, metadata={"min": 0, 
         "help": "freeze the patch embedding and the first N vision layers (0 = train all)"})
     freeze_text: bool = field(default=False, metadata={"help": "freeze the whole text tower"})
     class_prompt_template: str = field(default=DEFAULT_TEMPLATE, metadata={
         "help": "text of the class prompts used as extra negatives and by prompt scores"})
-    prompts: str | None = field(default=None, metadata={
+    prompts: str | None = field(default=None, metadata={"path": "file", 
         "help": "prompt file (YAML/JSON: 'normal' and 'classes', see fgvad.core.prompts): the class prompts "
                 "of training, stored in the checkpoint for its prompt scores; overrides "
                 "--class-prompt-template and must name every class of the data"})
     lora: bool = field(default=False, metadata={
         "help": "train LoRA adapters (peft; pip install 'fgvad[lora]') on the FG-CLIP towers instead of their "
                 "weights; the temporal module, heads and logit scales train fully"})
-    lora_r: int = field(default=8, metadata={"help": "LoRA rank"})
-    lora_alpha: float = field(default=16.0, metadata={"help": "LoRA scaling numerator (scale = alpha / r)"})
-    lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA input"})
+    lora_r: int = field(default=8, metadata={"min": 1, "help": "LoRA rank"})
+    lora_alpha: float = field(default=16.0, metadata={"gt": 0, "help": "LoRA scaling numerator (scale = alpha / r)"})
+    lora_dropout: float = field(default=0.05, metadata={"min": 0, "lt": 1, "help": "dropout on the LoRA input"})
     lora_target: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "out_proj"], metadata={
         "help": "module names given adapters, in both towers (comma-separated; default: the attention "
                 "projections q_proj,k_proj,v_proj,out_proj; fc1,fc2 add the MLPs)"})
@@ -112,52 +114,48 @@ class ModelArguments:
 class DataArguments:
     _argument_group_name = "fgvad data options"
 
-    data_path: str | None = field(default=None, metadata={"help": "training annotation JSON (the users' format)"})
-    video_root: str | None = field(default=None, metadata={
+    data_path: str | None = field(default=None, metadata={"path": "file", "help": "training annotation JSON (the users' format)"})
+    video_root: str | None = field(default=None, metadata={"path": "folder", 
         "help": "folder the 'video' paths are relative to (default: the JSON's folder)"})
-    cache_dir: str | None = field(default=None, metadata={
+    cache_dir: str | None = field(default=None, metadata={"path": "folder", 
         "help": "frame cache built by `fgvad data cache` (default: decode on the fly)"})
-    num_frames: int = field(default=32, metadata={
+    features: str | None = field(default=None, metadata={"path": "folder",
+        "help": "features folder of `fgvad features extract`: train only the temporal module and MIL head "
+                "on these frozen per-snippet features (no backbone is loaded; --num-frames counts snippets)"})
+    num_frames: int = field(default=32, metadata={"min": 1, "max": MAX_NUM_FRAMES,
         "help": "frames per video and step: one from each of num_frames equal segments of the whole video"})
-    frame_pool: int = field(default=4, metadata={
-        "help": "temporal jitter: each video keeps frame_pool x num_frames frames spread over it (a frame cache "
-                "must hold that many: build it with --num-frames frame_pool x num_frames) and every epoch draws "
-                "one of them at random per segment, from (seed, epoch, video); 1 = the same frames every epoch"})
-    image_size: int = field(default=224, metadata={"help": "square frame size fed to the model (FG-CLIP v1, CLIP)"})
-    max_num_patches: int | None = field(default=None, metadata={
+    frame_pool: int = field(default=4, metadata={"min": 1, "help": "temporal jitter: each video keeps frame_pool x "
+        "num_frames frames spread over it (a frame cache must hold that many: build it with --num-frames frame_pool x "
+        "num_frames) and every epoch draws one at random per segment, from (seed, epoch, video); 1 = no jitter"})
+    image_size: int = field(default=224, metadata={"min": 8, "max": MAX_IMAGE_SIZE, "help": "square frame size fed to the model (FG-CLIP v1, CLIP)"})
+    max_num_patches: int | None = field(default=None, metadata={"min": 1, "max": MAX_NUM_FRAMES,
         "help": "FG-CLIP 2 / SigLIP 2: patches per frame (NaFlex: aspect kept, both sides multiples of the "
                 "patch size); default 256 (a 320x240 frame: 13x17 patches)"})
-    max_boxes: int = field(default=16, metadata={
-        "help": "region boxes per video and step (memory bound): tracks are interpolated onto the sampled "
-                "frames and this many boxes are spread over all of them"})
-    keyframe_base: int = field(default=1, metadata={
+    max_boxes: int = field(default=16, metadata={"min": 0, "help": "region boxes per video and step (memory bound): "
+        "tracks are interpolated onto the sampled frames and this many boxes are spread over all of them"})
+    keyframe_base: int = field(default=1, metadata={"choices": (0, 1),
         "help": "number of the first frame in box_infos (1 = Label Studio, the real files)"})
-    max_videos: int | None = field(default=None, metadata={
-        "help": "train on N videos only (debug): half normal, the rest spread over the anomaly classes, "
-                "chosen deterministically and listed at start"})
-    balanced_sampling: bool = field(default=True, metadata={
-        "help": "draw anomalous and normal videos in equal numbers in every batch (an epoch stays as many "
-                "draws as there are videos); false: each video once per epoch in a random order"})
-    validation_fraction: float = field(default=0.0, metadata={
-        "help": "hold out this fraction of the training videos of every class for validation (video-level "
-                "AUC/AP of the MIL score and the losses at each evaluation; needs --eval_strategy)"})
-    validation_path: str | None = field(default=None, metadata={
+    max_videos: int | None = field(default=None, metadata={"min": 1, "help": "train on N videos only (debug): half "
+        "normal, the rest spread over the anomaly classes, chosen deterministically and listed at start"})
+    balanced_sampling: bool = field(default=True, metadata={"help": "draw anomalous and normal videos in equal "
+        "numbers in every batch (an epoch stays as many draws as there are videos); false: each once per epoch"})
+    validation_fraction: float = field(default=0.0, metadata={"min": 0, "lt": 1, "help": "hold out this fraction of "
+        "each class's training videos for validation (video AUC/AP of the MIL score, losses; needs --eval_strategy)"})
+    validation_path: str | None = field(default=None, metadata={"path": "file",
         "help": "validation annotation JSON (videos below --video-root) instead of --validation-fraction"})
-    memory_cache_mb: int = field(default=2048, metadata={
+    memory_cache_mb: int = field(default=2048, metadata={"min": 0,
         "help": "keep decoded items in RAM when the whole dataset fits in this many MB (0 = never)"})
     skip_bad: bool = field(default=False, metadata={
         "help": "skip entries whose video is missing or unreadable instead of stopping"})
-    hflip_probability: float = field(default=0.0, metadata={
+    hflip_probability: float = field(default=0.0, metadata={"min": 0, "max": 1,
         "help": "mirror a training video (frames and boxes) left-right with this probability; "
                 "off by default because real captions may say 'left' or 'right'"})
-    crop_scale: float = field(default=1.0, metadata={
-        "help": "random resized crop of each training clip (same crop on every frame, boxes moved with it): "
-                "keep between this fraction of the frame's area and all of it (1 = no crop)"})
-    crop_ratio: float = field(default=1.0, metadata={
-        "help": "random resized crop: aspect ratio changed by up to this factor (1 = kept)"})
-    color_jitter: float = field(default=0.0, metadata={
-        "help": "scale brightness, contrast and saturation of each training clip by factors in [1-j, 1+j]"})
-    max_bad_sample_fraction: float = field(default=0.05, metadata={
+    crop_scale: float = field(default=1.0, metadata={"gt": 0, "max": 1, "help": "random resized crop of each "
+        "training clip (one crop for all frames, boxes moved with it) keeping this fraction of the area or more"})
+    crop_ratio: float = field(default=1.0, metadata={"min": 1, "help": "crop aspect ratio changed by up to this factor"})
+    color_jitter: float = field(default=0.0, metadata={"min": 0, "lt": 1, "help": "scale brightness, contrast and "
+        "saturation of each training clip by factors in [1-j, 1+j]"})
+    max_bad_sample_fraction: float = field(default=0.05, metadata={"min": 0, "max": 1,
         "help": "malformed entries and samples that fail to decode are skipped with a warning; stop when more "
                 "than this fraction of the data fails"})
     strict: bool = field(default=False, metadata={
@@ -172,20 +170,19 @@ class DataArguments:
 class LossArguments:
     _argument_group_name = "fgvad loss options"
 
-    global_loss_weight: float = field(default=1.0, metadata={"help": "video<->global caption contrastive"})
-    region_loss_weight: float = field(default=1.0, metadata={"help": "box<->region caption contrastive"})
-    hard_negative_loss_weight: float = field(default=0.0, metadata={
+    global_loss_weight: float = field(default=1.0, metadata={"min": 0, "help": "video<->global caption contrastive"})
+    region_loss_weight: float = field(default=1.0, metadata={"min": 0, "help": "box<->region caption contrastive"})
+    hard_negative_loss_weight: float = field(default=0.0, metadata={"min": 0, 
         "help": "box caption vs its hard negatives (entries need 'hard_negatives')"})
-    mil_loss_weight: float = field(default=1.0, metadata={"help": "MIL loss on video labels"})
-    mil_topk_fraction: float = field(default=0.125, metadata={"help": "fraction of frames averaged as the video score"})
-    mil_smoothness_weight: float = field(default=0.0, metadata={"help": "temporal smoothness of frame scores"})
-    mil_sparsity_weight: float = field(default=0.0, metadata={"help": "sparsity of scores on anomalous videos"})
+    mil_loss_weight: float = field(default=1.0, metadata={"min": 0, "help": "MIL loss on video labels"})
+    mil_topk_fraction: float = field(default=0.125, metadata={"gt": 0, "max": 1, "help": "fraction of frames averaged as the video score"})
+    mil_smoothness_weight: float = field(default=0.0, metadata={"min": 0, "help": "temporal smoothness of frame scores"})
+    mil_sparsity_weight: float = field(default=0.0, metadata={"min": 0, "help": "sparsity of scores on anomalous videos"})
     use_class_prompts: bool = field(default=True, metadata={
         "help": "add class prompts as negatives of the global and region losses"})
-    region_queue_size: int = field(default=1024, metadata={
-        "help": "region captions of recent steps kept as extra negatives of the region loss (a queue, the "
-                "same on every rank); 0 = in-batch negatives only"})
-    loss_type: str | None = field(default=None, metadata={
+    region_queue_size: int = field(default=1024, metadata={"min": 0, "help": "region captions of recent steps kept "
+        "as extra negatives of the region loss (a queue, the same on every rank); 0 = in-batch negatives only"})
+    loss_type: str | None = field(default=None, metadata={"choices": LOSS_TYPES,
         "help": "global and region contrastive loss: softmax (CLIP's InfoNCE) or sigmoid (SigLIP's, with a "
                 "logit bias); default: the backbone's pre-training loss (softmax for FG-CLIP v1 / CLIP, "
                 "sigmoid for FG-CLIP 2 / SigLIP 2)"})
@@ -199,16 +196,15 @@ class LossArguments:
 class OptimizationArguments:
     _argument_group_name = "fgvad optimisation options"
 
-    text_lr: float | None = field(default=None, metadata={"help": "learning rate of the text tower (default --learning_rate)"})
-    vision_lr: float | None = field(default=None, metadata={"help": "learning rate of the vision tower (default --learning_rate)"})
-    head_lr: float | None = field(default=None, metadata={
+    text_lr: float | None = field(default=None, metadata={"min": 0, "help": "learning rate of the text tower (default --learning_rate)"})
+    vision_lr: float | None = field(default=None, metadata={"min": 0, "help": "learning rate of the vision tower (default --learning_rate)"})
+    head_lr: float | None = field(default=None, metadata={"min": 0, 
         "help": "learning rate of the new temporal module and heads (default --learning_rate x --head-lr-multiplier)"})
-    head_lr_multiplier: float = field(default=1.0, metadata={"help": "see --head-lr"})
-    max_nan_steps: int = field(default=5, metadata={
+    head_lr_multiplier: float = field(default=1.0, metadata={"min": 0, "help": "see --head-lr"})
+    max_nan_steps: int = field(default=5, metadata={"min": 1, 
         "help": "stop after this many consecutive steps with a NaN/Inf loss (each one is skipped)"})
-    early_stopping_patience: int | None = field(default=None, metadata={
-        "help": "stop when --metric_for_best_model has not improved for this many evaluations (needs "
-                "validation data and --load_best_model_at_end)"})
+    early_stopping_patience: int | None = field(default=None, metadata={"min": 1, "help": "stop when --metric_for_"
+        "best_model has not improved for this many evaluations (needs validation data and --load_best_model_at_end)"})
     auto_fit: bool = field(default=False, metadata={
         "help": "before training on a GPU: find the largest per-device batch (and, if needed, frame "
                 "count) that fits, keeping the effective batch through gradient accumulation"})
@@ -255,6 +251,37 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "report_to": ["tensorboard"],
     "remove_unused_columns": False,  # our batches are dicts the model signature does not describe
     "dataloader_num_workers": 2,
+}
+
+
+# Bounds of the HF TrainingArguments fields fgvad relies on, in the field-metadata vocabulary of
+# fgvad's own options (fgvad.core.checks): HF checks few of them, and some only deep inside the
+# Trainer (a batch size of 0 fails in the DataLoader, a NaN learning rate trains a NaN model).
+HF_OPTION_BOUNDS: dict[str, dict[str, Any]] = {
+    "per_device_train_batch_size": {"min": 1},
+    "per_device_eval_batch_size": {"min": 1},
+    "gradient_accumulation_steps": {"min": 1},
+    "eval_accumulation_steps": {"min": 1},
+    "learning_rate": {"gt": 0},
+    "num_train_epochs": {"gt": 0},
+    "max_steps": {"min": -1, "nonzero": True},  # -1: use num_train_epochs
+    "save_steps": {"gt": 0},
+    "logging_steps": {"gt": 0},
+    "eval_steps": {"gt": 0},
+    "warmup_steps": {"min": 0},
+    "warmup_ratio": {"min": 0, "max": 1},
+    "max_grad_norm": {"min": 0},
+    "weight_decay": {"min": 0},
+    "adam_beta1": {"min": 0, "lt": 1},
+    "adam_beta2": {"min": 0, "lt": 1},
+    "adam_epsilon": {"gt": 0},
+    "label_smoothing_factor": {"min": 0, "max": 1},
+    "save_total_limit": {"min": 0},
+    "seed": {"min": 0, "max": SEED_MAX},
+    "data_seed": {"min": 0, "max": SEED_MAX},
+    "dataloader_num_workers": {"min": 0},
+    "dataloader_prefetch_factor": {"min": 1},
+    "output_dir": {"path": "output folder"},
 }
 
 
@@ -518,6 +545,7 @@ def build_config(
         value = str(resume).lower() == "true"
         per_class[training_arguments_class()]["resume_from_checkpoint"] = "latest" if value else None
 
+    check_option_bounds(per_class)
     check_installed_extras(per_class.get(training_arguments_class(), {}))
     built: dict[type, Any] = {}
     for cls in (*FGVAD_ARGUMENT_CLASSES, training_arguments_class()):
@@ -535,6 +563,68 @@ def build_config(
     return cfg
 
 
+def _number_kind(hint: Any) -> Any:
+    """int or float for a numeric option (``int | None`` included), else the hint itself."""
+    args = union_args(hint)
+    if args is not None:
+        non_none = [a for a in args if a is not type(None)]
+        if len(non_none) == 1:
+            return non_none[0]
+    return hint
+
+
+def check_option_bounds(per_class: Mapping[type, Mapping[str, Any]]) -> None:
+    """Every given option against its bounds (field metadata; :data:`HF_OPTION_BOUNDS` for HF's
+    fields), before any dataclass is built: one line naming the first option out of bounds.
+    Every float must be finite. ``per_class``: options dataclass -> {field name: coerced value}."""
+    hf = training_arguments_class()
+    for cls, values in per_class.items():
+        fields = fields_of(cls)
+        for name, value in values.items():
+            f, hint = fields[name]
+            meta = HF_OPTION_BOUNDS.get(name, {}) if cls is hf else f.metadata
+            why = check_value(name, value, _number_kind(hint), meta)
+            if why:
+                raise ConfigError(f"option {flag(name)}: {why}")
+
+
+def check_option_paths(cfg: TrainConfig) -> None:
+    """The files and folders options name (``{"path": ...}`` in their metadata) exist as that kind,
+    and the output folder can be written: run by :func:`fgvad.train.train` before any work. Not
+    part of :func:`build_config`: a preset may name data that is only on the training machine."""
+    from fgvad.core.checks import path_problem
+
+    hf = training_arguments_class()
+    for cls, options in ((ModelArguments, cfg.model), (DataArguments, cfg.data), (hf, cfg.training)):
+        for name, (f, _) in fields_of(cls).items():
+            kind = (HF_OPTION_BOUNDS.get(name, {}) if cls is hf else f.metadata).get("path")
+            value = getattr(options, name, None)
+            names = (HF_OPTION_BOUNDS.get(name, {}) if cls is hf else f.metadata).get("names", ())
+            why = path_problem(value, kind) if kind and value is not None and value not in names else None
+            if why:
+                raise ConfigError(f"option {flag(name)}: {why}")
+
+
+def check_launch(cfg: TrainConfig) -> None:
+    """Options that need a distributed launch: FSDP shards a model across processes, so a plain
+    `fgvad train` with --fsdp would fail deep in the Trainer. Run by :func:`fgvad.train.train`."""
+    import os
+
+    if getattr(cfg.training, "fsdp", None) and int(os.environ.get("WORLD_SIZE", "1")) < 2:
+        raise ConfigError("option --fsdp: FSDP needs a distributed launch of 2 or more processes "
+                          "(torchrun --nproc_per_node N -m fgvad.cli train ...), or leave out --fsdp")
+
+
+# Options that must divide another for the tiny model fgvad builds (attention splits a width into
+# heads; the image into patches): (divisor, dividend).
+TINY_DIVISIBILITY = (
+    ("tiny_vision_heads", "tiny_vision_width"),
+    ("tiny_text_heads", "tiny_text_width"),
+    ("temporal_heads", "tiny_projection_dim"),  # the temporal module runs at the joint embedding width
+    ("tiny_patch_size", "image_size"),
+)
+
+
 def _report_to_names(value: Any) -> list[str]:
     if value is None:
         return []
@@ -542,11 +632,20 @@ def _report_to_names(value: Any) -> list[str]:
     return [str(v).strip() for v in items if str(v).strip()]
 
 
+# --report_to names whose package has another import name than the integration's.
+_REPORT_TO_PACKAGES = {"azure_ml": "azureml", "codecarbon": "codecarbon", "comet_ml": "comet_ml",
+                       "dagshub": "dagshub", "dvclive": "dvclive", "flyte": "flytekit", "mlflow": "mlflow",
+                       "neptune": "neptune", "tensorboard": "tensorboard", "wandb": "wandb", "clearml": "clearml",
+                       "swanlab": "swanlab", "trackio": "trackio"}
+
+
 def check_installed_extras(hf_options: Mapping[str, Any]) -> None:
     """``--report_to`` and ``--deepspeed`` need packages fgvad does not install: refuse a missing one
     in one line before TrainingArguments or the Trainer fail on it with a traceback.
 
     A reusable check of option values (no run state), for any front that validates options."""
+    import importlib.util
+
     from transformers.integrations import INTEGRATION_TO_CALLBACK
 
     for name in _report_to_names(hf_options.get("report_to")):
@@ -555,11 +654,18 @@ def check_installed_extras(hf_options: Mapping[str, Any]) -> None:
         if name not in INTEGRATION_TO_CALLBACK:
             raise ConfigError(f"option --report_to {name}: unknown (use none, all or one of "
                               f"{', '.join(sorted(INTEGRATION_TO_CALLBACK))})")
-        try:
-            INTEGRATION_TO_CALLBACK[name]()  # what the Trainer does first; it fails when the package is missing
-        except (ImportError, RuntimeError):
+        package = _REPORT_TO_PACKAGES.get(name)
+        if package is not None:
+            installed = importlib.util.find_spec(package) is not None
+        else:  # a newer integration: building its callback is what the Trainer does first
+            try:
+                INTEGRATION_TO_CALLBACK[name]()
+                installed = True
+            except Exception:  # noqa: BLE001 - each integration fails its own way (ImportError, ValueError, ...)
+                installed = False
+        if not installed:
             raise ConfigError(f"option --report_to {name}: its package is not installed "
-                              f"(pip install {name}, or --report_to none)") from None
+                              f"(pip install {package or name}, or --report_to none)")
     if hf_options.get("deepspeed"):
         from transformers.integrations import is_deepspeed_available
 
@@ -569,87 +675,26 @@ def check_installed_extras(hf_options: Mapping[str, Any]) -> None:
 
 
 def validate(cfg: TrainConfig) -> None:
-    d, loss, o = cfg.data, cfg.loss, cfg.optim
-    if d.num_frames < 1:
-        raise ConfigError(f"option --num-frames: must be at least 1, got {d.num_frames}")
-    if d.image_size < 8:
-        raise ConfigError(f"option --image-size: must be at least 8, got {d.image_size}")
-    if d.max_num_patches is not None and d.max_num_patches < 1:
-        raise ConfigError(f"option --max-num-patches: must be at least 1, got {d.max_num_patches}")
-    if loss.loss_type is not None and loss.loss_type not in LOSS_TYPES:
-        raise ConfigError(f"option --loss-type: must be one of {', '.join(LOSS_TYPES)}, got {loss.loss_type!r}")
-    if d.keyframe_base not in (0, 1):
-        raise ConfigError(f"option --keyframe-base: must be 0 or 1, got {d.keyframe_base}")
-    if d.max_videos is not None and d.max_videos < 1:
-        raise ConfigError(f"option --max-videos: must be at least 1, got {d.max_videos}")
-    if d.max_boxes < 0:
-        raise ConfigError(f"option --max-boxes: must be >= 0, got {d.max_boxes}")
-    if d.frame_pool < 1:
-        raise ConfigError(f"option --frame-pool: must be at least 1, got {d.frame_pool}")
-    if not 0 < d.crop_scale <= 1:
-        raise ConfigError(f"option --crop-scale: must be in (0, 1], got {d.crop_scale}")
-    if d.crop_ratio < 1:
-        raise ConfigError(f"option --crop-ratio: must be >= 1, got {d.crop_ratio}")
-    if not 0 <= d.color_jitter < 1:
-        raise ConfigError(f"option --color-jitter: must be in [0, 1), got {d.color_jitter}")
-    if not 0 <= d.hflip_probability <= 1:
-        raise ConfigError(f"option --hflip-probability: must be in [0, 1], got {d.hflip_probability}")
-    if loss.region_queue_size < 0:
-        raise ConfigError(f"option --region-queue-size: must be >= 0, got {loss.region_queue_size}")
-    validate_validation(cfg)
-    if not 0 < loss.mil_topk_fraction <= 1:
-        raise ConfigError(f"option --mil-topk-fraction: must be in (0, 1], got {loss.mil_topk_fraction}")
-    for name in ("global_loss_weight", "region_loss_weight", "hard_negative_loss_weight", "mil_loss_weight",
-                 "mil_smoothness_weight", "mil_sparsity_weight"):
-        if getattr(loss, name) < 0:
-            raise ConfigError(f"option {flag(name)}: must be >= 0, got {getattr(loss, name)}")
-    for name in ("text_lr", "vision_lr", "head_lr"):
-        value = getattr(o, name)
-        if value is not None and value < 0:
-            raise ConfigError(f"option {flag(name)}: must be >= 0, got {value}")
-    if o.max_nan_steps < 1:
-        raise ConfigError(f"option --max-nan-steps: must be at least 1, got {o.max_nan_steps}")
-    m = cfg.model
-    if m.temporal_context not in ("video", "window"):
-        raise ConfigError(f"option --temporal-context: must be 'video' or 'window', got {m.temporal_context!r}")
-    if m.gradient_checkpointing_every < 1:
-        raise ConfigError(f"option --gradient-checkpointing-every: must be at least 1, got "
-                          f"{m.gradient_checkpointing_every}")
-    if m.freeze_vision_layers < 0:
-        raise ConfigError(f"option --freeze-vision-layers: must be >= 0, got {m.freeze_vision_layers}")
-    if m.lora_r < 1:
-        raise ConfigError(f"option --lora-r: must be at least 1, got {m.lora_r}")
-    if not 0 <= m.lora_dropout < 1:
-        raise ConfigError(f"option --lora-dropout: must be in [0, 1), got {m.lora_dropout}")
+    """What single-option bounds cannot say: options that exclude, need or divide one another."""
+    d, loss, m = cfg.data, cfg.loss, cfg.model
     if m.lora and not m.lora_target:
         raise ConfigError("option --lora-target: name at least one module (e.g. q_proj,v_proj)")
     if m.merge_lora and not m.lora:
         raise ConfigError("option --merge-lora needs --lora (there are no adapters to merge)")
+    if d.features is not None:
+        if d.cache_dir is not None:
+            raise ConfigError("options --features and --cache-dir exclude each other (features replace frames)")
+        if m.model_name_or_path != "tiny":
+            raise ConfigError("option --model-name-or-path: with --features the backbone is the one the features "
+                              "were extracted with (recorded in their features.json); leave it out")
     from fgvad.train.schedule import parse_loss_schedule
 
     parse_loss_schedule(loss.loss_schedule)  # a bad schedule fails now, not at its first step
-    if m.model_name_or_path == "tiny" and d.image_size % m.tiny_patch_size:
-        raise ConfigError(f"option --image-size: {d.image_size} is not a multiple of --tiny-patch-size "
-                          f"{m.tiny_patch_size}")
-
-
-def validate_validation(cfg: TrainConfig) -> None:
-    """Validation data, evaluation schedule, model selection and early stopping must go together."""
-    d, o, args = cfg.data, cfg.optim, cfg.training
-    if not 0 <= d.validation_fraction < 1:
-        raise ConfigError(f"option --validation-fraction: must be in [0, 1), got {d.validation_fraction}")
-    if d.validation_fraction > 0 and d.validation_path:
-        raise ConfigError("options --validation-fraction and --validation-path exclude each other; give one")
-    has_validation = d.validation_fraction > 0 or bool(d.validation_path)
-    evaluates = str(getattr(args.eval_strategy, "value", args.eval_strategy)) != "no"
-    if has_validation and not evaluates:
-        raise ConfigError("validation data is given but --eval_strategy is no: set --eval_strategy epoch (or steps)")
-    if evaluates and not has_validation:
-        raise ConfigError(f"--eval_strategy {getattr(args.eval_strategy, 'value', args.eval_strategy)} needs "
-                          "validation data: give --validation-fraction F or --validation-path JSON")
-    if o.early_stopping_patience is not None:
-        if o.early_stopping_patience < 1:
-            raise ConfigError(f"option --early-stopping-patience: must be at least 1, got {o.early_stopping_patience}")
-        if not (has_validation and args.load_best_model_at_end and args.metric_for_best_model):
-            raise ConfigError("option --early-stopping-patience needs validation data, --load_best_model_at_end "
-                              "true and --metric_for_best_model (e.g. video_auc)")
+    check_model_selection(cfg)
+    if m.model_name_or_path != "tiny":
+        return
+    values = {**dataclasses.asdict(m), **dataclasses.asdict(d)}
+    for divisor, dividend in TINY_DIVISIBILITY:
+        if values[dividend] % values[divisor]:
+            raise ConfigError(f"option {flag(divisor)}: {values[divisor]} does not divide {flag(dividend)} "
+                              f"{values[dividend]}")

@@ -231,6 +231,14 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     """
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     cfg = _as_config(config, overrides)
+    from fgvad.train.options import check_launch, check_option_paths
+
+    check_option_paths(cfg)  # before any slow work, and before the output folder is made
+    check_launch(cfg)
+    if cfg.data.features:  # heads only, on frozen per-snippet features: no backbone, no video decoding
+        from fgvad.train.features import train_on_features
+
+        return train_on_features(cfg, callbacks=callbacks)
 
     import torch
     from transformers import set_seed
@@ -240,14 +248,14 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     from fgvad.data.dataset import default_class_names
     from fgvad.models.video_backbone import text_tokenizer
     from fgvad.train.bad_samples import BadSampleGuard, SkipBadSamples
-    from fgvad.train.callbacks import TrainerLogCallback, note_in_log
+    from fgvad.train.callbacks import TrainerLogCallback
     from fgvad.train.checkpointing import check_output_writable, refusing_unsafe_state
     from fgvad.train.collator import TrainCollator
     from fgvad.train.losses import text_ids
     from fgvad.train.model_setup import build_model, load_or_build_tokenizer, loss_type
     from fgvad.train.module import VideoTrainingModule
+    from fgvad.train.run_identity import plan_run, start_run
     from fgvad.train.schedule import parse_loss_schedule, schedule_callback
-    from fgvad.train.run_identity import latest_checkpoint_of_run, plan_run, start_run
     from fgvad.train.sampling import BalancedVideoSampler, EpochToSampler
     from fgvad.train.signals import GracefulInterrupt
     from fgvad.train.trainer import VideoTrainer
@@ -258,7 +266,7 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     output_dir = Path(args.output_dir)
     is_main = args.process_index == 0
     if is_main:
-        check_output_writable(output_dir)  # before any slow work
+        check_output_writable(output_dir)
     # Which run this is, what it resumes, whose checkpoints are in the way: decided on every rank alike.
     plan = plan_run(output_dir, cfg, args.resume_from_checkpoint)
     if is_main:
@@ -328,14 +336,18 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
         from transformers import EarlyStoppingCallback
 
         extra_callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.optim.early_stopping_patience))
-    trainer = VideoTrainer(
-        model=module, args=args, data_collator=collator, train_dataset=train_dataset,
-        eval_dataset=eval_dataset, compute_metrics=validation_metrics if eval_dataset is not None else None,
-        callbacks=[TrainerLogCallback(d.num_frames), bad_samples, interrupt, EpochToSampler(sampler),
-                   *extra_callbacks, *callbacks],
-        fgvad_config=cfg, trained_on=sorted({e.key for e in entries}), tokenizer=tokenizer, sampler=sampler,
-        prompts=prompt_set, run_record=plan.record,
-    )
+    try:
+        trainer = VideoTrainer(
+            model=module, args=args, data_collator=collator, train_dataset=train_dataset,
+            eval_dataset=eval_dataset, compute_metrics=validation_metrics if eval_dataset is not None else None,
+            callbacks=[TrainerLogCallback(d.num_frames), bad_samples, interrupt, EpochToSampler(sampler),
+                       *extra_callbacks, *callbacks],
+            fgvad_config=cfg, trained_on=sorted({e.key for e in entries}), tokenizer=tokenizer, sampler=sampler,
+            prompts=prompt_set, run_record=plan.record,
+        )
+    except ValueError as err:  # HF's Trainer refuses option combinations here (e.g. FSDP without a launcher)
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"invalid training options: {first}") from None
     resume = plan.resume
     try:
         with refusing_unsafe_state(resume):
@@ -347,7 +359,25 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
         raise interrupt.error(output_dir)
     if bad_samples.exceeded:
         raise bad_samples.error()
-    last = latest_checkpoint_of_run(output_dir, plan.record["run_id"])
+    refuse_diverged(trainer, cfg, output_dir, plan.record["run_id"], is_main)
+    if cfg.model.merge_lora:
+        from fgvad.models.lora import merge_adapters
+
+        merged = merge_adapters(video_model.clip)
+        log.info("merged %d LoRA adapters into the final model", merged)
+    trainer.save_model(str(output_dir))
+    return TrainResult(output_dir=output_dir, log_history=history, final_checkpoint=output_dir,
+                       global_step=trainer.state.global_step, skipped_entries=skipped)
+
+
+def refuse_diverged(trainer: Any, cfg: TrainConfig, output_dir: Path, run_id: str, is_main: bool) -> None:
+    """TrainingDivergedError when the run's end state is not a result (NaN guard stopped it, or
+    :meth:`VideoTrainer.divergence`), naming this run's last good checkpoint; the final model
+    is then not written. Shared by full training and heads on frozen features."""
+    from fgvad.train.callbacks import note_in_log
+    from fgvad.train.run_identity import latest_checkpoint_of_run
+
+    last = latest_checkpoint_of_run(output_dir, run_id)
     kept = f"; the last good checkpoint is {last}" if last else "; no checkpoint was saved"
     if trainer.nan_guard.stopped:
         raise TrainingDivergedError(f"training stopped at step {trainer.state.global_step}: "
@@ -358,12 +388,3 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
             note_in_log(output_dir, f"ERROR training diverged: {diverged}; the final model was not saved")
         raise TrainingDivergedError(f"training diverged: {diverged}; the final model was not saved{kept} "
                                     "(check --learning_rate and the data)")
-    if cfg.model.merge_lora:
-        from fgvad.models.lora import merge_adapters
-
-        merged = merge_adapters(video_model.clip)
-        log.info("merged %d LoRA adapters into the final model", merged)
-    trainer.save_model(str(output_dir))
-    return TrainResult(output_dir=output_dir, log_history=history, final_checkpoint=output_dir,
-                       global_step=trainer.state.global_step, skipped_entries=skipped)
-

@@ -85,7 +85,8 @@ class VideoTrainer(AtomicCheckpointMixin, Trainer):
                 if key in outputs:
                     self._add_component(key, outputs[key])
             for key in ("logit_scale", "logit_scale_region"):
-                self._add_component(key, outputs[key])
+                if key in outputs:  # heads trained on frozen features have no temperatures
+                    self._add_component(key, outputs[key])
         return (loss, outputs) if return_outputs else loss
 
     def _add_component(self, key: str, value: torch.Tensor) -> None:
@@ -168,6 +169,10 @@ class VideoTrainer(AtomicCheckpointMixin, Trainer):
                                    if k.startswith("video_model.")}, strict=False)
         video.save_pretrained(output_dir, trained_on=self.trained_on, tokenizer=self.text_tokenizer,
                               prompts=self.prompts)
+        self.write_train_config(output_dir)
+
+    def write_train_config(self, output_dir: str) -> None:
+        """The merged training options (and the run record), beside the weights, for the record."""
         import yaml
 
         source = {k: (v if isinstance(v, (int, float, str, bool, list, dict, type(None))) else str(v))

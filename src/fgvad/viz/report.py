@@ -169,7 +169,10 @@ def _num(value: Any) -> str:
 
 
 def metrics_table_html(metrics: dict[str, Any], baseline: dict[str, Any] | None) -> str:
-    rows = [(key, name, better, metrics.get(key), (baseline or {}).get(key)) for key, name, better in _ROWS]
+    headline = metrics.get("headline_metric") or "auc"  # the dataset's headline metric leads
+    ordered = sorted(_ROWS, key=lambda row: row[0] != headline)
+    rows = [(key, name + (" (headline)" if key == headline else ""), better, metrics.get(key),
+             (baseline or {}).get(key)) for key, name, better in ordered]
     classes = sorted(set(metrics.get("per_class_auc") or {}) | set((baseline or {}).get("per_class_auc") or {}))
     rows += [(f"auc[{c}]", f"AUC {c} (vs. normal videos)", True, (metrics.get("per_class_auc") or {}).get(c),
               ((baseline or {}).get("per_class_auc") or {}).get(c)) for c in classes]
@@ -235,7 +238,8 @@ def render_html(folder: EvalFolder, per_video: dict[str, dict[str, Any]], notes:
     if folder.baseline_metrics is not None:
         facts.append(f"baseline: <code>{html.escape(str(folder.baseline_checkpoint or 'precomputed scores'))}</code>"
                      + _scoring(folder.baseline_metrics))
-    facts.append(f"test annotation: <code>{html.escape(str(meta.get('annotation', '?')))}</code>, "
+    facts.append(f"dataset: <code>{html.escape(str(meta.get('dataset', 'ucf-crime')))}</code>, "
+                 f"test annotation: <code>{html.escape(str(meta.get('annotation', '?')))}</code>, "
                  f"ground truth mode <code>{html.escape(str(m.get('gt_mode', '?')))}</code>")
     facts.append(f"{m.get('n_videos', len(folder.videos))} videos ({m.get('n_anomalous_videos', '?')} anomalous), "
                  f"{m.get('n_frames', 0):,} frames ({m.get('n_positive_frames', 0):,} anomalous)")

@@ -1,4 +1,5 @@
-"""`fgvad data split`: remove the test videos of UCF-Crime and MSAD from a training JSON, or report them.
+"""`fgvad data split`: remove the test videos of every registered benchmark (or of one) from a training JSON,
+or report them.
 
 The users' training file holds 140 official UCF-Crime test videos, their newest one 237 plus
 89 MSAD test videos (see ../shared/datasets/README.md), so any test number of a model trained
@@ -15,8 +16,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from fgvad.core.datasets import ALL_TEST_LISTS, dataset_of, resolve_shipped, shipped_test_lists
+from fgvad.core.datasets import ALL_TEST_LISTS, DATASETS, dataset_of, resolve_shipped, shipped_test_lists
 from fgvad.core.errors import AnnotationError
 from fgvad.core.io import read_utf8_text
 from fgvad.data.annotations import (
@@ -32,30 +34,53 @@ from fgvad.data.paths import PathMap, mapped_video_path
 
 # --------------------------------------------------------------------------- test membership
 
+KeyRule = Callable[[str], str]
 
-def _list_keys(test_list: str | Path) -> set[str]:
+
+def _shipped_rule(test_list: str | Path) -> KeyRule | None:
+    """The name rule of the dataset whose shipped list ``<name>-test``/``<name>-train`` names, else None."""
+    name, _, split = str(test_list).rpartition("-")
+    spec = DATASETS.get(name) if split in ("test", "train") else None
+    return spec.video_key if spec is not None else None
+
+
+def _list_keys(test_list: str | Path, key: KeyRule | None = None) -> set[str]:
+    key = key or _shipped_rule(test_list) or video_key
     text = read_utf8_text(resolve_shipped(test_list, "video_list"), what="test list")
     lines = [ln.split()[0] for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    keys = {video_key(line) for line in lines}
+    keys = {key(line) for line in lines}
     if not keys:
         raise AnnotationError(f"{test_list}: no test videos listed")
     return keys
 
 
-def load_test_keys(test_list: str | Path = ALL_TEST_LISTS) -> set[str]:
+def load_test_keys(test_list: str | Path = ALL_TEST_LISTS, key: KeyRule | None = None) -> set[str]:
     """Canonical keys of the test videos: a path list, the first column of a temporal annotation,
-    a shipped list (``ucf-crime-test``, ``msad-test``) or ``all``: every shipped test list."""
+    a shipped list (``ucf-crime-test``, ``msad-test``, ``xd-violence-test``, ``shanghaitech-test``)
+    or ``all``: every shipped test list.
+
+    ``key``: the benchmark's video-name rule; by default a shipped list's own dataset's rule
+    (each list's under ``all``), UCF-Crime's for any other file."""
     if str(test_list) == ALL_TEST_LISTS:
-        return set().union(*(_list_keys(path) for path in shipped_test_lists().values()))
-    return _list_keys(test_list)
+        return set().union(*(_list_keys(path, key or DATASETS[name].video_key)
+                             for name, path in shipped_test_lists().items()))
+    return _list_keys(test_list, key)
 
 
 def describe_test_list(test_list: str | Path, keys: set[str]) -> str:
-    """``test lists ucf-crime 290 + msad 240 videos`` / ``test list has 12 videos``."""
+    """``test lists ucf-crime 290 + msad 240 + ... videos`` / ``test list has 12 videos``."""
     if str(test_list) != ALL_TEST_LISTS:
         return f"test list has {len(keys)} videos"
-    sizes = [f"{name} {len(_list_keys(path))}" for name, path in shipped_test_lists().items()]
+    sizes = [f"{name} {len(_list_keys(path, DATASETS[name].video_key))}" for name, path in shipped_test_lists().items()]
     return f"test lists {' + '.join(sizes)} videos"
+
+
+def _test_key_rules(key: KeyRule | None) -> tuple[KeyRule, ...]:
+    """``key`` alone, or (no ``key``: keys of every registered dataset) UCF-Crime's rule first,
+    then each dataset's own (XD-Violence names keep their dots, ShanghaiTech's lose ``_i3d``)."""
+    if key is not None:
+        return (key,)
+    return tuple(dict.fromkeys((video_key, *(spec.video_key for spec in DATASETS.values()))))
 
 
 @dataclass
@@ -77,16 +102,22 @@ class SplitResult:
 
 def split_entries(values: list[object], test_keys: set[str],
                   keyframe_base: int = KEYFRAME_BASE_DEFAULT, *, strict: bool = False,
-                  path_map: PathMap | None = None) -> SplitResult:
+                  path_map: PathMap | None = None, key: KeyRule | None = None) -> SplitResult:
     """Partition entries into kept and test ones.
 
     A malformed entry (:class:`EntryProblem`) is still a test video when its ``video`` names
     one (it is removed: leakage does not depend on the boxes being right); otherwise it is
     kept as it is and listed in ``malformed``. ``strict``: the first malformed entry raises.
-    ``path_map`` (``--path-map``) is applied before a video's name is taken.
+    ``path_map`` (``--path-map``) is applied before a video's name is taken. ``key``: the one
+    benchmark's name rule (``--dataset``); by default a video is a test video when any
+    registered dataset's rule names it as one (the keys of ``load_test_keys("all")``).
     """
+    rules = _test_key_rules(key)
+
     def key_of(video: str) -> str:
-        return video_key(mapped_video_path(video, path_map))
+        mapped = mapped_video_path(video, path_map)
+        names = [rule(mapped) for rule in rules]
+        return next((name for name in names if name in test_keys), names[0])
 
     result = SplitResult()
     for index, outcome in enumerate(parse_each(values, keyframe_base).outcomes):
@@ -105,16 +136,16 @@ def split_entries(values: list[object], test_keys: set[str],
                 result.malformed.append(outcome)
             continue
         entry: Entry = outcome
-        key = key_of(entry.video)
-        if not entry.is_image and key in test_keys:
+        entry_key = key_of(entry.video)
+        if not entry.is_image and entry_key in test_keys:
             result.removed.append(index)
             label = entry.label or label_from_path(entry.video)
-            result.removed_videos.setdefault(key, label)
+            result.removed_videos.setdefault(entry_key, label)
             result.removed_entries_by_class[label] += 1
         else:
             result.kept.append(index)
             if not entry.is_image:
-                result.kept_videos.add(key)
+                result.kept_videos.add(entry_key)
     return result
 
 
