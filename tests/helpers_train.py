@@ -12,7 +12,7 @@ def tiny_run_options(synth: Path, out: Path, **extra: Any) -> dict[str, Any]:
         "model_name_or_path": "tiny", "tiny_vision_width": 32, "tiny_vision_layers": 1, "tiny_vision_heads": 2,
         "tiny_patch_size": 8, "tiny_text_width": 32, "tiny_text_layers": 1, "tiny_text_heads": 2,
         "tiny_projection_dim": 32, "temporal_layers": 1, "temporal_heads": 2, "temporal_dropout": 0.0,
-        "mil_hidden": 16, "mil_dropout": 0.0, "num_frames": 4, "image_size": 32, "max_keyframes": 1,
+        "mil_hidden": 16, "mil_dropout": 0.0, "num_frames": 4, "image_size": 32, "max_boxes": 2,
         "data_path": str(synth / "train.json"), "video_root": str(synth / "videos"),
         "output_dir": str(out), "learning_rate": 1e-3, "per_device_train_batch_size": 2,
         "logging_steps": 1, "use_cpu": True, "dataloader_num_workers": 0,

@@ -122,14 +122,25 @@ def test_naflex_video_inputs_equal_the_processor_bit_for_bit():
     assert torch.equal(direct.pixel_attention_mask, expected["pixel_attention_mask"])
     assert torch.equal(direct.spatial_shapes, expected["spatial_shapes"]) and direct.grids == ((7, 9),) * 3
     # The training collator's uint8 patch rows, padded to a wider video's grid, give the same rows.
-    item = {"frames": torch.from_numpy(frames), "keyframes": torch.from_numpy(frames[:1]), "boxes": torch.zeros(0, 4),
-            "box_keyframe": torch.zeros(0, dtype=torch.long), "box_region": torch.zeros(0, dtype=torch.long),
+    item = {"frames": torch.from_numpy(frames), "boxes": torch.zeros(0, 4),
+            "box_frame": torch.zeros(0, dtype=torch.long), "box_region": torch.zeros(0, dtype=torch.long),
             "frame_indices": torch.arange(3), "global_caption": "a man", "region_captions": [], "hard_negatives": [],
             "label": 0, "is_anomaly": 0.0, "index": 0, "video_key": "a"}
-    wide = {**item, "frames": torch.zeros(3, 64, 256, 3, dtype=torch.uint8), "keyframes": torch.zeros(1, 64, 256, 3,
-                                                                                                     dtype=torch.uint8)}
+    wide = {**item, "frames": torch.from_numpy(rng.integers(0, 256, (3, 64, 256, 3), dtype=np.uint8)),
+            "boxes": torch.tensor([[0.1, 0.2, 0.6, 0.9]]), "box_frame": torch.tensor([2]),
+            "box_region": torch.tensor([0]), "region_captions": ["a man"], "hard_negatives": [[]]}
     batch = TrainCollator(build_offline_fgclip2_tokenizer(["a man"]), patch_size=16)([item, wide])
-    assert batch["frame_grids"] == [(7, 9), (4, 16)] and batch["keyframe_grids"] == [(7, 9), (4, 16)]
+    assert batch["frame_grids"] == [(7, 9), (4, 16)]
+    # The box sits on the wide video's last frame (flat frame 5): its features come from that
+    # frame's NaFlex rows and grid, in the same vision pass as the frame embeddings.
+    assert batch["dense_frames"] == [5] and batch["box_image"].tolist() == [0]
+    with torch.no_grad():
+        inputs = video.frame_inputs(batch["frames"], batch["frame_grids"])
+        _, dense, dense_inputs = video.encode_inputs_and_dense(inputs, 2, batch["dense_frames"])
+        assert dense_inputs.grids == ((4, 16),)
+        boxes = video.box_features(dense_inputs, batch["boxes"], box_image=batch["box_image"], dense=dense)
+        alone = video.box_features(video.frame_inputs(wide["frames"][2:]), [batch["boxes"]])
+    torch.testing.assert_close(boxes, alone, atol=1e-5, rtol=1e-4)
     collated = video.frame_inputs(batch["frames"], batch["frame_grids"])
     assert collated.pixel_values.shape == (6, 64, 768)
     assert torch.equal(collated.pixel_values[:3, :63], expected["pixel_values"])

@@ -33,7 +33,7 @@ def run(tmp_path_factory):
     out, initial = root / "model", root / "initial_model"
     options = tiny_run_options(synth, out, model_name_or_path="tiny-fgclip2", max_num_patches=BUDGET,
                                tiny_patch_size=PATCH, tiny_vision_width=32, tiny_vision_heads=2,
-                               tiny_vision_layers=1, temporal_heads=2, max_keyframes=2, hard_negative_loss_weight=0.0,
+                               tiny_vision_layers=1, temporal_heads=2, max_boxes=2, hard_negative_loss_weight=0.0,
                                max_steps=18, learning_rate=2e-3, warmup_steps=0, seed=0, save_strategy="no")
     result = train(options, callbacks=[initial_model_saver(initial)])
     # The untouched model shares the tokenizer built from the training captions.

@@ -89,7 +89,7 @@ def test_hard_negative_loss_is_positive_and_falls(tmp_path: Path):
     assert anomalous and all(e["hard_negatives"] for e in anomalous)
     options = tiny_run_options(synth, tmp_path / "out", data_path=str(with_negatives), max_steps=16,
                                hard_negative_loss_weight=1.0, global_loss_weight=0.0, mil_loss_weight=0.0,
-                               region_loss_weight=0.0, max_keyframes=2, seed=0, lr_scheduler_type="constant",
+                               region_loss_weight=0.0, max_boxes=2, seed=0, lr_scheduler_type="constant",
                                warmup_steps=0)
     result = train(None, options)
     values = [h["loss_hard_negative"] for h in result.log_history if "loss_hard_negative" in h]

@@ -19,6 +19,7 @@ PRIVATE_TRAINER_METHODS = {
     "_save": ["self", "output_dir", "state_dict"],
     "_load_from_checkpoint": ["self", "resume_from_checkpoint", "model"],
     "_load_best_model": ["self"],
+    "_get_train_sampler": ["self", "train_dataset"],
 }
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "docs" / "CONTRACTS.md"

@@ -94,6 +94,70 @@ def test_region_loss_matches_cross_entropy_and_handles_no_boxes():
     empty.backward()  # a graph exists, so DDP and the Trainer see a normal loss
 
 
+def test_region_loss_teaches_with_one_caption_thanks_to_extra_negatives():
+    boxes, caption = _rand(3, 8, seed=5), _rand(1, 8, seed=6)
+    region = torch.zeros(3, dtype=torch.long)
+    ls = torch.tensor(math.log(20.0))
+    ids = torch.tensor([11])
+    alone = losses.region_contrastive_loss(boxes, caption, region, ls, region_ids=ids)
+    assert alone.item() == pytest.approx(0.0, abs=1e-7)  # log(1): nothing to tell apart
+    extra = _rand(4, 8, seed=7)
+    got = losses.region_contrastive_loss(boxes, caption, region, ls, region_ids=ids, extra_text_embeds=extra,
+                                         extra_text_ids=torch.tensor([1, 2, 3, 4]))
+    b, t = F.normalize(boxes, dim=-1), F.normalize(torch.cat([caption, extra]), dim=-1)
+    want = 0.5 * F.cross_entropy(20.0 * b @ t.T, torch.zeros(3, dtype=torch.long))  # text->box: one caption, 0
+    assert got.item() > 0 and got.item() == pytest.approx(want.item(), abs=1e-5)
+    # A queued copy of the same caption is a positive, never a negative.
+    same = losses.region_contrastive_loss(boxes, caption, region, ls, region_ids=ids,
+                                          extra_text_embeds=torch.cat([extra, caption]),
+                                          extra_text_ids=torch.tensor([1, 2, 3, 4, 11]))
+    logits = 20.0 * b @ torch.cat([t, F.normalize(caption, dim=-1)]).T
+    pos = torch.logsumexp(logits[:, [0, 5]], dim=1)
+    assert same.item() == pytest.approx(0.5 * (torch.logsumexp(logits, dim=1) - pos).mean().item(), abs=1e-5)
+
+
+def test_sigmoid_region_loss_takes_extra_texts_as_negatives_and_skips_copies_of_the_caption():
+    boxes, caption, extra = _rand(3, 8, seed=5), _rand(1, 8, seed=6), _rand(4, 8, seed=7)
+    region, ids = torch.zeros(3, dtype=torch.long), torch.tensor([11])
+    scale, bias = torch.tensor(math.log(10.0)), torch.tensor(-2.0)
+    sigmoid = {"loss_type": "sigmoid", "logit_bias": bias}
+    got = losses.region_contrastive_loss(boxes, caption, region, scale, region_ids=ids, extra_text_embeds=extra,
+                                         extra_text_ids=torch.tensor([1, 2, 3, 4]), **sigmoid)
+    b, t = F.normalize(boxes, dim=-1), F.normalize(torch.cat([caption, extra]), dim=-1)
+    logits = 10.0 * b @ t.T - 2.0
+    signs = torch.tensor([1.0, -1.0, -1.0, -1.0, -1.0])
+    want = -F.logsigmoid(signs * logits).sum() / 3
+    assert got.item() == pytest.approx(want.item(), abs=1e-5)
+    # A queued copy of the box's own caption adds nothing: the in-batch caption is its positive pair.
+    same = losses.region_contrastive_loss(boxes, caption, region, scale, region_ids=ids,
+                                          extra_text_embeds=torch.cat([extra, caption, caption]),
+                                          extra_text_ids=torch.tensor([1, 2, 3, 4, 11, 11]), **sigmoid)
+    assert same.item() == pytest.approx(want.item(), abs=1e-5)
+
+
+def test_caption_queue_is_a_fifo_of_normalised_detached_embeddings(tmp_path):
+    from fgvad.train.caption_queue import CaptionQueue
+
+    queue = CaptionQueue(4, 8)
+    assert queue.contents()[0].shape == (0, 8)
+    first = _rand(3, 8, seed=1).requires_grad_(True)
+    queue.push(first, torch.tensor([1, 2, 3]))
+    embeds, ids = queue.contents()
+    assert ids.tolist() == [1, 2, 3] and not embeds.requires_grad
+    assert torch.allclose(embeds, F.normalize(first.detach(), dim=-1))
+    queue.push(_rand(3, 8, seed=2), torch.tensor([4, 5, 6]))  # wraps: 1 and 2 leave
+    assert sorted(queue.contents()[1].tolist()) == [3, 4, 5, 6]
+    queue.save(tmp_path)
+    restored = CaptionQueue(4, 8)
+    assert restored.load(tmp_path) and torch.equal(restored.contents()[0], queue.contents()[0])
+    queue.push(_rand(2, 8, seed=3), torch.tensor([7, 8]))
+    restored.push(_rand(2, 8, seed=3), torch.tensor([7, 8]))
+    assert torch.equal(restored.contents()[1], queue.contents()[1])  # continues exactly
+    assert not CaptionQueue(8, 8).load(tmp_path)  # another size: not restored
+    queue.push(_rand(9, 8, seed=4), torch.arange(9))  # more than fits: the newest 4
+    assert sorted(queue.contents()[1].tolist()) == [5, 6, 7, 8]
+
+
 def test_hard_negative_loss_is_per_box_cross_entropy():
     boxes, pos = _rand(3, 8, seed=10), _rand(3, 8, seed=11)
     negs = _rand(4, 8, seed=12)

@@ -82,7 +82,7 @@ TINY_TRAINING = {
     "model_name_or_path": "tiny", "tiny_vision_width": 32, "tiny_vision_layers": 1, "tiny_vision_heads": 2,
     "tiny_patch_size": 8, "tiny_text_width": 32, "tiny_text_layers": 1, "tiny_text_heads": 2,
     "tiny_projection_dim": 32, "temporal_layers": 1, "temporal_heads": 2, "mil_hidden": 16,
-    "num_frames": 4, "image_size": 32, "max_keyframes": 1, "learning_rate": 1e-3,
+    "num_frames": 4, "image_size": 32, "max_boxes": 2, "learning_rate": 1e-3,
     "per_device_train_batch_size": 2, "max_steps": 3, "logging_steps": 1, "save_steps": 1000, "use_cpu": True,
     "dataloader_num_workers": 0, "report_to": "none", "disable_tqdm": True, "seed": 3,
 }

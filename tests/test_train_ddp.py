@@ -29,7 +29,7 @@ def _options(synth: Path, out: Path, batch: int) -> list[str]:
         "model_name_or_path": "tiny", "tiny_vision_width": 32, "tiny_vision_layers": 1, "tiny_vision_heads": 2,
         "tiny_patch_size": 8, "tiny_text_width": 32, "tiny_text_layers": 1, "tiny_text_heads": 2,
         "tiny_projection_dim": 32, "temporal_layers": 1, "temporal_heads": 2, "temporal_dropout": 0,
-        "mil_hidden": 16, "mil_dropout": 0, "num_frames": 4, "image_size": 32, "max_keyframes": 1,
+        "mil_hidden": 16, "mil_dropout": 0, "num_frames": 4, "image_size": 32, "max_boxes": 2,
         "data_path": synth / "train.json", "video_root": synth / "videos", "max_videos": 2,
         "output_dir": out, "learning_rate": 1e-3, "per_device_train_batch_size": batch, "max_steps": 3,
         "logging_steps": 1, "save_steps": 3, "use_cpu": True,

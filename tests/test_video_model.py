@@ -64,6 +64,44 @@ def test_windows_cover_every_frame_once_with_training_length():
     assert not torch.allclose(a[:, 8:], b[:, 8:])
 
 
+def test_video_context_scores_long_videos_with_the_spacing_training_used():
+    model = make_model(window=4, context="video")
+    with torch.no_grad():
+        model.temporal.gate.fill_(1.0)
+        embeds = torch.randn(1, 10, 32)
+        out = model.contextualize(embeds)
+        # ceil(10 / 4) = 3 interleaved groups (frames 0,3,6,9 / 1,4,7 / 2,5,8), each run alone with the
+        # positions of the fractions of the video its frames sit at.
+        for first, rows in ((0, [0, 1, 2, 3]), (1, [0, 1, 2]), (2, [0, 1, 2])):
+            group = embeds[:, first::3]
+            alone = model.temporal._run_windows(group, torch.tensor(rows) * 4 // len(rows))
+            torch.testing.assert_close(out[:, first::3], group + alone, atol=1e-6, rtol=1e-5)
+        # Training length: the same computation as consecutive windows.
+        window = make_model(window=4, context="window")
+        window.load_state_dict(model.state_dict())
+        four = torch.randn(2, 4, 32)
+        torch.testing.assert_close(model.contextualize(four), window.contextualize(four), atol=0, rtol=0)
+        # Fewer frames than the window: positions spread over the whole table (rows 0, 2 of 4).
+        two = torch.randn(1, 2, 32)
+        torch.testing.assert_close(model.contextualize(two),
+                                   two + model.temporal._run_windows(two, torch.tensor([0, 2])), atol=1e-6, rtol=1e-5)
+    with pytest.raises(ConfigError, match="context"):
+        VideoHeadConfig(context="sliding")
+
+
+def test_dense_features_of_chosen_frames_come_from_the_same_pass():
+    model = make_model()
+    pixels = frames_to_pixels(random_frames(2, 5), IMAGE)
+    with torch.no_grad():
+        inputs = model.frame_inputs(pixels)
+        embeds, dense, dense_inputs = model.encode_inputs_and_dense(inputs, 2, [1, 4, 7])  # chunks of 3: 3 calls
+        flat = pixels.flatten(0, 1)
+        torch.testing.assert_close(embeds, model.encode_frames(pixels), atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(dense, model.clip.get_dense_features(flat[[1, 4, 7]]), atol=1e-6, rtol=1e-5)
+        assert torch.equal(dense_inputs.pixel_values, flat[[1, 4, 7]])
+        assert model.encode_inputs_and_dense(inputs, 2)[1] is None
+
+
 def test_encode_frames_chunking_matches_one_pass():
     model = make_model()
     pixels = frames_to_pixels(random_frames(2, 5), IMAGE)

@@ -56,7 +56,7 @@ def bench_e2e(ctx: Context, workdir: Path) -> dict[str, Any]:
     options: dict[str, Any] = {
         "model_name_or_path": str(checkpoint), "data_path": str(info.train_json),
         "video_root": str(info.video_root), "cache_dir": str(cache_dir), "num_frames": o.frames,
-        "max_keyframes": o.keyframes, "temporal_dropout": 0.0,
+        "max_boxes": 2 * o.keyframes, "temporal_dropout": 0.0,
         **({"image_size": geometry.size} if geometry.kind == "square" else {"max_num_patches": geometry.max_num_patches}),
         "output_dir": str(workdir / "e2e_out"), "num_train_epochs": o.e2e_epochs,
         "overwrite_output_dir": True,  # bench's own scratch folder: a rerun with --workdir replaces the last one

@@ -37,20 +37,19 @@ def synthetic_items(count: int, frames: int, size: int | tuple[int, int], keyfra
     items = []
     for i in range(count):
         n_regions = 2
-        boxes, box_keyframe, box_region = [], [], []
-        for k in range(keyframes):
+        boxes, box_frame, box_region = [], [], []
+        for k in range(keyframes):  # boxes on `keyframes` frames spread over the clip, as tracks give
             for r in range(n_regions):
                 x0, y0 = rng.uniform(0.0, 0.5, size=2)
                 w, h = rng.uniform(0.2, 0.5, size=2)
                 boxes.append([x0, y0, min(x0 + w, 1.0), min(y0 + h, 1.0)])
-                box_keyframe.append(k)
+                box_frame.append(min(frames - 1, (2 * k + 1) * frames // (2 * keyframes)))
                 box_region.append(r)
         items.append({
             "frames": torch.from_numpy(rng.integers(0, 256, size=(frames, height, width, 3), dtype=np.uint8)),
             "frame_indices": torch.arange(frames, dtype=torch.long) * 8,
-            "keyframes": torch.from_numpy(rng.integers(0, 256, size=(keyframes, height, width, 3), dtype=np.uint8)),
             "boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-            "box_keyframe": torch.tensor(box_keyframe, dtype=torch.long),
+            "box_frame": torch.tensor(box_frame, dtype=torch.long),
             "box_region": torch.tensor(box_region, dtype=torch.long),
             "global_caption": CAPTIONS[i % len(CAPTIONS)],
             "region_captions": [REGION_CAPTIONS[(i + r) % len(REGION_CAPTIONS)] for r in range(n_regions)],
@@ -87,6 +86,7 @@ def build_training_setup(options: BenchOptions, device: Any, *, fast: bool = Tru
     from fgvad.models.video import VideoFGCLIP, VideoHeadConfig
     from fgvad.models.video_backbone import text_tokenizer
     from fgvad.train.collator import TrainCollator
+    from fgvad.train.losses import text_ids
     from fgvad.train.model_setup import freeze_vision_layers
     from fgvad.train.module import VideoTrainingModule
     from fgvad.train.options import LossArguments
@@ -104,7 +104,8 @@ def build_training_setup(options: BenchOptions, device: Any, *, fast: bool = Tru
     losses = LossArguments(global_loss_weight=1.0, region_loss_weight=1.0, hard_negative_loss_weight=1.0,
                            mil_loss_weight=1.0, use_class_prompts=True)
     module = VideoTrainingModule(video, losses, texts(prompts, "long"),
-                                 loss_type=backbone_kind(video.clip).default_loss_type)
+                                 loss_type=backbone_kind(video.clip).default_loss_type,
+                                 prompt_box_ids=texts(prompts, "box"), prompt_text_ids=text_ids(prompts))
     if module_state is not None:
         module.load_state_dict(module_state)
     module.to(device).train()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from torch import nn
@@ -428,11 +428,13 @@ class FGCLIPModel(nn.Module):
         """(B, 3, H, W) -> (B, h*w, D) patch features, row-major over the patch grid."""
         return self._dense_from_trunk(self._vision_trunk(pixel_values, interpolate_pos_encoding))
 
-    def get_image_and_dense_features(self, pixel_values: torch.Tensor
+    def get_image_and_dense_features(self, pixel_values: torch.Tensor, dense_rows: Sequence[int] | None = None
                                      ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Both outputs from one pass through the shared first L-1 layers."""
+        """Both outputs from one pass through the shared first L-1 layers; ``dense_rows``: the
+        dense features of those images only (training takes box features on a few frames)."""
         hidden = self._vision_trunk(pixel_values)
-        return self._image_from_trunk(hidden), self._dense_from_trunk(hidden)
+        return self._image_from_trunk(hidden), self._dense_from_trunk(hidden if dense_rows is None
+                                                                      else hidden[list(dense_rows)])
 
     def patch_grid(self, pixel_values: torch.Tensor) -> tuple[int, int]:
         patch = int(self.vision_model.config.patch_size)

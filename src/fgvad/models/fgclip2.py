@@ -262,10 +262,16 @@ class FGCLIP2Model(nn.Module):
         return self.dense_features_from_hidden(hidden, mask)
 
     def get_image_and_dense_features(self, pixel_values: torch.Tensor, pixel_attention_mask: torch.Tensor | None,
-                                     spatial_shapes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Both outputs from one pass through the vision tower (for region losses)."""
+                                     spatial_shapes: torch.Tensor, dense_rows: Sequence[int] | None = None
+                                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Both outputs from one pass through the vision tower (for region losses); ``dense_rows``:
+        the dense features of those images only (training takes box features on a few frames)."""
         mask = _mask_or_default(pixel_attention_mask, spatial_shapes, pixel_values)
         hidden = self.get_vision_last_hidden_state(pixel_values, mask, spatial_shapes)
+        if dense_rows is not None:
+            rows = list(dense_rows)
+            return self.image_features_from_hidden(hidden, mask), self.dense_features_from_hidden(hidden[rows],
+                                                                                                  mask[rows])
         return self.image_features_from_hidden(hidden, mask), self.dense_features_from_hidden(hidden, mask)
 
     def get_box_features(self, pixel_values: torch.Tensor, pixel_attention_mask: torch.Tensor | None,

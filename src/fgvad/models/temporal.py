@@ -2,10 +2,21 @@
 
 Its output is added through a residual gate initialised at zero, so at step 0 the
 contextual features equal the per-frame embeddings and a pretrained backbone's zero-shot
-behaviour is untouched. Sequences longer than ``window`` (the training length) are cut into
-windows of exactly ``window`` frames: non-overlapping windows from the start, plus, when T
-is not a multiple, one last window ending at frame T that overlaps the previous one; each
-frame keeps the output of the first window that contains it.
+behaviour is untouched. How a sequence of any length T is cut for it
+(``VideoHeadConfig.context``):
+
+- ``"video"`` (what training writes): training shows the module ``window`` frames spread
+  over a whole video, so at inference it sees the same: the T frames are dealt into
+  ceil(T / window) interleaved groups (every k-th frame), each spanning the whole video at
+  about the training's spacing, and a group of n frames takes the learned positions at the
+  fractions of the video its frames sit at (rows j * window // n). A 16-frame-snippet
+  score of a 10-minute video is then computed with the context it was trained with;
+- ``"window"`` (checkpoints written before ``context`` existed): consecutive windows of
+  exactly ``window`` frames: non-overlapping windows from the start, plus, when T is not
+  a multiple, one last window ending at frame T that overlaps the previous one; each frame
+  keeps the output of the first window that contains it.
+
+During training T = window and both are the same computation.
 """
 
 from __future__ import annotations
@@ -47,6 +58,7 @@ class TemporalModule(nn.Module):
     def __init__(self, width: int, config: Any):  # a fgvad.models.video.VideoHeadConfig
         super().__init__()
         self.window = config.window
+        self.context = config.context
         self.positions = nn.Parameter(torch.randn(config.window, width) * 0.02)
         self.blocks = nn.ModuleList(
             TemporalBlock(width, config.heads, config.mlp_ratio, config.dropout) for _ in range(config.temporal_layers)
@@ -58,8 +70,9 @@ class TemporalModule(nn.Module):
         self.gate = nn.Parameter(torch.zeros(()))
         self.gradient_checkpointing = False
 
-    def _run_windows(self, windows: torch.Tensor) -> torch.Tensor:
-        hidden = windows + self.positions[: windows.shape[1]].to(windows.dtype)
+    def _run_windows(self, windows: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        positions = self.positions[: windows.shape[1]] if rows is None else self.positions[rows]
+        hidden = windows + positions.to(windows.dtype)
         for block in self.blocks:
             if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
                 hidden = checkpoint(block, hidden, use_reentrant=False)
@@ -77,6 +90,18 @@ class TemporalModule(nn.Module):
             starts.append(length - window)
         return starts
 
+    def _spread_over_video(self, frame_embeds: torch.Tensor) -> torch.Tensor:
+        """``context="video"``: interleaved groups spanning the whole video (see the module docstring)."""
+        length = frame_embeds.shape[1]
+        groups = -(-length // self.window)
+        update = torch.empty_like(frame_embeds)
+        for first in range(groups):
+            group = frame_embeds[:, first::groups]
+            n = group.shape[1]
+            rows = torch.arange(n, device=frame_embeds.device) * self.window // n
+            update[:, first::groups] = self._run_windows(group, rows).to(update.dtype)
+        return update
+
     @classmethod
     def window_holding(cls, length: int, index: int, window: int) -> tuple[int, int]:
         """``(start, stop)`` of the window whose output frame ``index`` of a ``length``-frame
@@ -91,6 +116,8 @@ class TemporalModule(nn.Module):
         batch, length, width = frame_embeds.shape
         if not self.blocks or length == 0:
             return frame_embeds
+        if self.context == "video":
+            return frame_embeds + self.gate.to(frame_embeds.dtype) * self._spread_over_video(frame_embeds)
         size = min(length, self.window)
         starts = self.window_starts(length, self.window)
         windows = torch.cat([frame_embeds[:, s: s + size] for s in starts], dim=0)  # (n*B, size, D)

@@ -6,9 +6,12 @@ what differs per family (pixels, text walks, loss parameters, prompt probabiliti
 
 1. ``frame_inputs`` + ``encode_inputs``: every frame through the backbone's vision tower,
    in chunks of ``frame_chunk`` frames to bound activation memory -> per-frame embeddings (B, T, D).
+   ``encode_inputs_and_dense`` also returns, from the same vision pass, the dense patch
+   features of the frames that carry boxes (training's region losses).
 2. ``contextualize``: a small pre-LN transformer over time (:mod:`fgvad.models.temporal`),
-   added through a zero-initialised gate, windowed at the training length, so any T works
-   and a pretrained backbone's zero-shot behaviour is untouched at step 0.
+   added through a zero-initialised gate, so any T works and a pretrained backbone's
+   zero-shot behaviour is untouched at step 0. How a sequence of any length is cut for it
+   (``VideoHeadConfig.context``, ``"video"`` or ``"window"``) is described there.
 3. Heads on the contextual features: a pooled video embedding (attention pooling whose
    scorer starts at zero, i.e. the mean), a MIL head giving one anomaly logit per frame,
    and ``prompt_scores`` (how anomalous each frame looks against the normal and class prompts).
@@ -35,6 +38,7 @@ from fgvad.models.video_io import (
 )
 
 _POOLINGS = ("attention", "mean")
+_CONTEXTS = ("video", "window")
 SIGMOID_BIAS_INIT = -10.0  # SigLIP's initial logit bias
 
 
@@ -45,6 +49,7 @@ class VideoHeadConfig:
     temporal_layers: int = 2
     heads: int = 8
     window: int = 64  # the training clip length; longer videos are processed in windows of it
+    context: str = "window"  # how inference cuts long sequences: "video" (interleaved) or "window"
     dropout: float = 0.1
     mlp_ratio: float = 4.0
     pooling: str = "attention"  # "attention" (starts as the mean) or "mean"
@@ -65,6 +70,7 @@ class VideoHeadConfig:
             (0.0 <= self.mil_dropout < 1.0, "mil_dropout must be in [0, 1)"),
             (self.mlp_ratio > 0, "mlp_ratio must be > 0"),
             (self.pooling in _POOLINGS, f"pooling must be one of {', '.join(_POOLINGS)}"),
+            (self.context in _CONTEXTS, f"context must be one of {', '.join(_CONTEXTS)}"),
             (self.mil_hidden >= 1, "mil_hidden must be >= 1"),
             (self.frame_chunk >= 1, "frame_chunk must be >= 1"),
             (self.max_num_patches is None or self.max_num_patches >= 1, "max_num_patches must be >= 1"),
@@ -222,9 +228,29 @@ class VideoFGCLIP(VideoHeads):
 
     def encode_inputs(self, inputs: FrameInputs, batch: int = 1) -> torch.Tensor:
         """(B*T images) -> per-frame embeddings (B, T, D), in chunks of ``frame_chunk`` frames."""
+        return self.encode_inputs_and_dense(inputs, batch)[0]
+
+    def encode_inputs_and_dense(self, inputs: FrameInputs, batch: int = 1, dense_rows: Sequence[int] = ()
+                                ) -> tuple[torch.Tensor, torch.Tensor | None, FrameInputs | None]:
+        """Per-frame embeddings (B, T, D) and, from the same vision pass, the dense patch features
+        of the images at ``dense_rows`` (sorted positions among the B*T images) with those images'
+        inputs (for :meth:`box_features`); (embeds, None, None) when ``dense_rows`` is empty. Box
+        features are so taken on the very frames the model sees."""
         chunk = self.config.frame_chunk
-        embeds = [self.ops.image_features(self.clip, inputs.slice(i, i + chunk)) for i in range(0, len(inputs), chunk)]
-        return torch.cat(embeds, dim=0).view(batch, len(inputs) // batch, -1)
+        embeds, dense = [], []
+        for start in range(0, len(inputs), chunk):
+            part = inputs.slice(start, start + chunk)
+            here = [r - start for r in dense_rows if start <= r < start + chunk]
+            if here:
+                image, patches = self.ops.image_and_dense_features(self.clip, part, here)
+                embeds.append(image)
+                dense.append(patches)
+            else:
+                embeds.append(self.ops.image_features(self.clip, part))
+        frame_embeds = torch.cat(embeds, dim=0).view(batch, len(inputs) // batch, -1)
+        if not dense:
+            return frame_embeds, None, None
+        return frame_embeds, torch.cat(dense), inputs.take(dense_rows)
 
     def encode_frames(self, pixels: torch.Tensor, grids: Sequence[tuple[int, int]] | None = None) -> torch.Tensor:
         """Frames (B, T, ...) -> per-frame embeddings (B, T, D): v1 normalised pixels (B, T, 3, H, W)
@@ -237,17 +263,18 @@ class VideoFGCLIP(VideoHeads):
         return self.ops.text_features(self.clip, input_ids, walk or ("long" if long else "short"))
 
     def box_features(self, pixels: torch.Tensor | FrameInputs, boxes: Sequence[torch.Tensor] | torch.Tensor,
-                     box_image: torch.Tensor | None = None) -> torch.Tensor:
-        """Keyframes and one (n_k, 4) normalised xyxy tensor per keyframe -> (R, D); or boxes (R, 4)
-        with ``box_image`` (R,) (their keyframe) -> (R, D) in the given order, without a host
-        synchronisation. ``pixels``: v1 pixels (K, 3, H, W), or :class:`FrameInputs`."""
+                     box_image: torch.Tensor | None = None, dense: torch.Tensor | None = None) -> torch.Tensor:
+        """Images and one (n_k, 4) normalised xyxy tensor per image -> (R, D); or boxes (R, 4)
+        with ``box_image`` (R,) (their image) -> (R, D) in the given order, without a host
+        synchronisation. ``pixels``: v1 pixels (K, 3, H, W), or :class:`FrameInputs`; ``dense``:
+        their dense features when already computed (:meth:`encode_inputs_and_dense`)."""
         inputs = pixels if isinstance(pixels, FrameInputs) else self.frame_inputs(pixels)
         if not isinstance(boxes, torch.Tensor):
             box_image = torch.cat([torch.full((len(b),), i, dtype=torch.long) for i, b in enumerate(boxes)]
                                   or [torch.zeros(0, dtype=torch.long)])
             boxes = torch.cat([torch.as_tensor(b, dtype=torch.float32).reshape(-1, 4) for b in boxes]
                               or [torch.zeros((0, 4))])
-        return self.ops.box_features(self.clip, inputs, boxes, box_image)
+        return self.ops.box_features(self.clip, inputs, boxes, box_image, dense=dense)
 
     def forward(self, pixels: torch.Tensor, grids: Sequence[tuple[int, int]] | None = None) -> VideoOutput:
         """``pixels``: uint8 frames (B, T, H, W, 3), prepared here for the backbone; v1 also takes

@@ -59,6 +59,15 @@ class FrameInputs:
             None if self.spatial_shapes is None else self.spatial_shapes[start:stop],
             None if self.grids is None else self.grids[start:stop])
 
+    def take(self, rows: Sequence[int]) -> "FrameInputs":
+        """The images at ``rows`` (host ints), in that order."""
+        index = list(rows)
+        return FrameInputs(
+            self.pixel_values[index],
+            None if self.pixel_attention_mask is None else self.pixel_attention_mask[index],
+            None if self.spatial_shapes is None else self.spatial_shapes[index],
+            None if self.grids is None else tuple(self.grids[r] for r in index))
+
 
 @dataclass
 class TextTokenizer:
@@ -134,8 +143,10 @@ class ClipOps:
     def image_features(self, clip: Any, x: FrameInputs) -> torch.Tensor:
         return clip.get_image_features(x.pixel_values)
 
-    def image_and_dense_features(self, clip: Any, x: FrameInputs) -> tuple[torch.Tensor, torch.Tensor]:
-        return clip.get_image_and_dense_features(x.pixel_values)
+    def image_and_dense_features(self, clip: Any, x: FrameInputs, dense_rows: Sequence[int] | None = None
+                                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Image features of every image and dense features of those at ``dense_rows`` (all: None)."""
+        return clip.get_image_and_dense_features(x.pixel_values, dense_rows)
 
     def dense_maps(self, clip: Any, x: FrameInputs) -> torch.Tensor:
         """(N, rows, cols, D) dense features of images that share one grid."""
@@ -206,8 +217,10 @@ class NaFlexOps(ClipOps):
     def image_features(self, clip: Any, x: FrameInputs) -> torch.Tensor:
         return clip.get_image_features(x.pixel_values, x.pixel_attention_mask, x.spatial_shapes)
 
-    def image_and_dense_features(self, clip: Any, x: FrameInputs) -> tuple[torch.Tensor, torch.Tensor]:
-        return clip.get_image_and_dense_features(x.pixel_values, x.pixel_attention_mask, x.spatial_shapes)
+    def image_and_dense_features(self, clip: Any, x: FrameInputs, dense_rows: Sequence[int] | None = None
+                                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        return clip.get_image_and_dense_features(x.pixel_values, x.pixel_attention_mask, x.spatial_shapes,
+                                                 dense_rows)
 
     def dense_maps(self, clip: Any, x: FrameInputs) -> torch.Tensor:
         grids = set(x.grids or ())

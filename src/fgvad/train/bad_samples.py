@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 from transformers import TrainerCallback
 
 from fgvad.core.errors import ConfigError, FgvadError, TooManyBadSamplesError
+from fgvad.data.dataset import SampleKey
 from fgvad.train.callbacks import note_in_log
 
 SKIPPED_SAMPLES_NAME = "skipped_samples.txt"
@@ -66,14 +67,16 @@ class SkipBadSamples(Dataset):
             note_in_log(self.record_path.parent, f"WARNING skipped {name}: {reason}")
         print(f"fgvad: warning: skipped {name}: {reason}", file=sys.stderr, flush=True)
 
-    def __getitem__(self, index: int) -> Any:
+    def __getitem__(self, key: int | SampleKey) -> Any:
+        index = key.index if isinstance(key, SampleKey) else int(key)
         n = len(self.dataset)
         for offset in range(n):
             i = (index + offset) % n
             if i in self._bad:
                 continue
             try:
-                return self.dataset[i]
+                # The substitute keeps the draw's epoch, so its random choices stay reproducible.
+                return self.dataset[SampleKey(i, key.epoch) if isinstance(key, SampleKey) else i]
             except (FgvadError, OSError) as err:
                 self._record(i, err)
         raise TooManyBadSamplesError(f"none of the {n} training samples can be loaded; see "

@@ -67,6 +67,8 @@ class TrainerLogCallback(TrainerCallback):
                                              f"{resumed}: {state.max_steps} steps, {args.num_train_epochs:g} epochs")
 
     def on_log(self, args, state, control, logs: dict[str, Any] | None = None, **kwargs):
+        if state.is_world_process_zero and logs and "eval_video_auc" in logs:
+            append_log_line(args.output_dir, validation_line(state, logs))
         if not state.is_world_process_zero or not logs or "loss" not in logs:
             return
         now = time.time()
@@ -100,4 +102,23 @@ class TrainerLogCallback(TrainerCallback):
 
     def on_train_end(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
-            append_log_line(args.output_dir, f"=== training ended at step {state.global_step}/{state.max_steps}")
+            best = ""
+            if state.best_model_checkpoint and args.metric_for_best_model:
+                kept = " (loaded: --load_best_model_at_end)" if args.load_best_model_at_end else ""
+                best = (f"; best {args.metric_for_best_model} {_fmt(state.best_metric)} at "
+                        f"{Path(state.best_model_checkpoint).name}{kept}")
+            append_log_line(args.output_dir, f"=== training ended at step {state.global_step}/{state.max_steps}{best}")
+
+
+def validation_line(state: Any, logs: dict[str, Any]) -> str:
+    """``Validation epoch 3.0 step 72: video AUC 0.9375 AP 0.9412 loss 1.2345 global ... mil ... (24 videos)``."""
+    parts = [f"Validation epoch {float(state.epoch or 0.0):.1f} step {state.global_step}:",
+             f"video AUC {_fmt(logs.get('eval_video_auc'))}", f"AP {_fmt(logs.get('eval_video_ap'))}"]
+    if "eval_loss" in logs:
+        parts.append(f"loss {_fmt(logs['eval_loss'])}")
+    for key, label in _COMPONENT_KEYS:
+        if f"eval_{key}" in logs:
+            parts.append(f"{label} {_fmt(logs[f'eval_{key}'])}")
+    if "eval_videos" in logs:
+        parts.append(f"({int(logs['eval_videos'])} videos)")
+    return " ".join(parts)

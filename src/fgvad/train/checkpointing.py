@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pickle
 import re
@@ -142,15 +143,30 @@ def _remove_empty(folder: str) -> None:
         pass  # not empty (another rank's files) or already gone
 
 
+def _rewrite_best_checkpoint(folder: str, best: str) -> None:
+    """Set ``best_model_checkpoint`` in ``folder``'s trainer_state.json (written as HF writes it)."""
+    path = Path(folder, "trainer_state.json")
+    if not path.is_file():
+        return
+    state = json.loads(path.read_text())
+    state["best_model_checkpoint"] = best
+    path.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+
+
 class AtomicCheckpointMixin:
     """Trainer mixin: complete-or-absent ``checkpoint-N`` folders and one-line save errors.
 
     Wraps ``Trainer._save_checkpoint`` (private: transformers has no public hook around a
     whole checkpoint; ``on_save`` fires after the files are written). See docs/CONTRACTS.md.
     fgvad runs no hyperparameter search, so checkpoints live directly in ``output_dir``.
+    Training state of fgvad's own (the caption queue) goes in through
+    :meth:`save_training_extras`, before the folder is renamed into place.
     """
 
     non_finite_weight: tuple[int, str] | None = None  # (step, tensor) when a save found NaN/Inf weights
+
+    def save_training_extras(self, folder: str) -> None:
+        """Write training state the Trainer does not know about into the staged checkpoint ``folder``."""
 
     def _save_checkpoint(self, model: Any, trial: Any) -> None:
         from fgvad.models.checkpoint_io import first_non_finite
@@ -175,6 +191,8 @@ class AtomicCheckpointMixin:
         try:
             with _output_dir_set_to(args, staging):
                 super()._save_checkpoint(model, trial)  # type: ignore[misc]
+            if args.should_save:
+                self.save_training_extras(staged)
         except Exception as err:
             if not _is_write_failure(err):
                 raise
@@ -188,6 +206,12 @@ class AtomicCheckpointMixin:
             raise CheckpointError(message) from None
         if args.world_size > 1:
             self.accelerator.wait_for_everyone()  # type: ignore[attr-defined]  # all shards written
+        if state.best_model_checkpoint and Path(state.best_model_checkpoint).parent.name == STAGING_DIR:
+            # HF recorded the staged path as the best checkpoint (in memory and in the staged
+            # trainer_state.json): point both at the folder's final place, or a resumed run forgets it.
+            state.best_model_checkpoint = os.path.join(run_dir, Path(state.best_model_checkpoint).name)
+            if args.should_save:
+                _rewrite_best_checkpoint(staged, state.best_model_checkpoint)
         if not args.should_save:
             return
         if os.path.exists(final):  # re-saving a step after resuming from an earlier checkpoint
@@ -197,6 +221,4 @@ class AtomicCheckpointMixin:
             shutil.rmtree(old, ignore_errors=True)
         os.replace(staged, final)
         _remove_empty(staging)
-        if state.best_model_checkpoint and Path(state.best_model_checkpoint).parent.name == STAGING_DIR:
-            state.best_model_checkpoint = os.path.join(run_dir, Path(state.best_model_checkpoint).name)
         rotate_checkpoints(run_dir, args.save_total_limit, keep=(final, state.best_model_checkpoint))

@@ -5,52 +5,28 @@ region captions and hard negatives the box walk (v1: the short path, 77; FG-CLIP
 walk, 64), as upstream trains its region and hard-negative losses. Class prompts are
 tokenised once by the training module, not per batch.
 
-NaFlex backbones (``patch_size`` set): each video's frames and keyframes, decoded at its
-NaFlex size, are cut here into uint8 patch rows, zero-padded to the batch's largest grid,
-so videos of different aspect ratios stack; ``frame_grids`` / ``keyframe_grids`` (host
-lists of (rows, cols)) say which rows are real. The device converts them to pixel values
+NaFlex backbones (``patch_size`` set): each video's frames, decoded at its NaFlex size, are
+cut here into uint8 patch rows, zero-padded to the batch's largest grid, so videos of
+different aspect ratios stack; ``frame_grids`` (a host list of (rows, cols) per video) says
+which rows are real (the box path takes the grids of its ``dense_frames`` from it). The device converts them to pixel values
 (``fgvad.models.video_backbone``, where the reasons for this split are).
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import torch
-from transformers import TrainerCallback
 
 from fgvad.data.dataset import collate_videos
 from fgvad.models.video_backbone import TextTokenizer
 from fgvad.train.losses import text_ids
 
 
-def mirror_items(items: Sequence[dict[str, Any]], probability: float, *, seed: int = 0,
-                 epoch: int = 0) -> list[dict[str, Any]]:
-    """Mirror some videos left-right: frames, keyframes and their normalised xyxy boxes together.
-
-    Whether an item is mirrored depends only on (seed, epoch, entry index), not on a
-    generator's state: the Trainer collates a batch ahead of the step it belongs to, so
-    draws from torch's generator would land on the wrong side of a checkpoint and a
-    resumed run would mirror different videos.
-    """
-    if probability <= 0:
-        return list(items)
-    out = []
-    for item in items:
-        if random.Random(f"{seed}:{epoch}:{item['index']}").random() < probability:
-            boxes = item["boxes"].clone()
-            boxes[:, [0, 2]] = 1.0 - item["boxes"][:, [2, 0]]
-            item = {**item, "frames": item["frames"].flip(-2), "keyframes": item["keyframes"].flip(-2),
-                    "boxes": boxes}
-        out.append(item)
-    return out
-
-
 def patchify_items(items: Sequence[dict[str, Any]], patch_size: int) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
-    """Items with ``frames`` (T, P, 3p^2) and ``keyframes`` (K, P, 3p^2) uint8 patch rows, P the
-    largest grid of the batch (zero rows after each video's own), and each item's grid."""
+    """Items with ``frames`` (T, P, 3p^2) uint8 patch rows, P the largest grid of the batch (zero
+    rows after each video's own), and each item's grid."""
     from fgvad.models.fgclip2_processing import patchify_frames
 
     grids = [(it["frames"].shape[1] // patch_size, it["frames"].shape[2] // patch_size) for it in items]
@@ -62,7 +38,7 @@ def patchify_items(items: Sequence[dict[str, Any]], patch_size: int) -> tuple[li
         out[:, : patches.shape[1]] = patches
         return out
 
-    return [{**it, "frames": rows_of(it["frames"]), "keyframes": rows_of(it["keyframes"])} for it in items], grids
+    return [{**it, "frames": rows_of(it["frames"])} for it in items], grids
 
 
 @dataclass
@@ -71,9 +47,6 @@ class TrainCollator:
     taken as FG-CLIP v1's); ``patch_size``: the NaFlex patch size (None: square frames as they are)."""
 
     tokenizer: Any
-    hflip_probability: float = 0.0
-    seed: int = 0
-    epoch: int = 0  # kept current by EpochToCollator
     patch_size: int | None = None
 
     def __post_init__(self) -> None:
@@ -84,7 +57,6 @@ class TrainCollator:
                 "short": SHORT_TEXT_LENGTH, "box": SHORT_TEXT_LENGTH, "long": LONG_TEXT_LENGTH})
 
     def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        items = mirror_items(items, self.hflip_probability, seed=self.seed, epoch=self.epoch)
         grids = None
         if self.patch_size:
             items, grids = patchify_items(items, self.patch_size)
@@ -92,11 +64,15 @@ class TrainCollator:
         captions: list[str] = batch["global_captions"]
         regions: list[str] = batch["region_captions"]
         tokenize = self.tokenizer
+        # The frames that carry boxes, as plain ints (the model slices its vision pass with them on
+        # the host, so a GPU step never waits), and each box's row among them.
+        dense_frames = sorted(set(batch["box_frame"].tolist()))
+        row_of = {frame: row for row, frame in enumerate(dense_frames)}
         out: dict[str, Any] = {
             "frames": batch["frames"],
-            "keyframes": batch["keyframes"],
             "boxes": batch["boxes"],
-            "box_keyframe": batch["box_keyframe"],
+            "dense_frames": dense_frames,
+            "box_image": torch.tensor([row_of[f] for f in batch["box_frame"].tolist()], dtype=torch.long),
             "box_region": batch["box_region"],
             "labels": batch["labels"],
             "is_anomaly": batch["is_anomaly"],
@@ -108,7 +84,6 @@ class TrainCollator:
         if grids is not None:
             # Host lists (not tensors): the model reads the grids without waiting for the device.
             out["frame_grids"] = grids
-            out["keyframe_grids"] = [grids[int(b)] for b in batch["keyframe_batch"].tolist()]
         # Hard negatives are per region; the loss wants them per box: pair every box with the
         # negatives of its region.
         negatives: list[str] = []
@@ -127,15 +102,3 @@ class TrainCollator:
         out["hard_negative_text"] = torch.tensor(text_index, dtype=torch.long)
         out["num_frames_seen"] = torch.tensor(int(batch["frames"].shape[0] * batch["frames"].shape[1]))
         return out
-
-
-class EpochToCollator(TrainerCallback):
-    """Tells the collator which epoch it is collating, also on resume."""
-
-    def __init__(self, collator: TrainCollator):
-        self.collator = collator
-
-    def on_epoch_begin(self, args, state, control, **kwargs):
-        # state.epoch is the fraction of epochs done: 0 at the start, e + 1 after epoch e,
-        # and whatever the checkpoint had when resuming mid-epoch.
-        self.collator.epoch = int((state.epoch or 0.0) + 1e-6)

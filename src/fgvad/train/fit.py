@@ -128,6 +128,8 @@ def training_try_step(module: Any, collator: Callable[[list[dict[str, Any]]], di
         item = dict(sample_item)
         item["frames"] = item["frames"][:frames]
         item["frame_indices"] = item["frame_indices"][:frames]
+        kept = item["box_frame"] < frames  # boxes on the frames cut away go with them
+        item.update(boxes=item["boxes"][kept], box_frame=item["box_frame"][kept], box_region=item["box_region"][kept])
         collated = collator([item] * batch)
         collated.pop("num_frames_seen", None)
         inputs = {k: (v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v)

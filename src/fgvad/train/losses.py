@@ -200,6 +200,8 @@ def region_contrastive_loss(
     logit_scale: torch.Tensor,
     *,
     region_ids: torch.Tensor | None = None,
+    extra_text_embeds: torch.Tensor | None = None,
+    extra_text_ids: torch.Tensor | None = None,
     gather: bool = True,
     loss_type: str = "softmax",
     logit_bias: torch.Tensor | None = None,
@@ -207,11 +209,14 @@ def region_contrastive_loss(
     """Box-feature<->region-caption contrastive loss over every region of the gathered batch
     (InfoNCE, or SigLIP's sigmoid loss with ``loss_type="sigmoid"`` and ``logit_bias``).
 
-    ``box_embeds`` (R, D): one row per annotated box (a region seen at one keyframe);
+    ``box_embeds`` (R, D): one row per box (a region seen on one sampled frame);
     ``box_region`` (R,) indexes each box's caption in ``region_text_embeds`` (N, D).
-    Negatives of a box are all other region captions of the gathered batch; a caption's
-    positives in the text->box direction are all its boxes. Returns 0 (with a graph)
-    when no rank has a box.
+    Negatives of a box are all other region captions of the gathered batch, plus
+    ``extra_text_embeds`` (M, D) (class prompts, a queue of captions from earlier steps; the
+    same on every rank, not gathered) so that a batch with one caption still teaches; an
+    extra text whose ``extra_text_ids`` equals the box's caption id is a positive, never a
+    negative. A caption's positives in the text->box direction are all its boxes. Returns 0
+    (with a graph) when no rank has a box.
     """
     if gather:
         world, rank = _world()
@@ -230,11 +235,25 @@ def region_contrastive_loss(
     b, t = _normalize(box_embeds), _normalize(region_text_embeds)
     if region_ids is None:
         region_ids = torch.arange(t.shape[0], device=t.device)
-    pos = region_ids[box_region.long()][:, None] == region_ids[None, :]  # (R boxes, N captions)
+    box_ids = region_ids[box_region.long()]
+    pos = box_ids[:, None] == region_ids[None, :]  # (R boxes, N captions)
     logits = _contrastive_logits(b, t, logit_scale, loss_type, logit_bias)
+    logits_b2t, pos_b2t = logits, pos
+    if extra_text_embeds is not None and extra_text_embeds.shape[0] > 0:
+        if extra_text_ids is None:
+            raise ValueError("extra_text_embeds need extra_text_ids (equal captions are positives)")
+        extra = _contrastive_logits(b, _normalize(extra_text_embeds), logit_scale, loss_type, logit_bias)
+        logits_b2t = torch.cat([logits, extra], dim=1)
+        pos_b2t = torch.cat([pos, box_ids[:, None] == extra_text_ids.to(box_ids.device)[None, :]], dim=1)
     if loss_type == "sigmoid":
-        return sigmoid_pairwise_loss(logits, pos)
-    return 0.5 * (multi_positive_nce(logits, pos) + multi_positive_nce(logits.T, pos.T))
+        # The extra texts are more pairs of each box, as negatives; one with the box's own caption
+        # id takes no part (its in-batch caption is the positive pair already, and a queue of
+        # earlier copies would count that pair over and over as the queue fills).
+        extra_pos = pos_b2t[:, logits.shape[1]:]
+        extra_logits = logits_b2t[:, logits.shape[1]:].masked_fill(extra_pos, float("-inf"))
+        return sigmoid_pairwise_loss(torch.cat([logits, extra_logits], dim=1),
+                                     torch.cat([pos, torch.zeros_like(extra_pos)], dim=1))
+    return 0.5 * (multi_positive_nce(logits_b2t, pos_b2t) + multi_positive_nce(logits.T, pos.T))
 
 
 def hard_negative_loss(

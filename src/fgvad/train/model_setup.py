@@ -104,7 +104,8 @@ def build_model(cfg: TrainConfig, tokenizer: Any = None) -> Any:
     family = model_family(cfg)
     head = VideoHeadConfig(
         temporal_layers=m.temporal_layers, heads=m.temporal_heads,
-        window=m.temporal_window or d.num_frames, dropout=m.temporal_dropout, pooling=m.video_pooling,
+        window=m.temporal_window or d.num_frames, context=m.temporal_context, dropout=m.temporal_dropout,
+        pooling=m.video_pooling,
         mil_hidden=m.mil_hidden, mil_dropout=m.mil_dropout, frame_chunk=m.frame_chunk,
         # FG-CLIP v1 has no logit bias of its own; the sigmoid loss gets one in the heads.
         logit_bias=family == "fgclip" and loss_type(cfg, family) == "sigmoid",

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from fgvad.train import losses
+from fgvad.train.caption_queue import CaptionQueue
 from fgvad.train.options import LossArguments
 from fgvad.models.video import VideoFGCLIP
 
@@ -22,17 +23,29 @@ COMPONENTS = ("global", "region", "hard_negative", "mil")
 
 
 class VideoTrainingModule(nn.Module):
+    # The losses are means over the batch: the Trainer must divide them by the accumulation
+    # steps itself (a forward taking **kwargs would otherwise be assumed to do it).
+    accepts_loss_kwargs = False
+
     def __init__(self, video_model: VideoFGCLIP, loss_args: LossArguments, prompt_ids: torch.Tensor | None,
-                 loss_type: str = "softmax"):
+                 loss_type: str = "softmax", prompt_box_ids: torch.Tensor | None = None,
+                 prompt_text_ids: torch.Tensor | None = None):
         super().__init__()
         self.video_model = video_model
         self.loss_args = loss_args
         self.loss_type = loss_type
-        # Tokenised class prompts (C, L) of the long walk; a buffer so it follows the module to the
+        # Tokenised class prompts, of the long walk (C, L) for the global loss and of the box walk
+        # for the region loss, with their text ids; buffers so they follow the module to the
         # device, not persistent so checkpoints stay the model's own files.
         if prompt_ids is None:
             prompt_ids = torch.zeros(0, 1, dtype=torch.long)
+        if prompt_box_ids is None or prompt_text_ids is None:
+            prompt_box_ids = torch.zeros(0, 1, dtype=torch.long)
+            prompt_text_ids = torch.zeros(0, dtype=torch.long)
         self.register_buffer("prompt_ids", prompt_ids, persistent=False)
+        self.register_buffer("prompt_box_ids", prompt_box_ids, persistent=False)
+        self.register_buffer("prompt_text_ids", prompt_text_ids, persistent=False)
+        self.caption_queue = CaptionQueue(loss_args.region_queue_size, video_model.embed_dim).to(video_model.device)
 
     # HF Trainer asks the model for these when activation checkpointing is on.
     def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None, **_: Any) -> None:
@@ -45,8 +58,12 @@ class VideoTrainingModule(nn.Module):
         video = self.video_model
         w = self.loss_args
         frames = batch["frames"]
-        out = video.forward_features(video.encode_inputs(video.frame_inputs(frames, batch.get("frame_grids")),
-                                                         batch=frames.shape[0]))
+        need_boxes = (w.region_loss_weight > 0 or w.hard_negative_loss_weight > 0) and batch["boxes"].shape[0] > 0
+        # Box features come from the sampled frames themselves, in the same vision pass.
+        dense_rows = list(batch.get("dense_frames", ())) if need_boxes else []
+        frame_embeds, dense, dense_inputs = video.encode_inputs_and_dense(
+            video.frame_inputs(frames, batch.get("frame_grids")), frames.shape[0], dense_rows)
+        out = video.forward_features(frame_embeds)
         zero = out.video_embeds.float().sum() * 0.0
         parts: dict[str, torch.Tensor] = {}
         contrastive = {"loss_type": self.loss_type}
@@ -61,15 +78,11 @@ class VideoTrainingModule(nn.Module):
                 out.video_embeds, captions, scale, caption_ids=batch["global_text_ids"],
                 prompt_embeds=prompts, video_labels=batch["labels"], logit_bias=bias, **contrastive)
 
-        need_boxes = w.region_loss_weight > 0 or w.hard_negative_loss_weight > 0
         box_embeds = region_region = None
-        if need_boxes:
-            boxes, box_keyframe = batch["boxes"], batch["box_keyframe"]
-            if boxes.shape[0] > 0:
-                # Boxes with their keyframe index, rows kept in dataset order: no per-keyframe
-                # counts are read on the host, so a GPU step never waits here.
-                keyframes = video.frame_inputs(batch["keyframes"], batch.get("keyframe_grids"))
-                box_embeds = video.box_features(keyframes, boxes.to(torch.float32), box_image=box_keyframe)
+        if w.region_loss_weight > 0 or w.hard_negative_loss_weight > 0:
+            if need_boxes and dense is not None:
+                box_embeds = video.box_features(dense_inputs, batch["boxes"].to(torch.float32),
+                                                box_image=batch["box_image"], dense=dense)
                 region_region = batch["box_region"]
             else:
                 box_embeds = out.video_embeds.new_zeros((0, out.video_embeds.shape[-1]))
@@ -80,9 +93,13 @@ class VideoTrainingModule(nn.Module):
             region_ids = batch["region_ids"]
             region_texts = (video.encode_text(region_ids, walk="box") if region_ids.shape[0] > 0
                             else box_embeds.new_zeros((0, box_embeds.shape[-1])))
+            extra, extra_ids = self._extra_region_negatives()
             parts["region"] = losses.region_contrastive_loss(
                 box_embeds, region_texts, region_region, scale, region_ids=batch["region_text_ids"],
-                logit_bias=bias, **contrastive)
+                extra_text_embeds=extra, extra_text_ids=extra_ids, logit_bias=bias, **contrastive)
+            if self.training and self.caption_queue.size > 0:
+                self.caption_queue.push(losses.gather_no_grad(region_texts.detach().float()),
+                                        losses.gather_no_grad(batch["region_text_ids"]))
 
         if w.hard_negative_loss_weight > 0:
             scale, _ = video.logit_parameters("hard_negative")
@@ -112,4 +129,20 @@ class VideoTrainingModule(nn.Module):
         result.update({f"loss_{name}": value.detach() for name, value in parts.items()})
         result["logit_scale"] = losses.scale_from_logit(video.logit_parameters("global")[0]).detach()
         result["logit_scale_region"] = losses.scale_from_logit(video.logit_parameters("region")[0]).detach()
+        # The video-level anomaly logit the MIL loss trains (read by validation).
+        result["video_logit"] = losses.mil_topk_logits(out.anomaly_logits, w.mil_topk_fraction).detach()
         return result
+
+    def _extra_region_negatives(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Class prompts (the box walk, with gradients) and the caption queue, with their text ids."""
+        embeds, ids = [], []
+        if self.loss_args.use_class_prompts and self.prompt_box_ids.shape[0] > 0:
+            embeds.append(self.video_model.encode_text(self.prompt_box_ids, walk="box").float())
+            ids.append(self.prompt_text_ids)
+        if self.caption_queue.filled:
+            queued, queued_ids = self.caption_queue.contents()
+            embeds.append(queued)
+            ids.append(queued_ids)
+        if not embeds:
+            return None, None
+        return torch.cat(embeds), torch.cat(ids)

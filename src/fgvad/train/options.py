@@ -37,6 +37,7 @@ from fgvad.core.errors import ConfigError
 from fgvad.core.constants import LOSS_TYPES
 from fgvad.core.prompts import DEFAULT_TEMPLATE
 from fgvad.train.aliases import USER_FLAGS, translate_user_flags
+from fgvad.train.selection import check_model_selection
 
 TINY_MODELS = ("tiny", "tiny-fgclip2")  # --model-name-or-path values that build a model from scratch
 
@@ -72,6 +73,9 @@ class ModelArguments:
     temporal_window: int | None = field(default=None, metadata={"min": 1, 
         "help": "temporal attention window in frames (default: --num-frames)"})
     temporal_heads: int = field(default=8, metadata={"min": 1, "help": "attention heads of the temporal module"})
+    temporal_context: str = field(default="video", metadata={"choices": ("video", "window"), "help": "how scoring "
+        "feeds long videos to the temporal module: 'video' = interleaved groups of --temporal-window frames spanning "
+        "the whole video, as training samples it (consistent spacing); 'window' = consecutive windows"})
     temporal_dropout: float = field(default=0.1, metadata={"min": 0, "lt": 1, "help": "dropout of the temporal module"})
     mil_hidden: int = field(default=256, metadata={"min": 1, "help": "hidden width of the MIL head"})
     mil_dropout: float = field(default=0.1, metadata={"min": 0, "lt": 1, "help": "dropout of the MIL head"})
@@ -118,22 +122,39 @@ class DataArguments:
     features: str | None = field(default=None, metadata={"path": "folder",
         "help": "features folder of `fgvad features extract`: train only the temporal module and MIL head "
                 "on these frozen per-snippet features (no backbone is loaded; --num-frames counts snippets)"})
-    num_frames: int = field(default=32, metadata={"min": 1, "max": MAX_NUM_FRAMES, "help": "frames sampled uniformly per video"})
+    num_frames: int = field(default=32, metadata={"min": 1, "max": MAX_NUM_FRAMES,
+        "help": "frames per video and step: one from each of num_frames equal segments of the whole video"})
+    frame_pool: int = field(default=4, metadata={"min": 1, "help": "temporal jitter: each video keeps frame_pool x "
+        "num_frames frames spread over it (a frame cache must hold that many: build it with --num-frames frame_pool x "
+        "num_frames) and every epoch draws one at random per segment, from (seed, epoch, video); 1 = no jitter"})
     image_size: int = field(default=224, metadata={"min": 8, "max": MAX_IMAGE_SIZE, "help": "square frame size fed to the model (FG-CLIP v1, CLIP)"})
     max_num_patches: int | None = field(default=None, metadata={"min": 1, "max": MAX_NUM_FRAMES,
         "help": "FG-CLIP 2 / SigLIP 2: patches per frame (NaFlex: aspect kept, both sides multiples of the "
                 "patch size); default 256 (a 320x240 frame: 13x17 patches)"})
-    max_keyframes: int = field(default=4, metadata={"min": 0,"help": "annotated keyframes per video used by the region loss"})
+    max_boxes: int = field(default=16, metadata={"min": 0, "help": "region boxes per video and step (memory bound): "
+        "tracks are interpolated onto the sampled frames and this many boxes are spread over all of them"})
     keyframe_base: int = field(default=1, metadata={"choices": (0, 1),
         "help": "number of the first frame in box_infos (1 = Label Studio, the real files)"})
-    max_videos: int | None = field(default=None, metadata={"min": 1, "help": "train on the first N entries only (debug)"})
-    memory_cache_mb: int = field(default=2048, metadata={"min": 0, 
+    max_videos: int | None = field(default=None, metadata={"min": 1, "help": "train on N videos only (debug): half "
+        "normal, the rest spread over the anomaly classes, chosen deterministically and listed at start"})
+    balanced_sampling: bool = field(default=True, metadata={"help": "draw anomalous and normal videos in equal "
+        "numbers in every batch (an epoch stays as many draws as there are videos); false: each once per epoch"})
+    validation_fraction: float = field(default=0.0, metadata={"min": 0, "lt": 1, "help": "hold out this fraction of "
+        "each class's training videos for validation (video AUC/AP of the MIL score, losses; needs --eval_strategy)"})
+    validation_path: str | None = field(default=None, metadata={"path": "file",
+        "help": "validation annotation JSON (videos below --video-root) instead of --validation-fraction"})
+    memory_cache_mb: int = field(default=2048, metadata={"min": 0,
         "help": "keep decoded items in RAM when the whole dataset fits in this many MB (0 = never)"})
     skip_bad: bool = field(default=False, metadata={
         "help": "skip entries whose video is missing or unreadable instead of stopping"})
-    hflip_probability: float = field(default=0.0, metadata={"min": 0, "max": 1, 
-        "help": "mirror a training video (frames, keyframes and boxes) left-right with this probability; "
+    hflip_probability: float = field(default=0.0, metadata={"min": 0, "max": 1,
+        "help": "mirror a training video (frames and boxes) left-right with this probability; "
                 "off by default because real captions may say 'left' or 'right'"})
+    crop_scale: float = field(default=1.0, metadata={"gt": 0, "max": 1, "help": "random resized crop of each "
+        "training clip (one crop for all frames, boxes moved with it) keeping this fraction of the area or more"})
+    crop_ratio: float = field(default=1.0, metadata={"min": 1, "help": "crop aspect ratio changed by up to this factor"})
+    color_jitter: float = field(default=0.0, metadata={"min": 0, "lt": 1, "help": "scale brightness, contrast and "
+        "saturation of each training clip by factors in [1-j, 1+j]"})
     max_bad_sample_fraction: float = field(default=0.05, metadata={"min": 0, "max": 1,
         "help": "malformed entries and samples that fail to decode are skipped with a warning; stop when more "
                 "than this fraction of the data fails"})
@@ -158,7 +179,9 @@ class LossArguments:
     mil_smoothness_weight: float = field(default=0.0, metadata={"min": 0, "help": "temporal smoothness of frame scores"})
     mil_sparsity_weight: float = field(default=0.0, metadata={"min": 0, "help": "sparsity of scores on anomalous videos"})
     use_class_prompts: bool = field(default=True, metadata={
-        "help": "add class prompts as negatives of the global loss"})
+        "help": "add class prompts as negatives of the global and region losses"})
+    region_queue_size: int = field(default=1024, metadata={"min": 0, "help": "region captions of recent steps kept "
+        "as extra negatives of the region loss (a queue, the same on every rank); 0 = in-batch negatives only"})
     loss_type: str | None = field(default=None, metadata={"choices": LOSS_TYPES,
         "help": "global and region contrastive loss: softmax (CLIP's InfoNCE) or sigmoid (SigLIP's, with a "
                 "logit bias); default: the backbone's pre-training loss (softmax for FG-CLIP v1 / CLIP, "
@@ -180,6 +203,8 @@ class OptimizationArguments:
     head_lr_multiplier: float = field(default=1.0, metadata={"min": 0, "help": "see --head-lr"})
     max_nan_steps: int = field(default=5, metadata={"min": 1, 
         "help": "stop after this many consecutive steps with a NaN/Inf loss (each one is skipped)"})
+    early_stopping_patience: int | None = field(default=None, metadata={"min": 1, "help": "stop when --metric_for_"
+        "best_model has not improved for this many evaluations (needs validation data and --load_best_model_at_end)"})
     auto_fit: bool = field(default=False, metadata={
         "help": "before training on a GPU: find the largest per-device batch (and, if needed, frame "
                 "count) that fits, keeping the effective batch through gradient accumulation"})
@@ -665,6 +690,7 @@ def validate(cfg: TrainConfig) -> None:
     from fgvad.train.schedule import parse_loss_schedule
 
     parse_loss_schedule(loss.loss_schedule)  # a bad schedule fails now, not at its first step
+    check_model_selection(cfg)
     if m.model_name_or_path != "tiny":
         return
     values = {**dataclasses.asdict(m), **dataclasses.asdict(d)}

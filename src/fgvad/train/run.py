@@ -43,6 +43,7 @@ def load_entries(cfg: TrainConfig, output_dir: Path, is_main: bool) -> tuple[lis
     """
     from fgvad.data.annotations import read_annotations
     from fgvad.data.paths import parse_path_map, resolve_video_path
+    from fgvad.data.subsets import describe_classes, stratified_subset
     from fgvad.train.callbacks import note_in_log
 
     d = cfg.data
@@ -52,7 +53,10 @@ def load_entries(cfg: TrainConfig, output_dir: Path, is_main: bool) -> tuple[lis
     skipped = [f"{problem.message} (malformed; skipped)" for problem in loaded.problems]
     entries = [e for e in loaded.entries if not e.is_image]
     if d.max_videos is not None:
-        entries = entries[: d.max_videos]
+        entries = stratified_subset(entries, d.max_videos)
+        if is_main:
+            picked = ", ".join(sorted({e.name for e in entries}))
+            say(output_dir, f"--max-videos {d.max_videos}: {describe_classes(entries)} ({picked})")
     if d.skip_bad and d.cache_dir is None:
         root = Path(d.video_root) if d.video_root else Path(d.data_path).parent
         path_map = parse_path_map(d.path_map)
@@ -88,6 +92,58 @@ def load_entries(cfg: TrainConfig, output_dir: Path, is_main: bool) -> tuple[lis
     return entries, skipped
 
 
+def split_validation(cfg: TrainConfig, entries: list[Any], output_dir: Path, is_main: bool
+                     ) -> tuple[list[Any], list[Any]]:
+    """(training entries, validation entries): held out of the training JSON, or read from --validation-path."""
+    from fgvad.data.annotations import load_annotations
+    from fgvad.data.subsets import describe_classes, stratified_split
+
+    d = cfg.data
+    if d.validation_path:
+        held = [e for e in load_annotations(d.validation_path, keyframe_base=d.keyframe_base) if not e.is_image]
+        overlap = {e.key for e in held} & {e.key for e in entries}
+        if overlap:
+            raise ConfigError(f"--validation-path {d.validation_path}: {len(overlap)} of its videos are also training "
+                              f"videos (e.g. {sorted(overlap)[0]}); validation must hold unseen videos")
+        train_entries = entries
+    elif d.validation_fraction > 0:
+        train_entries, held = stratified_split(entries, d.validation_fraction, cfg.training.seed)
+    else:
+        return entries, []
+    if not held or len({e.is_anomaly for e in held}) < 2:
+        raise ConfigError("validation needs anomalous and normal videos; raise --validation-fraction or give "
+                          "--validation-path with both")
+    if is_main:
+        say(output_dir, f"validation: {describe_classes(held)} held out of training; training on "
+                        f"{describe_classes(train_entries)}")
+    return train_entries, held
+
+
+def say(output_dir: Path, line: str) -> None:
+    """A line for the user at start: printed and written to trainer_log.txt."""
+    from fgvad.train.callbacks import note_in_log
+
+    print(f"fgvad: {line}", flush=True)
+    note_in_log(output_dir, line)
+
+
+def make_dataset(cfg: TrainConfig, entries: list[Any], class_names: list[str], geometry: Any, *, num_frames: int,
+                 cache: str | None) -> Any:
+    """The training (or validation) dataset; ``geometry``: the model's FrameGeometry."""
+    from fgvad.data.augment import ClipAugment
+    from fgvad.data.dataset import VideoTextDataset
+    from fgvad.data.paths import parse_path_map
+
+    d = cfg.data
+    augment = ClipAugment(hflip_probability=d.hflip_probability, crop_scale=d.crop_scale, crop_ratio=d.crop_ratio,
+                          color_jitter=d.color_jitter)
+    return VideoTextDataset(entries, video_root=d.video_root or str(Path(d.data_path).parent), cache=cache,
+                            num_frames=num_frames, size=geometry, max_boxes=d.max_boxes,
+                            class_names=class_names, frame_pool=d.frame_pool, augment=augment,
+                            seed=cfg.training.data_seed if cfg.training.data_seed is not None else cfg.training.seed,
+                            memory_cache_mb=d.memory_cache_mb, path_map=parse_path_map(d.path_map))
+
+
 def out_of_memory_message(cfg: TrainConfig) -> str:
     """One line with the concrete options that reduce memory (no traceback)."""
     args, d = cfg.training, cfg.data
@@ -113,8 +169,7 @@ def _checkpointing_was_on(cfg: TrainConfig) -> bool:
     return bool(cfg.source.get("gradient_checkpointing") or cfg.source.get("activation_checkpointing"))
 
 
-def _auto_fit(cfg: TrainConfig, module: Any, collator: Any, dataset: Any, train_dataset: Any,
-              is_main: bool) -> tuple[Any, Any]:
+def _auto_fit(cfg: TrainConfig, module: Any, collator: Any, dataset: Any, is_main: bool) -> Any:
     """Apply ``--auto-fit``: may change the per-device batch, accumulation and frame count."""
     import torch
 
@@ -128,8 +183,8 @@ def _auto_fit(cfg: TrainConfig, module: Any, collator: Any, dataset: Any, train_
     # On a CPU find_fit only reports that there is nothing to fit: no trial item is needed.
     try_step = (training_try_step(module, collator, dataset[0], device, dtype) if on_cuda
                 else (lambda batch, frames: None))
-    # Frames can only shrink when they are decoded on the fly (a cache holds a fixed count).
-    min_frames = d.num_frames if d.cache_dir else max(1, min(8, d.num_frames))
+    # Fewer frames can be taken from the same pool (decoded or cached).
+    min_frames = max(1, min(8, d.num_frames))
     choice = find_fit(try_step, per_device_batch=args.per_device_train_batch_size,
                       accumulation=args.gradient_accumulation_steps, num_frames=d.num_frames, device=device,
                       min_frames=min_frames)
@@ -139,16 +194,10 @@ def _auto_fit(cfg: TrainConfig, module: Any, collator: Any, dataset: Any, train_
     args.per_device_train_batch_size = choice.per_device_batch
     args.gradient_accumulation_steps = choice.accumulation
     if choice.num_frames != d.num_frames:
-        from fgvad.data.dataset import VideoTextDataset
-        from fgvad.train.data import maybe_cache_in_memory
-
         d.num_frames = choice.num_frames
-        dataset = VideoTextDataset(dataset.entries, video_root=dataset.video_root, cache=None,
-                                   num_frames=d.num_frames, size=dataset.geometry, max_keyframes=d.max_keyframes,
-                                   class_names=dataset.class_names, path_map=dataset.path_map)
-        train_dataset = maybe_cache_in_memory(dataset, num_frames=d.num_frames, size=dataset.geometry,
-                                              max_keyframes=d.max_keyframes, budget_mb=d.memory_cache_mb)
-    return dataset, train_dataset
+        dataset = make_dataset(cfg, dataset.entries, dataset.class_names, dataset.geometry, num_frames=d.num_frames,
+                               cache=d.cache_dir)
+    return dataset
 
 
 def _as_config(config: TrainConfig | str | Path | Mapping[str, Any] | None,
@@ -196,20 +245,21 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     from transformers.utils import logging as hf_logging
 
     from fgvad.core.prompts import PromptSet, load_prompt_file
-    from fgvad.data.dataset import VideoTextDataset, default_class_names
+    from fgvad.data.dataset import default_class_names
     from fgvad.models.video_backbone import text_tokenizer
-    from fgvad.data.paths import parse_path_map
     from fgvad.train.bad_samples import BadSampleGuard, SkipBadSamples
     from fgvad.train.callbacks import TrainerLogCallback
     from fgvad.train.checkpointing import check_output_writable, refusing_unsafe_state
-    from fgvad.train.collator import EpochToCollator, TrainCollator
-    from fgvad.train.data import maybe_cache_in_memory
+    from fgvad.train.collator import TrainCollator
+    from fgvad.train.losses import text_ids
     from fgvad.train.model_setup import build_model, load_or_build_tokenizer, loss_type
     from fgvad.train.module import VideoTrainingModule
     from fgvad.train.run_identity import plan_run, start_run
     from fgvad.train.schedule import parse_loss_schedule, schedule_callback
+    from fgvad.train.sampling import BalancedVideoSampler, EpochToSampler
     from fgvad.train.signals import GracefulInterrupt
     from fgvad.train.trainer import VideoTrainer
+    from fgvad.train.validation import validation_metrics
 
     hf_logging.set_verbosity_warning()
     args = cfg.training
@@ -222,12 +272,14 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     if is_main:
         start_run(plan, output_dir)
     entries, skipped = load_entries(cfg, output_dir, is_main)
+    entries, validation_entries = split_validation(cfg, entries, output_dir, is_main)
     if cfg.model.prompts:  # the file's classes, in its order; every label of the data needs one
         prompt_set = load_prompt_file(cfg.model.prompts)
         class_names = list(prompt_set.classes)
-        prompt_set.texts_for(sorted({e.label for e in entries}), source=f"--prompts {cfg.model.prompts}")
+        prompt_set.texts_for(sorted({e.label for e in [*entries, *validation_entries]}),
+                             source=f"--prompts {cfg.model.prompts}")
     else:
-        class_names = default_class_names(entries)
+        class_names = default_class_names([*entries, *validation_entries])
         prompt_set = PromptSet.from_template(class_names, cfg.model.class_prompt_template)
     prompts = list(prompt_set.texts)
     tokenizer = load_or_build_tokenizer(cfg, entries, prompts)
@@ -235,19 +287,18 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     set_seed(args.seed)  # same initial weights on every rank and in every rerun
     video_model = build_model(cfg, tokenizer)
     texts = text_tokenizer(video_model.clip, tokenizer)
-    prompt_ids = texts(prompts, "long") if cfg.loss.use_class_prompts else None
-    module = VideoTrainingModule(video_model, cfg.loss, prompt_ids, loss_type=loss_type(cfg, video_model.family))
+    use_prompts = cfg.loss.use_class_prompts
+    module = VideoTrainingModule(
+        video_model, cfg.loss, texts(prompts, "long") if use_prompts else None,
+        loss_type=loss_type(cfg, video_model.family),
+        prompt_box_ids=texts(prompts, "box") if use_prompts else None,
+        prompt_text_ids=text_ids(prompts) if use_prompts else None)
 
     d = cfg.data
     # FG-CLIP v1: square --image-size frames; FG-CLIP 2 / SigLIP 2: NaFlex frames of --max-num-patches.
     geometry = video_model.frame_geometry(d.image_size)
-    video_root = d.video_root or str(Path(d.data_path).parent)
-    dataset = VideoTextDataset(entries, video_root=video_root, cache=d.cache_dir, num_frames=d.num_frames,
-                               size=geometry, max_keyframes=d.max_keyframes, class_names=class_names,
-                               path_map=parse_path_map(d.path_map))
-    train_dataset = maybe_cache_in_memory(dataset, num_frames=d.num_frames, size=geometry,
-                                          max_keyframes=d.max_keyframes, budget_mb=d.memory_cache_mb)
-    collator = TrainCollator(texts, d.hflip_probability, seed=args.seed, patch_size=geometry.patch_size or None)
+    dataset = make_dataset(cfg, entries, class_names, geometry, num_frames=d.num_frames, cache=d.cache_dir)
+    collator = TrainCollator(texts, patch_size=geometry.patch_size or None)
 
     # Activation checkpointing is switched on here: our model's signature differs from HF's.
     if getattr(args, "activation_checkpointing", False) or args.gradient_checkpointing:
@@ -258,12 +309,21 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     if cfg.model.compile:
         video_model.compile_towers()
     if cfg.optim.auto_fit:
-        dataset, train_dataset = _auto_fit(cfg, module, collator, dataset, train_dataset, is_main)
+        dataset = _auto_fit(cfg, module, collator, dataset, is_main)
     if args.ddp_find_unused_parameters is None and args.world_size > 1:
         # Some parameters (hard-negative scale, short text path) are unused by some batches.
         args.ddp_find_unused_parameters = True
+    if is_main and d.cache_dir and not dataset.jitters:
+        say(output_dir, f"the frame cache {d.cache_dir} holds {d.num_frames} frames per video, as many as are "
+                        f"sampled: no temporal jitter (build it with --num-frames {d.num_frames * max(2, d.frame_pool)})")
 
-    train_dataset = SkipBadSamples(train_dataset, output_dir)
+    sampler = BalancedVideoSampler([e.is_anomaly for e in entries], seed=dataset.seed, balanced=d.balanced_sampling)
+    if is_main:
+        say(output_dir, sampler.describe())
+    train_dataset = SkipBadSamples(dataset, output_dir)
+    eval_dataset = (make_dataset(cfg, validation_entries, class_names, geometry, num_frames=d.num_frames,
+                                 cache=d.cache_dir)
+                    if validation_entries else None)
     # Entries skipped before training count against the same fraction as decode failures.
     bad_samples = BadSampleGuard(output_dir, len(train_dataset) + len(skipped), d.max_bad_sample_fraction,
                                  already_skipped=len(skipped))
@@ -271,13 +331,19 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     if stages:
         callbacks = [schedule_callback(stages, module.loss_args), *callbacks]
     interrupt = GracefulInterrupt()
+    extra_callbacks: list[Any] = []
+    if cfg.optim.early_stopping_patience is not None:
+        from transformers import EarlyStoppingCallback
+
+        extra_callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.optim.early_stopping_patience))
     try:
         trainer = VideoTrainer(
             model=module, args=args, data_collator=collator, train_dataset=train_dataset,
-            callbacks=[TrainerLogCallback(d.num_frames), bad_samples, interrupt, EpochToCollator(collator),
-                       *callbacks],
-            fgvad_config=cfg, trained_on=sorted({e.key for e in entries}), tokenizer=tokenizer, prompts=prompt_set,
-            run_record=plan.record,
+            eval_dataset=eval_dataset, compute_metrics=validation_metrics if eval_dataset is not None else None,
+            callbacks=[TrainerLogCallback(d.num_frames), bad_samples, interrupt, EpochToSampler(sampler),
+                       *extra_callbacks, *callbacks],
+            fgvad_config=cfg, trained_on=sorted({e.key for e in entries}), tokenizer=tokenizer, sampler=sampler,
+            prompts=prompt_set, run_record=plan.record,
         )
     except ValueError as err:  # HF's Trainer refuses option combinations here (e.g. FSDP without a launcher)
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

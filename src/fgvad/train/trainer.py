@@ -34,13 +34,14 @@ __all__ = ["TRAIN_CONFIG_NAME", "VideoTrainer"]
 
 class VideoTrainer(AtomicCheckpointMixin, Trainer):
     def __init__(self, *args: Any, fgvad_config: TrainConfig, trained_on: Sequence[str] = (),
-                 tokenizer: Any = None, nan_guard: NanGuard | None = None, prompts: Any = None,
-                 run_record: dict | None = None, **kwargs: Any):
+                 tokenizer: Any = None, nan_guard: NanGuard | None = None, sampler: Any = None,
+                 prompts: Any = None, run_record: dict | None = None, **kwargs: Any):
         self.fgvad_config = fgvad_config
         self.run_record = run_record  # copied into every checkpoint: which run wrote it (run_identity)
         self.trained_on = list(trained_on)
         self.prompts = prompts  # the PromptSet of training, stored in every checkpoint
         self.text_tokenizer = tokenizer
+        self.video_sampler = sampler  # fgvad.train.sampling.BalancedVideoSampler
         self.nan_guard = nan_guard or NanGuard(fgvad_config.optim.max_nan_steps)
         # Device tensors, summed without a host sync; read once per logging step.
         self._component_sums: dict[str, Any] = {}
@@ -111,6 +112,32 @@ class VideoTrainer(AtomicCheckpointMixin, Trainer):
             # Report NaN (the Trainer's logging_nan_inf_filter then leaves it out), not the zero trained on.
             return torch.full_like(loss, float("nan"))
         return loss
+
+    # ------------------------------------------------------------ data
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+        """fgvad's sampler (balanced classes, SampleKeys for reproducible jitter); the Trainer's otherwise."""
+        if self.video_sampler is not None:
+            return self.video_sampler
+        return super()._get_train_sampler(train_dataset)
+
+    # ------------------------------------------------------------ validation
+
+    def prediction_step(self, model: nn.Module, inputs: dict[str, Any], prediction_loss_only: bool,
+                        ignore_keys: list[str] | None = None) -> tuple[Any, Any, Any]:
+        """Validation: the losses, and per video its MIL logit and loss components (columns of
+        :data:`fgvad.train.validation.COLUMNS`) for :func:`~fgvad.train.validation.validation_metrics`."""
+        from accelerate.utils import send_to_device
+
+        from fgvad.train.validation import prediction_columns
+
+        inputs = send_to_device({k: v for k, v in inputs.items() if k != "num_frames_seen"}, self.args.device)
+        with torch.no_grad(), self.compute_loss_context_manager():
+            outputs = model(**inputs)
+        loss = outputs["loss"].detach().float()
+        if prediction_loss_only:
+            return loss, None, None
+        return loss, prediction_columns(outputs), inputs["is_anomaly"].float()
 
     # ------------------------------------------------------------ logging
 
@@ -189,8 +216,21 @@ class VideoTrainer(AtomicCheckpointMixin, Trainer):
             key = (missing or unexpected)[0]
             raise CheckpointError(f"{folder}: checkpoint does not fit the model (key {key})")
 
+    def save_training_extras(self, folder: str) -> None:
+        queue = self._unwrapped().caption_queue
+        if queue.size > 0:
+            queue.save(folder)
+
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model: nn.Module | None = None) -> None:
         self._load_weights_from(resume_from_checkpoint)
+        queue = self._unwrapped().caption_queue
+        if queue.size > 0 and not queue.load(resume_from_checkpoint):
+            from fgvad.train.callbacks import note_in_log
+
+            message = (f"{resume_from_checkpoint}: no caption queue of size {queue.size} saved there; the region loss "
+                       "starts with an empty queue, so this resume is not step-exact")
+            print(f"fgvad: warning: {message}", flush=True)
+            note_in_log(self.args.output_dir, f"WARNING {message}")
 
     def _load_best_model(self) -> None:
         if self.state.best_model_checkpoint:

@@ -1,0 +1,40 @@
+"""`fgvad demo --heldout --seeds`: seed parsing and the summary table (no training here)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from fgvad.cli.demo import _seeds, add_arguments
+from fgvad.core.errors import UsageError
+from fgvad.demo import DemoResult, summary_table
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_seeds_are_parsed_and_mistakes_are_one_line():
+    assert _seeds(_args("--heldout", "--seeds", "0,1,2")) == [0, 1, 2]
+    assert _seeds(_args("--seed", "3")) == [3] and _seeds(_args()) == [0]
+    for argv in (("--seeds", "0,x"), ("--seeds", "1,1"), ("--seeds", ","), ("--seed", "1", "--seeds", "2")):
+        with pytest.raises(UsageError):
+            _seeds(_args(*argv))
+
+
+def test_summary_table_has_a_row_per_seed_the_baseline_every_class_and_the_mean():
+    def result(auc: float, base: float, per: dict[str, float]) -> DemoResult:
+        return DemoResult(out=Path("x"), report=Path("x/report.html"),
+                          metrics={"auc": auc, "per_class_auc": per}, baseline_metrics={"auc": base})
+
+    table = summary_table({0: result(0.9, 0.5, {"Arson": 0.8, "Robbery": 1.0}),
+                           1: result(0.8, 0.4, {"Arson": 0.6, "Robbery": 0.9})})
+    lines = table.splitlines()
+    assert lines[0] == "| seed | frame AUC | baseline | Arson | Robbery |"
+    assert lines[2] == "| 0 | 0.9000 | 0.5000 | 0.800 | 1.000 |"
+    assert lines[3] == "| 1 | 0.8000 | 0.4000 | 0.600 | 0.900 |"
+    assert lines[4] == "| mean | 0.8500 | 0.4500 | 0.700 | 0.950 |"
