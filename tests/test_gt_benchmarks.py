@@ -81,7 +81,9 @@ def test_shanghaitech_i3d_reproduces_gt_sh_exactly(tmp_path, sh_public, anomalou
 
 
 def test_gt_mode_and_dataset_errors_are_one_line(tmp_path, capsys):
-    assert main(["gt", "--dataset", "xd-violence", "--mode", "floor16", "--frame-counts", "x",
+    counts = tmp_path / "xd_counts.txt"
+    counts.write_text("v 32\n")
+    assert main(["gt", "--dataset", "xd-violence", "--mode", "floor16", "--frame-counts", str(counts),
                  "--out", str(tmp_path / "g.npz")]) == 2
     assert "unknown ground-truth mode 'floor16' for xd-violence (choose from frames, i3d)" in capsys.readouterr().err
     assert main(["gt", "--dataset", "shanghaitech", "--out", str(tmp_path / "g.npz")]) == 2
