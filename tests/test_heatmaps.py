@@ -33,19 +33,33 @@ def _scores_of_sequence(model: VideoFGCLIP, pixels: torch.Tensor) -> torch.Tenso
         return torch.sigmoid(model.forward_features(model.encode_frames(pixels[None])).anomaly_logits[0])
 
 
-def test_one_window_gives_the_whole_sequence_result(setup):
-    """anomaly_logits_replacing on the window that holds a frame equals forward_features on the
-    whole sequence with that frame's embedding replaced."""
+@pytest.mark.parametrize("context", ["window", "video"])
+def test_one_window_gives_the_whole_sequence_result(setup, context):
+    """anomaly_logits_replacing on the frames that hold a frame (its window, or its interleaved
+    group for context 'video') equals forward_features on the whole sequence with that frame's
+    embedding replaced."""
     model = setup[0].model
+    saved = model.temporal.context
+    model.temporal.context = context
     torch.manual_seed(0)
     embeds = torch.randn(13, model.embed_dim)
-    assert [model.window_holding(13, i) for i in (0, 3, 4, 8, 9, 12)] == [(0, 4), (0, 4), (4, 8), (8, 12),
-                                                                         (8, 12), (9, 13)]
+    if context == "window":
+        assert [model.frames_holding(13, i)[::len(model.frames_holding(13, i)) - 1] for i in (0, 3, 4, 8, 9, 12)] == [
+            [0, 3], [0, 3], [4, 7], [8, 11], [8, 11], [9, 12]]
+    else:  # window 4: 13 frames dealt into 4 interleaved groups
+        assert [model.frames_holding(13, i) for i in (0, 5, 12)] == [[0, 4, 8, 12], [1, 5, 9], [0, 4, 8, 12]]
+    try:
+        _check_replacing(model, embeds)
+    finally:
+        model.temporal.context = saved
+
+
+def _check_replacing(model: VideoFGCLIP, embeds: torch.Tensor) -> None:
     with torch.no_grad():
         for index in range(13):
-            start, stop = model.window_holding(13, index)
+            held = model.frames_holding(13, index)
             replacements = torch.randn(2, model.embed_dim)
-            got = model.anomaly_logits_replacing(embeds[start:stop], index - start, replacements)
+            got = model.anomaly_logits_replacing(embeds[held], held.index(index), replacements)
             for row in range(2):
                 sequence = embeds.clone()
                 sequence[index] = replacements[row]
@@ -53,8 +67,19 @@ def test_one_window_gives_the_whole_sequence_result(setup):
                 torch.testing.assert_close(got[row], want, rtol=1e-5, atol=1e-5)
 
 
-def test_mil_map_is_the_score_drop_of_greying_out_each_patch(setup):
-    scorer, video, scores = setup
+@pytest.mark.parametrize("context", ["window", "video"])
+def test_mil_map_is_the_score_drop_of_greying_out_each_patch(setup, context):
+    scorer, video, _ = setup
+    model = scorer.model
+    saved = model.temporal.context
+    model.temporal.context = context  # 13 snippets, window 4: consecutive windows or 4 interleaved groups
+    try:
+        _check_mil_map(scorer, video, score_video(scorer, video, stride=STRIDE))
+    finally:
+        model.temporal.context = saved
+
+
+def _check_mil_map(scorer, video, scores) -> None:
     model = scorer.model
     assert scorer.kind == "mil" and map_kinds("mil") == ("mil",) and map_kinds("mix") == ("mil", "prompt")
     frames = top_scored_frames(scores, 2, STRIDE)

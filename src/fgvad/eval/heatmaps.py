@@ -173,8 +173,8 @@ def mil_occlusion_maps(scorer: "Scorer", frames: MapFrames) -> tuple[np.ndarray,
     """``(maps (K, rows, cols) in [0, 1], MIL scores (K,) of the unoccluded frames)``.
 
     See the module docstring. Each mapped frame is a snippet centre; its score depends on the
-    snippets of one temporal window (``VideoFGCLIP.window_holding``), which are decoded and
-    encoded once per window, as the scorer decoded them (at the mapped frames' size).
+    snippets of one temporal group or window (``VideoFGCLIP.frames_holding``), which are decoded
+    and encoded once per group, as the scorer decoded them (at the mapped frames' size).
     """
     import torch
 
@@ -185,18 +185,18 @@ def mil_occlusion_maps(scorer: "Scorer", frames: MapFrames) -> tuple[np.ndarray,
     size = tuple(pixels.shape[1:3]) if pixels.dtype == torch.uint8 else tuple(pixels.shape[-2:])
     centres = snippet_centres(frames.n_frames, frames.stride)
     batch = max(1, scorer.frame_batch)
-    windows: dict[tuple[int, int], tuple[Any, torch.Tensor]] = {}
+    windows: dict[tuple[int, ...], tuple[Any, torch.Tensor]] = {}
     maps, bases = [], []
     with torch.inference_mode():
         for frame in frames.frame_indices:
             snippet = min(frame // frames.stride, len(centres) - 1)
-            start, stop = model.window_holding(len(centres), snippet)
-            if (start, stop) not in windows:
-                inputs = model.frame_inputs(torch.from_numpy(decode_frames(frames.video_path, centres[start:stop],
+            held = tuple(model.frames_holding(len(centres), snippet))
+            if held not in windows:
+                inputs = model.frame_inputs(torch.from_numpy(decode_frames(frames.video_path, centres[list(held)],
                                                                            size)))
-                windows[start, stop] = inputs, _encode(model, inputs, batch)
-            inputs, embeds = windows[start, stop]
-            position = snippet - start
+                windows[held] = inputs, _encode(model, inputs, batch)
+            inputs, embeds = windows[held]
+            position = held.index(snippet)
             one = inputs.slice(position, position + 1)
             rows, cols = _patch_grid(model, one)
             variants = torch.cat([embeds[position:position + 1], _encode(model, occluded_copies(one, rows, cols),

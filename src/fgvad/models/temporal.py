@@ -112,6 +112,19 @@ class TemporalModule(nn.Module):
         start = next(s for s in cls.window_starts(length, window) if s <= index < s + size)
         return start, start + size
 
+    def frames_holding(self, length: int, index: int) -> list[int]:
+        """The frames (sorted indices) whose per-frame embeddings decide frame ``index``'s output
+        in a ``length``-frame sequence: its interleaved group (``context="video"``) or its window.
+        Run alone through :meth:`forward`, they give frame ``index`` the same output as the
+        whole sequence does (a group of n frames takes the same position rows either way)."""
+        if not 0 <= index < length:
+            raise IndexError(f"frame {index} outside a sequence of {length}")
+        if self.context == "video":
+            groups = -(-length // self.window)
+            return list(range(index % groups, length, groups))
+        start, stop = self.window_holding(length, index, self.window)
+        return list(range(start, stop))
+
     def forward(self, frame_embeds: torch.Tensor) -> torch.Tensor:
         batch, length, width = frame_embeds.shape
         if not self.blocks or length == 0:

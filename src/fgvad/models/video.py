@@ -136,17 +136,17 @@ class VideoHeads(nn.Module):
         """(B, T, D) contextual features -> MIL logits (B, T)."""
         return self.mil_head(frame_embeds).squeeze(-1)
 
-    def window_holding(self, length: int, index: int) -> tuple[int, int]:
-        """``(start, stop)``: the frames that decide frame ``index``'s contextual feature (and so
-        its MIL score) in a ``length``-frame sequence: one temporal window."""
-        return self.temporal.window_holding(length, index, self.config.window)
+    def frames_holding(self, length: int, index: int) -> list[int]:
+        """The frames (sorted indices) that decide frame ``index``'s contextual feature (and so its
+        MIL score) in a ``length``-frame sequence: one temporal group or window (``TemporalModule``)."""
+        return self.temporal.frames_holding(length, index)
 
     def anomaly_logits_replacing(self, window_embeds: torch.Tensor, position: int,
                                  replacements: torch.Tensor) -> torch.Tensor:
         """MIL logits (N,) of frame ``position`` of a window when its per-frame embedding is
         replaced by each row of ``replacements`` (N, D), the other frames unchanged.
 
-        ``window_embeds`` (W, D): the per-frame embeddings of the frames :meth:`window_holding`
+        ``window_embeds`` (W, D): the per-frame embeddings of the frames :meth:`frames_holding`
         names (W <= the window length, so the temporal module sees them as the one window it
         sees in the whole sequence): the result equals :meth:`forward_features` of the whole
         sequence with that frame replaced, at a window's cost per row.
