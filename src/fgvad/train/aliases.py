@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 @dataclass(frozen=True)
 class UserFlag:
-    kind: type  # bool, str or float: how the value is read
+    kind: type  # bool, str, int or float: how the value is read
     sets: Callable[[Any], dict[str, Any]]  # value -> fgvad options
     note: Callable[[Any], str]  # value -> the one-line note
 
@@ -55,6 +55,10 @@ USER_FLAGS: dict[str, UserFlag] = {
                                       "correctly oriented text projection; docs/migrating.md)"),
     "lora_enable": UserFlag(bool, _on_off("lora", True, False),
                             lambda v: f"--lora_enable is fgvad's --lora {str(bool(v)).lower()}"),
+    # fgvad's own option before the region loss took boxes from every sampled frame (issue 11).
+    "max_keyframes": UserFlag(int, lambda v: {"max_boxes": v},
+                              lambda v: f"--max-keyframes is now --max-boxes {v}: boxes per video and step, "
+                                        "interpolated along each track onto the sampled frames"),
 }
 
 
@@ -87,8 +91,8 @@ def translate_user_flags(given: Mapping[str, Any], coerce: Callable[[str, Any, A
 
 def help_text() -> str:
     """The alias table for ``fgvad train --help``."""
-    lines = ["fgclip-vad flags accepted as aliases (each prints a note naming fgvad's option):"]
+    lines = ["fgclip-vad flags (and fgvad's renamed ones) accepted as aliases (each prints a note naming fgvad's option):"]
     for name, flag in USER_FLAGS.items():
-        sample = {bool: True, str: "DIR", float: 5e-6}[flag.kind]
+        sample = {bool: True, str: "DIR", int: 4, float: 5e-6}[flag.kind]
         lines.append(f"  --{name:<20} {flag.note(sample)}")
     return "\n".join(lines)
