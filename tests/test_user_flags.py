@@ -19,10 +19,11 @@ from helpers_train import tiny_run_options
 def test_each_user_flag_sets_fgvad_options_with_a_note(capsys):
     cfg = build_config({}, ["--image_folder", "/videos", "--text_model_lr", "5e-6", "--add_box_loss", "True",
                             "--use_hard_neg", "--disable_global_loss", "true", "--auto_resume", "--from_openai",
-                            "--lora_enable", "--lora_r", "4", "--num_frames", "8"])
+                            "--lora_enable", "--lora_r", "4", "--num_frames", "8", "--max-keyframes", "3"])
     assert cfg.data.video_root == "/videos" and cfg.optim.text_lr == 5e-6
     assert (cfg.loss.region_loss_weight, cfg.loss.hard_negative_loss_weight, cfg.loss.global_loss_weight) == (1, 1, 0)
     assert cfg.training.resume_from_checkpoint == "auto" and cfg.model.lora and cfg.model.lora_r == 4
+    assert cfg.data.max_boxes == 3  # fgvad's own renamed option
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("fgvad: note: ")]
     assert len(notes) == len(USER_FLAGS)
     assert "fgvad: note: --image_folder is fgvad's --video-root" in notes
