@@ -10,9 +10,10 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Re-install only when the declared or pinned dependencies change.
+# Re-install only when the declared or pinned dependencies change. The lora extra (peft) is
+# installed too: its tests are part of the suite.
 $(STAMP): $(PY) pyproject.toml constraints.txt
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,lora]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -217,14 +217,14 @@ class VideoTrainer(AtomicCheckpointMixin, Trainer):
             raise CheckpointError(f"{folder}: checkpoint does not fit the model (key {key})")
 
     def save_training_extras(self, folder: str) -> None:
-        queue = self._unwrapped().caption_queue
-        if queue.size > 0:
+        queue = getattr(self._unwrapped(), "caption_queue", None)  # heads on frozen features have none
+        if queue is not None and queue.size > 0:
             queue.save(folder)
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model: nn.Module | None = None) -> None:
         self._load_weights_from(resume_from_checkpoint)
-        queue = self._unwrapped().caption_queue
-        if queue.size > 0 and not queue.load(resume_from_checkpoint):
+        queue = getattr(self._unwrapped(), "caption_queue", None)
+        if queue is not None and queue.size > 0 and not queue.load(resume_from_checkpoint):
             from fgvad.train.callbacks import note_in_log
 
             message = (f"{resume_from_checkpoint}: no caption queue of size {queue.size} saved there; the region loss "
