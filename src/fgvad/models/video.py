@@ -19,7 +19,7 @@ what differs per family (pixels, text walks, loss parameters, prompt probabiliti
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -31,61 +31,14 @@ from fgvad.core.errors import ConfigError
 from fgvad.core.prompts import PromptSet
 from fgvad.data.geometry import FrameGeometry
 from fgvad.models.temporal import TemporalModule
+from fgvad.models.video_config import VideoHeadConfig
 from fgvad.models.video_backbone import FrameInputs, frames_to_pixels, ops_for
 from fgvad.models.video_io import (
     HEADS_WEIGHTS_NAME, VIDEO_CONFIG_NAME, load_head_state, load_video_model, read_prompt_set, read_trained_on,
     read_video_meta, save_heads, save_video_model,
 )
 
-_POOLINGS = ("attention", "mean")
-_CONTEXTS = ("video", "window")
 SIGMOID_BIAS_INIT = -10.0  # SigLIP's initial logit bias
-
-
-@dataclass
-class VideoHeadConfig:
-    """Options of the temporal module, the heads and the frame inputs (saved in ``fgvad_video.json``)."""
-
-    temporal_layers: int = 2
-    heads: int = 8
-    window: int = 64  # the training clip length; longer videos are processed in windows of it
-    context: str = "window"  # how inference cuts long sequences: "video" (interleaved) or "window"
-    dropout: float = 0.1
-    mlp_ratio: float = 4.0
-    pooling: str = "attention"  # "attention" (starts as the mean) or "mean"
-    mil_hidden: int = 256
-    mil_dropout: float = 0.1
-    frame_chunk: int = 64  # frames per vision-tower call in encode_frames
-    # A learnable logit bias of the video model, for sigmoid losses on a backbone without one (FG-CLIP v1).
-    logit_bias: bool = False
-    # NaFlex backbones: patches per frame the model was trained with (scoring uses it); None = the default.
-    max_num_patches: int | None = None
-
-    def __post_init__(self) -> None:
-        checks = [
-            (self.temporal_layers >= 0, "temporal_layers must be >= 0"),
-            (self.heads >= 1, "heads must be >= 1"),
-            (self.window >= 1, "window must be >= 1"),
-            (0.0 <= self.dropout < 1.0, "dropout must be in [0, 1)"),
-            (0.0 <= self.mil_dropout < 1.0, "mil_dropout must be in [0, 1)"),
-            (self.mlp_ratio > 0, "mlp_ratio must be > 0"),
-            (self.pooling in _POOLINGS, f"pooling must be one of {', '.join(_POOLINGS)}"),
-            (self.context in _CONTEXTS, f"context must be one of {', '.join(_CONTEXTS)}"),
-            (self.mil_hidden >= 1, "mil_hidden must be >= 1"),
-            (self.frame_chunk >= 1, "frame_chunk must be >= 1"),
-            (self.max_num_patches is None or self.max_num_patches >= 1, "max_num_patches must be >= 1"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(f"video head config: {message}")
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any], source: str = "video head config") -> "VideoHeadConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(f"{source}: unknown video head option {unknown[0]!r}")
-        return cls(**raw)
 
 
 @dataclass

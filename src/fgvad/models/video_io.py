@@ -15,6 +15,7 @@ import torch
 from fgvad.core.errors import CheckpointError, ConfigError
 from fgvad.core.io import read_format_json
 from fgvad.core.prompts import PromptSet
+from fgvad.models.video_config import VideoHeadConfig
 
 HEADS_WEIGHTS_NAME = "video_heads.safetensors"
 VIDEO_CONFIG_NAME = "fgvad_video.json"
@@ -82,8 +83,6 @@ def load_video_model(cls: type, path: str | Path, head_config: Any = None, *, dt
     load_adapters(clip, tower)  # a LoRA checkpoint: its adapters on top of the base weights
     if meta is None:
         return cls(clip, head_config).eval()
-    from fgvad.models.video import VideoHeadConfig
-
     config = VideoHeadConfig.from_dict(meta.get("head_config") or {}, source=str(folder / VIDEO_CONFIG_NAME))
     model = cls(clip, config)
     load_head_state(model, folder / HEADS_WEIGHTS_NAME)

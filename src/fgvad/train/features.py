@@ -136,7 +136,7 @@ def build_heads(cfg: TrainConfig, embed_dim: int) -> nn.Module:
 
 def feature_entries(cfg: TrainConfig, store: Any, output_dir: Path, is_main: bool) -> tuple[list[Any], list[str]]:
     """The training entries that have features (``--skip-bad``: the others are listed and skipped)."""
-    from fgvad.train.run import load_entries
+    from fgvad.train.entries import load_entries
 
     d = cfg.data
     skip_bad, d.skip_bad = d.skip_bad, False  # load_entries' check is for video files; ours is for features
@@ -167,7 +167,7 @@ def train_on_features(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Any
     from fgvad.data.features import open_features
     from fgvad.train.callbacks import TrainerLogCallback
     from fgvad.train.checkpointing import check_output_writable, refusing_unsafe_state
-    from fgvad.train.run import TrainResult, refuse_diverged
+    from fgvad.train.result import TrainResult, refuse_diverged
     from fgvad.train.run_identity import plan_run, start_run
     from fgvad.train.signals import GracefulInterrupt
 
