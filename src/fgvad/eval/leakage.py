@@ -9,6 +9,7 @@ report numbers on an overlap.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterable
 
 from fgvad.core.datasets import get_dataset, media_stem

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fgvad.core.errors import ConfigError
+from fgvad.core.errors import ConfigError, FgvadError, TooManyBadSamplesError
 from fgvad.train.options import TrainConfig
 
 log = logging.getLogger("fgvad.train.run")  # the run's logger, as before the split

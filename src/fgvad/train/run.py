@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from fgvad.core.errors import ConfigError, FgvadError, TooManyBadSamplesError
+from fgvad.core.errors import ConfigError, FgvadError
 from fgvad.train.entries import load_entries, say, split_validation
 from fgvad.train.options import TrainConfig, build_config
 from fgvad.train.result import TrainResult, refuse_diverged
