@@ -222,6 +222,17 @@ def refuse_non_finite(model: nn.Module, source: str | Path) -> None:
                               "that wrote it diverged; use an earlier checkpoint")
 
 
+def compile_encoder_layers(model: nn.Module, text: bool = False, **compile_kwargs: Any) -> None:
+    """``torch.compile`` each vision encoder layer of ``model`` in place (regional compilation: the
+    layers share code and shapes, so one graph serves them all); the text layers only with
+    ``text=True``. Both backbone families have ``vision_model``/``text_model`` encoders."""
+    layers = list(model.vision_model.encoder.layers)
+    if text:
+        layers += list(model.text_model.encoder.layers)
+    for layer in layers:
+        layer.compile(**compile_kwargs)
+
+
 def save_state_safetensors(model: nn.Module, path: str | Path) -> None:
     """The full state dict as one safetensors file with transformers' ``{"format": "pt"}`` metadata
     (the base weights under their own names when LoRA layers wrap them)."""
@@ -235,7 +246,7 @@ def save_state_safetensors(model: nn.Module, path: str | Path) -> None:
 
 __all__ = [
     "CONFIG_NAME", "PICKLE_SUFFIXES", "WEIGHTS_INDEX_NAME", "WEIGHTS_NAME", "add_placeholders", "build_model",
-    "check_attention", "check_state_keys", "first_non_finite", "load_strictly", "read_json_object",
+    "check_attention", "check_state_keys", "compile_encoder_layers", "first_non_finite", "load_strictly", "read_json_object",
     "read_safetensors", "read_weights", "rebuild_position_ids", "refuse_non_finite", "resolve_checkpoint_folder",
     "resolve_dtype", "save_state_safetensors", "weights_files", "write_json_object",
 ]

@@ -33,8 +33,8 @@ from transformers import CLIPConfig, CLIPTextConfig, CLIPTextModel, CLIPVisionCo
 from fgvad.core.constants import BOS_TOKEN_ID, EOS_TOKEN_ID, LONG_TEXT_LENGTH, SHORT_TEXT_LENGTH
 from fgvad.core.errors import CheckpointError, ConfigError
 from fgvad.models.checkpoint_io import (
-    CONFIG_NAME, WEIGHTS_NAME, add_placeholders, build_model, check_attention, load_strictly, read_json_object, read_weights,
-    resolve_checkpoint_folder, resolve_dtype, save_state_safetensors,
+    CONFIG_NAME, WEIGHTS_NAME, add_placeholders, build_model, check_attention, compile_encoder_layers, load_strictly,
+    read_json_object, read_weights, resolve_checkpoint_folder, resolve_dtype, save_state_safetensors,
 )
 
 # Long-text positions below this index use `position_embedding_ori`, the rest `_res`.
@@ -368,11 +368,7 @@ class FGCLIPModel(nn.Module):
         FLOPs, with varying lengths that would cost recompiles) only with ``text=True``.
         Numerics are those of the eager layers up to kernel fusion rounding.
         """
-        layers = list(self.vision_model.encoder.layers)
-        if text:
-            layers += list(self.text_model.encoder.layers)
-        for layer in layers:
-            layer.compile(**compile_kwargs)
+        compile_encoder_layers(self, text, **compile_kwargs)
 
     @property
     def dtype(self) -> torch.dtype:

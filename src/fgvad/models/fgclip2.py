@@ -38,8 +38,8 @@ from transformers.models.siglip2.modeling_siglip2 import Siglip2MultiheadAttenti
 
 from fgvad.core.errors import ConfigError
 from fgvad.models.checkpoint_io import (
-    CONFIG_NAME, WEIGHTS_NAME, build_model, check_attention, load_strictly, read_weights, resolve_checkpoint_folder,
-    save_state_safetensors, write_json_object,
+    CONFIG_NAME, WEIGHTS_NAME, build_model, check_attention, compile_encoder_layers, load_strictly, read_weights,
+    resolve_checkpoint_folder, save_state_safetensors, write_json_object,
 )
 from fgvad.models.fgclip2_config import (
     MODEL_TYPE, WALK_TYPES, FGCLIP2Config, fgclip2_config_from_dict, read_fgclip2_config, tiny_fgclip2_config,
@@ -205,11 +205,7 @@ class FGCLIP2Model(nn.Module):
     def compile_layers(self, text: bool = False, **compile_kwargs: Any) -> None:
         """``torch.compile`` each vision encoder layer in place (regional compilation; same
         computation, one graph for all layers); the text layers only with ``text=True``."""
-        layers = list(self.vision_model.encoder.layers)
-        if text:
-            layers += list(self.text_model.encoder.layers)
-        for layer in layers:
-            layer.compile(**compile_kwargs)
+        compile_encoder_layers(self, text, **compile_kwargs)
 
     @property
     def dtype(self) -> torch.dtype:
