@@ -262,3 +262,27 @@ def test_bf16_and_tiny_config(tmp_path):
     assert reloaded.dtype == torch.float32
     with pytest.raises(ValueError, match="at most 77 tokens"):
         model.get_text_features(ids, long=False)
+
+
+@pytest.mark.parametrize("long", [False, True])
+def test_text_features_do_not_depend_on_the_padding_or_the_batch(long):
+    """Padding after the batch's last EOS is cut before the layers: a caption's features must be
+    the same alone, beside a longer caption (less cut) and with no padding at all."""
+    torch.manual_seed(0)
+    model = FGCLIPModel.from_config(tiny_fgclip_config(image_size=16, patch=8, vision_width=32, text_width=32,
+                                                       projection_dim=32, heads=2)).eval()
+    length, eos = (248 if long else 77), model.eos_token_id
+
+    def ids(n_tokens: int) -> torch.Tensor:
+        row = torch.full((length,), eos, dtype=torch.long)
+        row[0] = 49406
+        row[1:n_tokens + 1] = torch.randint(300, 1000, (n_tokens,))
+        return row
+
+    short, longer = ids(5), ids(40 if long else 30)
+    with torch.no_grad():
+        alone = model.get_text_features(short[None], long=long)
+        beside = model.get_text_features(torch.stack([short, longer]), long=long)
+        unpadded = model.get_text_features(short[None, :7], long=long)
+    torch.testing.assert_close(beside[0:1], alone, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(unpadded, alone, atol=1e-5, rtol=1e-5)
