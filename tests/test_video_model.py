@@ -225,3 +225,44 @@ def test_bad_head_config_and_files(tmp_path):
     (tmp_path / "fgvad_video.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="mil_head.1.weight has shape"):
         VideoFGCLIP.from_pretrained(tmp_path)
+
+
+def test_frame_standardization_makes_scores_exposure_invariant_and_round_trips(tmp_path):
+    """A camera's gain and offset (night, auto-exposure) must not reach the vision tower of a
+    model trained with frame_standardization; without it they do. Saved with the checkpoint."""
+    frames = random_frames(1, 5).float()
+    dim = (frames * 0.25 + 6).round().to(torch.uint8)  # a night version of the same clip
+    frames = frames.to(torch.uint8)
+    plain, standard = make_model(), make_model(frame_standardization=True)
+    with torch.no_grad():
+        for parameter in standard.parameters():  # the same weights on both sides, heads not identity
+            parameter.add_(0.01)
+        plain.load_state_dict(standard.state_dict())
+        same = standard(frames).anomaly_logits, standard(dim).anomaly_logits
+        moved = plain(frames).anomaly_logits, plain(dim).anomaly_logits
+    spread = (same[0] - same[1]).abs().max()
+    assert spread < 0.1 * (moved[0] - moved[1]).abs().max()
+    standard.save_pretrained(tmp_path)
+    reloaded = VideoFGCLIP.from_pretrained(tmp_path)
+    assert reloaded.config.frame_standardization is True
+    with torch.no_grad():
+        torch.testing.assert_close(reloaded(dim).anomaly_logits, same[1], atol=0, rtol=0)
+
+
+def test_standardized_inputs_have_zero_channel_means_and_keep_naflex_padding():
+    from fgvad.models.fgclip2_processing import patchify_frames
+    from fgvad.models.video_backbone import FrameInputs
+
+    frames = torch.randint(0, 256, (2, 16, 16, 3), dtype=torch.uint8)
+    square = FrameInputs(frames_to_pixels(frames, IMAGE)).standardized().pixel_values
+    torch.testing.assert_close(square.mean(dim=(2, 3)), torch.zeros(2, 3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(square.pow(2).mean(dim=(1, 2, 3)), torch.ones(2), atol=0.05, rtol=0)  # eps floor
+    rows = patchify_frames(frames, 8).float()  # (2, 4, 192), channels last
+    mask = torch.ones(2, 4, dtype=torch.int32)
+    mask[1, 2:] = 0
+    out = FrameInputs(rows, mask).standardized().pixel_values
+    assert out[1, 2:].abs().max() == 0
+    torch.testing.assert_close(out[1, :2].reshape(-1, 3).mean(0), torch.zeros(3), atol=1e-5, rtol=0)
+    # Idempotent up to the eps floor.
+    again = FrameInputs(square).standardized().pixel_values
+    torch.testing.assert_close(again, square, atol=0.02, rtol=0)

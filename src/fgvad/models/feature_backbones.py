@@ -100,8 +100,13 @@ class FGCLIPFeatureBackbone:
         from fgvad.models.fgclip import FGCLIPModel
 
         self.device = resolve_device(device)  # the one --device rule
+        from fgvad.models.video_io import read_video_meta
+
         self.model = FGCLIPModel.from_pretrained(folder, device=self.device, load_tokenizer=False).eval()
         self.frame_batch = max(1, int(frame_batch))
+        # The tower of a video checkpoint sees frames as it was trained to (VideoHeadConfig).
+        head = (read_video_meta(Path(folder)) or {}).get("head_config") or {}
+        self.standardize = bool(head.get("frame_standardization", False))
 
     @property
     def decode_size(self) -> int | None:
@@ -118,7 +123,7 @@ class FGCLIPFeatureBackbone:
 
         import torch
 
-        from fgvad.models.video_backbone import frames_to_pixels
+        from fgvad.models.video_backbone import FrameInputs, frames_to_pixels
 
         frames = torch.as_tensor(frames)
         out = []
@@ -129,6 +134,8 @@ class FGCLIPFeatureBackbone:
             for start in range(0, frames.shape[0], self.frame_batch):
                 chunk = frames[start:start + self.frame_batch].to(self.device, non_blocking=True)
                 pixels = frames_to_pixels(chunk, self.decode_size, dtype=self.model.dtype)
+                if self.standardize:
+                    pixels = FrameInputs(pixels).standardized().pixel_values
                 out.append(self.model.get_image_features(pixels).float().cpu())
         if not out:
             return np.zeros((0, self.embed_dim), dtype=np.float32)

@@ -176,8 +176,9 @@ class VideoFGCLIP(VideoHeads):
     def frame_inputs(self, frames: torch.Tensor, grids: Sequence[tuple[int, int]] | None = None) -> FrameInputs:
         """uint8 frames (..., H, W, 3) (or, for v1, normalised pixels (..., 3, H, W); for NaFlex,
         uint8 patch rows (B, [T,] P, 3p^2) with one grid per first-dim entry) -> :class:`FrameInputs`,
-        leading dims flattened."""
-        return self.ops.frame_inputs(self.clip, frames.to(self.device, non_blocking=True), grids, self.dtype)
+        leading dims flattened; standardised per frame when the model was trained so."""
+        inputs = self.ops.frame_inputs(self.clip, frames.to(self.device, non_blocking=True), grids, self.dtype)
+        return inputs.standardized() if self.config.frame_standardization else inputs
 
     def encode_inputs(self, inputs: FrameInputs, batch: int = 1) -> torch.Tensor:
         """(B*T images) -> per-frame embeddings (B, T, D), in chunks of ``frame_chunk`` frames."""

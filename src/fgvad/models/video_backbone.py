@@ -35,6 +35,11 @@ from fgvad.data.geometry import FrameGeometry
 WALKS = ("short", "box", "long")  # short: zero-shot prompts; box: region captions; long: global captions
 
 
+# Floor of the standard deviation in standardized(): a flat (e.g. black) frame stays finite; pixel
+# values are CLIP-normalised, so a real frame's std is ~1 and a dark one's ~0.1-0.3.
+STANDARDIZE_EPS = 1e-2
+
+
 @dataclass
 class FrameInputs:
     """The vision inputs of N images, in the form the backbone takes.
@@ -58,6 +63,31 @@ class FrameInputs:
             None if self.pixel_attention_mask is None else self.pixel_attention_mask[start:stop],
             None if self.spatial_shapes is None else self.spatial_shapes[start:stop],
             None if self.grids is None else self.grids[start:stop])
+
+    def standardized(self, eps: float = STANDARDIZE_EPS) -> "FrameInputs":
+        """Each image with its per-channel mean removed and divided by one standard deviation over
+        all of its (valid) pixel values. A camera's gain and offset (exposure, night, auto-contrast)
+        then no longer reach the vision tower: ``a * frame + b`` gives the same input for any a > 0.
+        One scale for all channels keeps the colours' relations (orange stays orange against the
+        scene). Idempotent; NaFlex padding rows stay zero."""
+        x = self.pixel_values.float()
+        n = x.shape[0]
+        if self.pixel_attention_mask is None:  # (N, 3, H, W)
+            chans = x.reshape(n, x.shape[1], -1).transpose(1, 2)  # (N, H*W, 3)
+            valid = torch.ones(chans.shape[:2] + (1,), dtype=x.dtype, device=x.device)
+        else:  # (N, P, p*p*3), channels last within a patch row
+            chans = x.reshape(n, -1, 3)
+            per_row = chans.shape[1] // self.pixel_attention_mask.shape[1]
+            valid = self.pixel_attention_mask.to(x.dtype).repeat_interleave(per_row, dim=1).unsqueeze(-1)
+        count = valid.sum(dim=1, keepdim=True).clamp(min=1)  # (N, 1, 1)
+        mean = (chans * valid).sum(dim=1, keepdim=True) / count  # (N, 1, 3)
+        centred = (chans - mean) * valid
+        std = (centred.pow(2).sum(dim=(1, 2), keepdim=True) / (count * 3)).sqrt()  # (N, 1, 1)
+        out = centred / (std + eps)
+        if self.pixel_attention_mask is None:
+            out = out.transpose(1, 2)
+        return FrameInputs(out.reshape(x.shape).to(self.pixel_values.dtype), self.pixel_attention_mask,
+                           self.spatial_shapes, self.grids)
 
     def take(self, rows: Sequence[int]) -> "FrameInputs":
         """The images at ``rows`` (host ints), in that order."""

@@ -28,6 +28,9 @@ class VideoHeadConfig:
     frame_chunk: int = 64  # frames per vision-tower call in encode_frames
     # A learnable logit bias of the video model, for sigmoid losses on a backbone without one (FG-CLIP v1).
     logit_bias: bool = False
+    # Each frame standardised (zero mean, unit std over its pixels) before the vision tower, in
+    # training and scoring alike: exposure-invariant input for models trained from scratch.
+    frame_standardization: bool = False
     # NaFlex backbones: patches per frame the model was trained with (scoring uses it); None = the default.
     max_num_patches: int | None = None
 

@@ -182,6 +182,8 @@ def train_on_features(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Any
     entries, skipped = feature_entries(cfg, store, output_dir, is_main)
     ignored = [name for name in ("global_loss_weight", "region_loss_weight", "hard_negative_loss_weight")
                if getattr(cfg.loss, name) > 0]
+    if cfg.model.frame_standardization:  # the features hold what the untouched backbone saw
+        ignored.append("frame_standardization")
     if ignored and is_main:
         log.warning("--features: the backbone is frozen and not loaded, so %s apply to full training only; "
                     "the heads train with the MIL loss", ", ".join(ignored))

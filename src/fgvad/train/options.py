@@ -67,11 +67,9 @@ class ModelArguments:
     tiny_text_heads: int = field(default=4, metadata={"min": 1, "help": "tiny model: text attention heads"})
     tiny_projection_dim: int = field(default=64, metadata={"min": 1, "help": "tiny model: joint embedding size"})
     tiny_mlp_ratio: int = field(default=2, metadata={"min": 1, "help": "tiny model: MLP width / hidden size (ViT-B: 4)"})
-    tiny_vocab_size: int | None = field(default=None, metadata={"min": 8, 
-        "help": "tiny model: vocabulary size (default: the tokenizer's)"})
+    tiny_vocab_size: int | None = field(default=None, metadata={"min": 8, "help": "tiny model: vocabulary size (default: the tokenizer's)"})
     temporal_layers: int = field(default=1, metadata={"min": 0, "help": "transformer layers of the temporal module"})
-    temporal_window: int | None = field(default=None, metadata={"min": 1, 
-        "help": "temporal attention window in frames (default: --num-frames)"})
+    temporal_window: int | None = field(default=None, metadata={"min": 1, "help": "temporal attention window in frames (default: --num-frames)"})
     temporal_heads: int = field(default=8, metadata={"min": 1, "help": "attention heads of the temporal module"})
     temporal_context: str = field(default="video", metadata={"choices": ("video", "window"), "help": "how scoring "
         "feeds long videos to the temporal module: 'video' = interleaved groups of --temporal-window frames spanning "
@@ -80,6 +78,8 @@ class ModelArguments:
     mil_hidden: int = field(default=256, metadata={"min": 1, "help": "hidden width of the MIL head"})
     mil_dropout: float = field(default=0.1, metadata={"min": 0, "lt": 1, "help": "dropout of the MIL head"})
     video_pooling: str = field(default="attention", metadata={"choices": ("attention", "mean"), "help": "video embedding pooling: attention or mean"})
+    frame_standardization: bool = field(default=False, metadata={"help": "standardise each frame (zero mean, unit std over its pixels) "
+        "before the vision tower, in training and scoring (saved in the checkpoint): exposure-invariant input for models from scratch"})
     frame_chunk: int = field(default=64, metadata={"min": 1, "help": "frames per vision-tower call (memory bound)"})
     compile: bool = field(default=False, metadata={
         "help": "torch.compile the vision-tower and temporal layers (regional; same results, faster on a GPU "

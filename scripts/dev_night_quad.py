@@ -1,0 +1,141 @@
+#!/usr/bin/env python
+"""Development set for the ``demo`` preset: night quad-view videos made of the EMBEDDED generator's.
+
+The ``demo`` recipe is developed on data of the embedded generator only (the held-out generator
+is a check, never a development set). Its videos show big actors in daylight; this script makes
+them hard in the ways real surveillance is: each output video (176x144) is a 2x2 quad view of
+four embedded videos (88x72 tiles, at most one anomalous, tiles mirrored at random), so events
+are small and share the frame with three busy scenes; ``--night`` then dims it (gain 0.22-0.40,
+gamma 1.3, sensor noise), as a car park at night. Annotations follow the tiles (boxes scaled
+into their quarter; the anomalous tile's intervals). Used for the frame_standardization and
+image-size studies in ``configs/demo.yaml``.
+
+    python scripts/dev_night_quad.py out/dev_night --seed 101 --frames 240 --night
+    fgvad train demo --data-path out/dev_night/train.json --video-root out/dev_night/videos ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import av
+import numpy as np
+
+from fgvad.data.tools.synth import generate_dataset
+
+TILE = (88, 72)  # (width, height) of one quarter
+OFFSETS = ((0.0, 0.0), (0.5, 0.0), (0.0, 0.5), (0.5, 0.5))  # normalised top-left of each quarter
+
+
+def read_video(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+
+
+def write_video(path: Path, frames: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        stream.options = {"crf": "20"}
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+
+
+def night(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    x = frames.astype(np.float32) / 255.0
+    x = 255.0 * (0.05 + rng.uniform(0.22, 0.40) * x ** 1.3) + rng.normal(0.0, 3.0, x.shape)
+    return np.clip(x, 0, 255).astype(np.uint8)
+
+
+def moved_tracks(entry: dict, offset: tuple[float, float], flip: bool) -> list[tuple[str, list[dict]]]:
+    """The entry's box tracks, boxes scaled into their quarter (and mirrored with the tile)."""
+    ox, oy = offset
+    out = []
+    for caption, track in zip(entry["region_captions"], entry["box_infos"]):
+        if not track:
+            continue
+        moved = []
+        for key in track:
+            x0, y0, x1, y1 = key["bbox"]
+            if flip:
+                x0, x1 = 1 - x1, 1 - x0
+            moved.append({"frame": key["frame"], "bbox": [round(ox + x0 / 2, 4), round(oy + y0 / 2, 4),
+                                                           round(ox + x1 / 2, 4), round(oy + y1 / 2, 4)]})
+        out.append((caption, moved))
+    return out
+
+
+def build(out: Path, seed: int, frames: int, dark: bool, train_videos: int, test_videos: int) -> None:
+    base = out / "base"
+    if not (base / "train.json").is_file():  # twice the videos: most tiles are normal
+        generate_dataset(base, train_videos=2 * train_videos, test_videos=2 * test_videos, seed=seed, size=TILE,
+                         frames=frames)
+    facts = {v["video"]: v for v in json.loads((base / "synth_manifest.json").read_text())["videos"]}
+    entries = {e["video"]: e for name in ("train.json", "test.json") for e in json.loads((base / name).read_text())}
+    rng = np.random.default_rng(seed)
+    for split in ("train", "test"):
+        videos = [v for v in facts.values() if v["split"] == split]
+        anomalous = [v["video"] for v in videos if v["label"] != "Normal"]
+        normal = [v["video"] for v in videos if v["label"] == "Normal"]
+        count = len(anomalous) // 2
+        written, annotation, counts, numbers = [], [], [], {}
+        for i in range(2 * count):
+            main = anomalous[i] if i < count else None
+            tiles = list(rng.choice(normal, 3 if main else 4, replace=False))
+            if main:
+                tiles.insert(int(rng.integers(4)), main)
+            flips = rng.random(4) < 0.5
+            quad = np.zeros((frames, 2 * TILE[1], 2 * TILE[0], 3), np.uint8)
+            regions: list[tuple[str, list[dict]]] = []
+            for k, (rel, flip) in enumerate(zip(tiles, flips)):
+                tile = read_video(base / "videos" / rel)[:frames]
+                ox, oy = OFFSETS[k]
+                y, x = int(oy * 2 * TILE[1]), int(ox * 2 * TILE[0])
+                quad[:, y:y + TILE[1], x:x + TILE[0]] = tile[:, :, ::-1] if flip else tile
+                regions += moved_tracks(entries[rel], OFFSETS[k], bool(flip))
+            if dark:
+                quad = night(quad, rng)
+            label = facts[main]["label"] if main else "Normal"
+            lead = entries[main or tiles[0]]
+            if not regions:  # box-less normal tiles only: one scene caption, as the real data has
+                regions = [(lead["region_captions"][0], [])]
+            numbers[label] = n = numbers.get(label, 0) + 1
+            if label == "Normal":
+                folder = "Training_Normal_Videos_Anomaly" if split == "train" else "Testing_Normal_Videos_Anomaly"
+                name = f"Normal_Videos{n:03d}_x264" if split == "train" else f"Normal_Videos_{n + 900:03d}_x264"
+            else:
+                folder, name = label, f"{label}{n + (0 if split == 'train' else 500):03d}_x264"
+            relpath = f"{folder}/{name}.mp4"
+            write_video(out / "videos" / relpath, quad)
+            written.append({"video": relpath, "global_caption": lead["global_caption"],
+                            "region_captions": [c for c, _ in regions], "box_infos": [t for _, t in regions],
+                            "timestamps": None})
+            flat = [v for iv in (facts[main]["intervals"] if main else []) for v in iv]
+            flat += [-1] * (4 - len(flat))
+            annotation.append(f"{name}.mp4  {label}  " + "  ".join(map(str, flat)) + "  ")
+            counts.append(f"{relpath} {frames} {label} " + " ".join(map(str, flat)) + " ")
+        (out / f"{split}.json").write_text(json.dumps(written, indent=1) + "\n")
+        if split == "test":
+            (out / "Temporal_Anomaly_Annotation.txt").write_text("\n".join(annotation) + "\n")
+            (out / "test_frame_counts.txt").write_text("\n".join(counts) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--seed", type=int, default=101)
+    parser.add_argument("--frames", type=int, default=240)
+    parser.add_argument("--night", action="store_true", help="dim the quad views (night footage)")
+    parser.add_argument("--train-videos", type=int, default=144)
+    parser.add_argument("--test-videos", type=int, default=24)
+    args = parser.parse_args()
+    build(args.out, args.seed, args.frames, args.night, args.train_videos, args.test_videos)
+    print(f"{args.out}: train.json, test.json, Temporal_Anomaly_Annotation.txt, videos/")
+
+
+if __name__ == "__main__":
+    main()
