@@ -25,8 +25,7 @@ import numpy as np
 
 from fgvad.data.tools.synth import generate_dataset
 
-TILE = (88, 72)  # (width, height) of one quarter
-OFFSETS = ((0.0, 0.0), (0.5, 0.0), (0.0, 0.5), (0.5, 0.5))  # normalised top-left of each quarter
+FRAME = (176, 144)  # (width, height) of an output video
 
 
 def read_video(path: Path) -> np.ndarray:
@@ -51,8 +50,8 @@ def night(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(x, 0, 255).astype(np.uint8)
 
 
-def moved_tracks(entry: dict, offset: tuple[float, float], flip: bool) -> list[tuple[str, list[dict]]]:
-    """The entry's box tracks, boxes scaled into their quarter (and mirrored with the tile)."""
+def moved_tracks(entry: dict, offset: tuple[float, float], grid: int, flip: bool) -> list[tuple[str, list[dict]]]:
+    """The entry's box tracks, boxes scaled into their tile (and mirrored with it)."""
     ox, oy = offset
     out = []
     for caption, track in zip(entry["region_captions"], entry["box_infos"]):
@@ -63,17 +62,19 @@ def moved_tracks(entry: dict, offset: tuple[float, float], flip: bool) -> list[t
             x0, y0, x1, y1 = key["bbox"]
             if flip:
                 x0, x1 = 1 - x1, 1 - x0
-            moved.append({"frame": key["frame"], "bbox": [round(ox + x0 / 2, 4), round(oy + y0 / 2, 4),
-                                                           round(ox + x1 / 2, 4), round(oy + y1 / 2, 4)]})
+            moved.append({"frame": key["frame"], "bbox": [round(ox + x0 / grid, 4), round(oy + y0 / grid, 4),
+                                                           round(ox + x1 / grid, 4), round(oy + y1 / grid, 4)]})
         out.append((caption, moved))
     return out
 
 
-def build(out: Path, seed: int, frames: int, dark: bool, train_videos: int, test_videos: int) -> None:
+def build(out: Path, seed: int, frames: int, dark: bool, train_videos: int, test_videos: int, grid: int = 2) -> None:
+    tile_w, tile_h = FRAME[0] // grid, FRAME[1] // grid
+    cells = [(c / grid, r / grid) for r in range(grid) for c in range(grid)]  # normalised top-left corners
     base = out / "base"
     if not (base / "train.json").is_file():  # twice the videos: most tiles are normal
-        generate_dataset(base, train_videos=2 * train_videos, test_videos=2 * test_videos, seed=seed, size=TILE,
-                         frames=frames)
+        generate_dataset(base, train_videos=2 * train_videos, test_videos=2 * test_videos, seed=seed,
+                         size=(tile_w, tile_h), frames=frames)
     facts = {v["video"]: v for v in json.loads((base / "synth_manifest.json").read_text())["videos"]}
     entries = {e["video"]: e for name in ("train.json", "test.json") for e in json.loads((base / name).read_text())}
     rng = np.random.default_rng(seed)
@@ -85,18 +86,18 @@ def build(out: Path, seed: int, frames: int, dark: bool, train_videos: int, test
         written, annotation, counts, numbers = [], [], [], {}
         for i in range(2 * count):
             main = anomalous[i] if i < count else None
-            tiles = list(rng.choice(normal, 3 if main else 4, replace=False))
+            tiles = list(rng.choice(normal, len(cells) - 1 if main else len(cells), replace=False))
             if main:
-                tiles.insert(int(rng.integers(4)), main)
-            flips = rng.random(4) < 0.5
-            quad = np.zeros((frames, 2 * TILE[1], 2 * TILE[0], 3), np.uint8)
+                tiles.insert(int(rng.integers(len(cells))), main)
+            flips = rng.random(len(cells)) < 0.5
+            quad = np.zeros((frames, grid * tile_h, grid * tile_w, 3), np.uint8)
             regions: list[tuple[str, list[dict]]] = []
             for k, (rel, flip) in enumerate(zip(tiles, flips)):
                 tile = read_video(base / "videos" / rel)[:frames]
-                ox, oy = OFFSETS[k]
-                y, x = int(oy * 2 * TILE[1]), int(ox * 2 * TILE[0])
-                quad[:, y:y + TILE[1], x:x + TILE[0]] = tile[:, :, ::-1] if flip else tile
-                regions += moved_tracks(entries[rel], OFFSETS[k], bool(flip))
+                ox, oy = cells[k]
+                y, x = round(oy * grid * tile_h), round(ox * grid * tile_w)
+                quad[:, y:y + tile_h, x:x + tile_w] = tile[:, :, ::-1] if flip else tile
+                regions += moved_tracks(entries[rel], cells[k], grid, bool(flip))
             if dark:
                 quad = night(quad, rng)
             label = facts[main]["label"] if main else "Normal"
@@ -130,10 +131,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=101)
     parser.add_argument("--frames", type=int, default=240)
     parser.add_argument("--night", action="store_true", help="dim the quad views (night footage)")
+    parser.add_argument("--grid", type=int, default=2, help="tiles per side: 2 = quad view, 3 = nine smaller scenes")
     parser.add_argument("--train-videos", type=int, default=144)
     parser.add_argument("--test-videos", type=int, default=24)
     args = parser.parse_args()
-    build(args.out, args.seed, args.frames, args.night, args.train_videos, args.test_videos)
+    build(args.out, args.seed, args.frames, args.night, args.train_videos, args.test_videos, args.grid)
     print(f"{args.out}: train.json, test.json, Temporal_Anomaly_Annotation.txt, videos/")
 
 
