@@ -266,3 +266,16 @@ def test_standardized_inputs_have_zero_channel_means_and_keep_naflex_padding():
     # Idempotent up to the eps floor.
     again = FrameInputs(square).standardized().pixel_values
     torch.testing.assert_close(again, square, atol=0.02, rtol=0)
+
+
+def test_feature_extraction_sees_frames_as_a_standardised_checkpoint_does(tmp_path):
+    """Frozen features taken from a video checkpoint's tower must be its per-frame embeddings."""
+    from fgvad.models.feature_backbones import FGCLIPFeatureBackbone
+
+    model = make_model(frame_standardization=True)
+    model.save_pretrained(tmp_path)
+    frames = (random_frames(1, 4).float() * 0.3).to(torch.uint8)  # dark frames: standardising matters
+    with torch.no_grad():
+        expected = model.encode_frames(frames)[0]
+    extracted = FGCLIPFeatureBackbone(tmp_path, device="cpu").encode(frames[0])
+    torch.testing.assert_close(torch.from_numpy(extracted), expected, atol=1e-5, rtol=1e-4)
