@@ -100,7 +100,7 @@ class FGCLIPFeatureBackbone:
         from fgvad.models.fgclip import FGCLIPModel
 
         self.device = resolve_device(device)  # the one --device rule
-        from fgvad.models.video_io import read_video_meta
+        from fgvad.models.video_config import read_video_meta
 
         self.model = FGCLIPModel.from_pretrained(folder, device=self.device, load_tokenizer=False).eval()
         self.frame_batch = max(1, int(frame_batch))

@@ -1,12 +1,19 @@
 """``VideoHeadConfig``: the options of the video model's temporal module, heads and frame inputs,
-saved in ``fgvad_video.json`` (read by :mod:`fgvad.models.video` and :mod:`fgvad.models.video_io`)."""
+saved in ``fgvad_video.json`` (read by :mod:`fgvad.models.video` and :mod:`fgvad.models.video_io`);
+and :func:`read_video_meta`, which reads that file (also for the frozen-feature adapters, which
+must see frames as the checkpoint was trained to)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
-from fgvad.core.errors import ConfigError
+from fgvad.core.errors import CheckpointError, ConfigError
+from fgvad.core.io import read_format_json
+
+VIDEO_CONFIG_NAME = "fgvad_video.json"
+FORMAT = "fgvad-video"
 
 _POOLINGS = ("attention", "mean")
 _CONTEXTS = ("video", "window")
@@ -61,4 +68,10 @@ class VideoHeadConfig:
         return cls(**raw)
 
 
-__all__ = ["VideoHeadConfig"]
+def read_video_meta(folder: Path) -> dict[str, Any] | None:
+    """The fgvad video config of a checkpoint folder; None for a plain backbone folder."""
+    return read_format_json(Path(folder) / VIDEO_CONFIG_NAME, FORMAT, error=CheckpointError,
+                            not_it=f"not an fgvad video config (format must be {FORMAT!r})")
+
+
+__all__ = ["FORMAT", "VIDEO_CONFIG_NAME", "VideoHeadConfig", "read_video_meta"]

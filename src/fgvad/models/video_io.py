@@ -13,13 +13,10 @@ from typing import Any, Sequence
 import torch
 
 from fgvad.core.errors import CheckpointError, ConfigError
-from fgvad.core.io import read_format_json
 from fgvad.core.prompts import PromptSet
-from fgvad.models.video_config import VideoHeadConfig
+from fgvad.models.video_config import FORMAT, VIDEO_CONFIG_NAME, VideoHeadConfig, read_video_meta
 
 HEADS_WEIGHTS_NAME = "video_heads.safetensors"
-VIDEO_CONFIG_NAME = "fgvad_video.json"
-FORMAT = "fgvad-video"
 
 
 def save_video_model(model: Any, path: str | Path, trained_on: Sequence[str] | None = None,
@@ -115,12 +112,6 @@ def load_head_state(model: Any, heads_file: Path) -> None:
     with torch.no_grad():
         for key, tensor in expected.items():
             tensor.copy_(saved[key])
-
-
-def read_video_meta(folder: Path) -> dict[str, Any] | None:
-    """The fgvad video config of a checkpoint folder; None for a plain backbone folder."""
-    return read_format_json(Path(folder) / VIDEO_CONFIG_NAME, FORMAT, error=CheckpointError,
-                            not_it=f"not an fgvad video config (format must be {FORMAT!r})")
 
 
 def read_trained_on(path: str | Path) -> list[str]:
