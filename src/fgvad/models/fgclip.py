@@ -491,12 +491,13 @@ class FGCLIPModel(nn.Module):
             raise ValueError(f"{path} text path takes at most {limit} tokens, got {length}")
         input_ids = input_ids.reshape(-1, length).to(self.device)
         is_eos = input_ids == self.eos_token_id
-        if input_ids.shape[0] and bool(is_eos.any(-1).all()):
+        has_eos, first_eos = is_eos.any(-1), is_eos.int().argmax(-1)
+        if input_ids.shape[0] and bool(has_eos.all()):
             # Under the causal mask nothing after a row's first EOS reaches its pooled token, so the
             # padding columns after the batch's last first-EOS are cut: the same features, and a
             # 60-token caption no longer pays for 248 positions (one host read of the length).
-            length = int(is_eos.int().argmax(-1).max()) + 1
-            input_ids, is_eos = input_ids[:, :length], is_eos[:, :length]
+            length = int(first_eos.max()) + 1
+            input_ids = input_ids[:, :length]
         positions = torch.arange(length, device=input_ids.device)
         if long:
             keep = positions < LONG_TEXT_KEEP_POSITIONS
@@ -512,7 +513,7 @@ class FGCLIPModel(nn.Module):
         for layer in self.text_model.encoder.layers:
             hidden = self._run_layer(layer, self._checkpoint_text, hidden, mask, is_causal=True)
         hidden = self.text_model.final_layer_norm(hidden)
-        first_eos = torch.where(is_eos.any(-1), is_eos.int().argmax(-1), torch.full_like(input_ids[:, 0], length - 1))
+        first_eos = torch.where(has_eos, first_eos, torch.full_like(first_eos, length - 1))
         pooled = hidden[torch.arange(hidden.shape[0], device=hidden.device), first_eos]
         return projection(pooled)
 
