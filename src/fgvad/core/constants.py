@@ -46,3 +46,8 @@ MAX_VIDEO_FRAMES = 100_000_000
 # the square model resolution (8K is beyond every vision tower fgvad loads).
 MAX_NUM_FRAMES = 65_536
 MAX_IMAGE_SIZE = 8192
+
+# --- An fgvad video checkpoint's own files beside its backbone's: saving, loading, resuming,
+# `fgvad compare` and the frozen-feature adapters all recognise a checkpoint by them.
+VIDEO_CONFIG_NAME = "fgvad_video.json"  # head options, videos trained on, prompts
+HEADS_WEIGHTS_NAME = "video_heads.safetensors"  # temporal module and heads

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from fgvad.core.constants import VIDEO_CONFIG_NAME
 from fgvad.core.errors import EvalError, UsageError
 from fgvad.core.io import write_text_atomic
 from fgvad.eval.folder import META_JSON, METRICS_JSON, read_json_object
@@ -62,7 +63,7 @@ def run_checkpoints(run_dir: str | Path) -> list[tuple[int | None, Path]]:
     rows: list[tuple[int | None, Path]] = list(found)
     final = _final_step(found)
     # The final model saved at the last step is that step's checkpoint again: listed once.
-    if (run / "fgvad_video.json").is_file() and (final is None or final not in {step for step, _ in found}):
+    if (run / VIDEO_CONFIG_NAME).is_file() and (final is None or final not in {step for step, _ in found}):
         rows.append((final, run))
     if not rows:
         raise UsageError(f"--run {run}: no checkpoint-N folders and no saved model")

@@ -22,12 +22,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from fgvad.core.constants import DEFAULT_FRAME_BATCH
+from fgvad.core.constants import DEFAULT_FRAME_BATCH, HEADS_WEIGHTS_NAME
 from fgvad.core.errors import CheckpointError
 from fgvad.models.backbones import CONFIG_NAME, backbone_kind
 from fgvad.models.device import resolve_device
+from fgvad.models.video_config import read_video_meta
 
-_HEADS_FILE = "video_heads.safetensors"  # an fgvad video checkpoint's heads are not part of its tower
 
 
 def feature_backbone_kind(folder: str | Path) -> str:
@@ -50,7 +50,7 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
 
 
 def _weight_files(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.glob("*.safetensors") if p.name != _HEADS_FILE)
+    files = sorted(p for p in folder.glob("*.safetensors") if p.name != HEADS_WEIGHTS_NAME)  # heads are not part of the tower
     if not files:
         raise CheckpointError(f"{folder}: no .safetensors weights")
     return files
@@ -100,8 +100,6 @@ class FGCLIPFeatureBackbone:
         from fgvad.models.fgclip import FGCLIPModel
 
         self.device = resolve_device(device)  # the one --device rule
-        from fgvad.models.video_config import read_video_meta
-
         self.model = FGCLIPModel.from_pretrained(folder, device=self.device, load_tokenizer=False).eval()
         self.frame_batch = max(1, int(frame_batch))
         # The tower of a video checkpoint sees frames as it was trained to (VideoHeadConfig).

@@ -9,10 +9,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from fgvad.core.constants import VIDEO_CONFIG_NAME
 from fgvad.core.errors import CheckpointError, ConfigError
 from fgvad.core.io import read_format_json
 
-VIDEO_CONFIG_NAME = "fgvad_video.json"
 FORMAT = "fgvad-video"
 
 _POOLINGS = ("attention", "mean")
@@ -35,8 +35,8 @@ class VideoHeadConfig:
     frame_chunk: int = 64  # frames per vision-tower call in encode_frames
     # A learnable logit bias of the video model, for sigmoid losses on a backbone without one (FG-CLIP v1).
     logit_bias: bool = False
-    # Each frame standardised (zero mean, unit std over its pixels) before the vision tower, in
-    # training and scoring alike: exposure-invariant input for models trained from scratch.
+    # Each frame standardised (its channel means removed, one std over its pixels) before the vision
+    # tower, in training and scoring alike: exposure-invariant input for models trained from scratch.
     frame_standardization: bool = False
     # NaFlex backbones: patches per frame the model was trained with (scoring uses it); None = the default.
     max_num_patches: int | None = None

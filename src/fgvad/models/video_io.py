@@ -12,11 +12,10 @@ from typing import Any, Sequence
 
 import torch
 
+from fgvad.core.constants import HEADS_WEIGHTS_NAME
 from fgvad.core.errors import CheckpointError, ConfigError
 from fgvad.core.prompts import PromptSet
 from fgvad.models.video_config import FORMAT, VIDEO_CONFIG_NAME, VideoHeadConfig, read_video_meta
-
-HEADS_WEIGHTS_NAME = "video_heads.safetensors"
 
 
 def save_video_model(model: Any, path: str | Path, trained_on: Sequence[str] | None = None,

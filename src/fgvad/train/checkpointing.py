@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
+from fgvad.core.constants import HEADS_WEIGHTS_NAME
 from fgvad.core.errors import CheckpointError, ConfigError
 from fgvad.core.io import check_output_path
 from fgvad.train.callbacks import note_in_log
@@ -55,7 +56,7 @@ def is_complete_checkpoint(folder: str | Path) -> bool:
     folder = Path(folder)
     # A heads-only checkpoint (trained on frozen features) has its heads and no tower weights.
     has_weights = any((folder / name).is_file() for name in ("model.safetensors", "model.safetensors.index.json",
-                                                              "video_heads.safetensors"))
+                                                              HEADS_WEIGHTS_NAME))
     return (folder / "trainer_state.json").is_file() and has_weights
 
 

@@ -78,7 +78,7 @@ class ModelArguments:
     mil_hidden: int = field(default=256, metadata={"min": 1, "help": "hidden width of the MIL head"})
     mil_dropout: float = field(default=0.1, metadata={"min": 0, "lt": 1, "help": "dropout of the MIL head"})
     video_pooling: str = field(default="attention", metadata={"choices": ("attention", "mean"), "help": "video embedding pooling: attention or mean"})
-    frame_standardization: bool = field(default=False, metadata={"help": "standardise each frame (zero mean, unit std over its pixels) "
+    frame_standardization: bool = field(default=False, metadata={"help": "standardise each frame (channel means removed, one std over its pixels) "
         "before the vision tower, in training and scoring (saved in the checkpoint): exposure-invariant input for models from scratch"})
     frame_chunk: int = field(default=64, metadata={"min": 1, "help": "frames per vision-tower call (memory bound)"})
     compile: bool = field(default=False, metadata={

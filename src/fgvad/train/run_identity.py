@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fgvad.core.constants import HEADS_WEIGHTS_NAME, VIDEO_CONFIG_NAME
 from fgvad.core.errors import CheckpointError, ConfigError
 from fgvad.core.io import read_json, write_text_atomic
 from fgvad.train.checkpointing import is_complete_checkpoint, numbered_checkpoints
@@ -37,8 +38,8 @@ from fgvad.train.options import DataArguments, ModelArguments, TrainConfig, flag
 RUN_RECORD_NAME = "fgvad_run.json"
 TRAIN_CONFIG_NAME = "fgvad_train_config.yaml"  # the merged options, saved into every checkpoint
 # Files of a final model at the folder's top level (save_model's output), checked and removed as one.
-FINAL_MODEL_FILES = ("model.safetensors", "model.safetensors.index.json", "video_heads.safetensors",
-                     "fgvad_video.json", TRAIN_CONFIG_NAME, RUN_RECORD_NAME)
+FINAL_MODEL_FILES = ("model.safetensors", "model.safetensors.index.json", HEADS_WEIGHTS_NAME,
+                     VIDEO_CONFIG_NAME, TRAIN_CONFIG_NAME, RUN_RECORD_NAME)
 STATE_FILE_PATTERNS = ("optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state*.pth")
 
 # Options that say where and how a run is written or watched, not what it trains.
