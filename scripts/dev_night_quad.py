@@ -20,28 +20,12 @@ import argparse
 import json
 from pathlib import Path
 
-import av
 import numpy as np
 
 from fgvad.data.tools.synth import generate_dataset
+from fgvad.data.video import decode_frames, write_video
 
 FRAME = (176, 144)  # (width, height) of an output video
-
-
-def read_video(path: Path) -> np.ndarray:
-    with av.open(str(path)) as container:
-        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
-
-
-def write_video(path: Path, frames: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        stream.options = {"crf": "20"}
-        for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(stream.encode())
 
 
 def night(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -93,7 +77,7 @@ def build(out: Path, seed: int, frames: int, dark: bool, train_videos: int, test
             quad = np.zeros((frames, grid * tile_h, grid * tile_w, 3), np.uint8)
             regions: list[tuple[str, list[dict]]] = []
             for k, (rel, flip) in enumerate(zip(tiles, flips)):
-                tile = read_video(base / "videos" / rel)[:frames]
+                tile = decode_frames(base / "videos" / rel, np.arange(frames), None)
                 ox, oy = cells[k]
                 y, x = round(oy * grid * tile_h), round(ox * grid * tile_w)
                 quad[:, y:y + tile_h, x:x + tile_w] = tile[:, :, ::-1] if flip else tile
@@ -111,7 +95,7 @@ def build(out: Path, seed: int, frames: int, dark: bool, train_videos: int, test
             else:
                 folder, name = label, f"{label}{n + (0 if split == 'train' else 500):03d}_x264"
             relpath = f"{folder}/{name}.mp4"
-            write_video(out / "videos" / relpath, quad)
+            write_video(out / "videos" / relpath, quad, fps=30)
             written.append({"video": relpath, "global_caption": lead["global_caption"],
                             "region_captions": [c for c, _ in regions], "box_infos": [t for _, t in regions],
                             "timestamps": None})
