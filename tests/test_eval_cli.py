@@ -217,20 +217,8 @@ def test_evaluate_is_a_typed_library_call(tmp_path, tiny_test_set):
 
 def test_eval_help_imports_no_torch():
     """`fgvad eval --help` (and the other eval commands' help) stay fast: torch is not imported."""
-    import subprocess
-    import sys
+    from helpers_cli import help_without_heavy_imports
 
-    code = ("import sys\n"
-            "from fgvad.cli import main\n"
-            "for words in (['eval'], ['score'], ['gt'], ['viz'], ['demo']):\n"
-            "    try:\n"
-            "        main(words + ['--help'])\n"
-            "    except SystemExit:\n"
-            "        pass\n"
-            "import fgvad.eval\n"
-            "assert callable(fgvad.eval.evaluate)\n"
-            "bad = [m for m in ('torch', 'transformers', 'fgvad.models') if m in sys.modules]\n"
-            "assert not bad, bad\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert "--heatmap-top-k" in done.stdout
+    text = help_without_heavy_imports([["eval"], ["score"], ["gt"], ["viz"], ["demo"]],
+                                      then="import fgvad.eval\nassert callable(fgvad.eval.evaluate)\n")
+    assert "--heatmap-top-k" in text
