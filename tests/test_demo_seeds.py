@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fgvad.cli.demo import _seeds, add_arguments
+from fgvad.cli.demo import _seeds, add_arguments, verdict_line
 from fgvad.core.errors import UsageError
 from fgvad.demo import DemoResult, summary_table
 
@@ -38,3 +38,10 @@ def test_summary_table_has_a_row_per_seed_the_baseline_every_class_and_the_mean(
     assert lines[2] == "| 0 | 0.9000 | 0.5000 | 0.800 | 1.000 |"
     assert lines[3] == "| 1 | 0.8000 | 0.4000 | 0.600 | 0.900 |"
     assert lines[4] == "| mean | 0.8500 | 0.4500 | 0.700 | 0.950 |"
+
+
+def test_the_verdict_names_each_check_s_own_target():
+    """The embedded demo is judged against 0.90, the held-out generator against 0.85 (issue 11)."""
+    assert verdict_line(0.87, 0.5).endswith("above the baseline, below the 0.90 target")
+    assert verdict_line(0.87, 0.5, heldout=True).endswith("above the baseline")
+    assert verdict_line(0.47, 0.57, heldout=True).endswith("NOT above the baseline, below the 0.85 target")
