@@ -45,7 +45,10 @@ def test_demo_preset_converges_on_synthetic_data(synth: Path, tmp_path: Path):
     for h in logs:
         assert all(math.isfinite(h[k]) for k in ("loss", "loss_global", "loss_region", "loss_mil"))
     first, last = logs[0]["loss"], sum(h["loss"] for h in logs[-3:]) / 3
-    assert last < 0.5 * first, (first, last)
+    # The preset's random crops sometimes cut an event out of a clip, so its training loss
+    # stays above what whole clips reach: 0.52x the first here, against under 0.5x before
+    # crop_scale 0.5 came in. A broken optimiser stays near 1x.
+    assert last < 0.6 * first, (first, last)
     for key in ("loss_global", "loss_region", "loss_mil"):
         head = sum(h[key] for h in logs[:3]) / 3
         tail = sum(h[key] for h in logs[-3:]) / 3
