@@ -29,7 +29,6 @@ from fgvad.models.device import resolve_device
 from fgvad.models.video_config import read_video_meta
 
 
-
 def feature_backbone_kind(folder: str | Path) -> str:
     """The backbone family of a folder (``fgclip``: FG-CLIP v1, CLIP and fgvad video checkpoints
     trained from them; ``fgclip2``: FG-CLIP 2 and SigLIP 2), as the backbone registry decides it."""
@@ -50,7 +49,8 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
 
 
 def _weight_files(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.glob("*.safetensors") if p.name != HEADS_WEIGHTS_NAME)  # heads are not part of the tower
+    # A video checkpoint's heads file is not part of its tower.
+    files = sorted(p for p in folder.glob("*.safetensors") if p.name != HEADS_WEIGHTS_NAME)
     if not files:
         raise CheckpointError(f"{folder}: no .safetensors weights")
     return files
