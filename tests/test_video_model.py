@@ -272,10 +272,89 @@ def test_feature_extraction_sees_frames_as_a_standardised_checkpoint_does(tmp_pa
     """Frozen features taken from a video checkpoint's tower must be its per-frame embeddings."""
     from fgvad.models.feature_backbones import FGCLIPFeatureBackbone
 
-    model = make_model(frame_standardization=True)
+    model = make_model(frame_standardization=True, standardization_statistics="median_mad")
     model.save_pretrained(tmp_path)
     frames = (random_frames(1, 4).float() * 0.3).to(torch.uint8)  # dark frames: standardising matters
     with torch.no_grad():
         expected = model.encode_frames(frames)[0]
     extracted = FGCLIPFeatureBackbone(tmp_path, device="cpu").encode(frames[0])
     torch.testing.assert_close(torch.from_numpy(extracted), expected, atol=1e-5, rtol=1e-4)
+
+
+def night_scene_with_clock(seconds: int) -> torch.Tensor:
+    """A dark, noisy 64 x 64 frame with a white burnt-in clock of 2 x 4 digits reading ``seconds``."""
+    scene = torch.Generator().manual_seed(0)
+    frame = (torch.rand(64, 64, 3, generator=scene) * 24 + 20).round()
+    glyphs = torch.Generator().manual_seed(seconds)
+    for digit in range(4):
+        lit = torch.rand(5, 3, generator=glyphs) < 0.6
+        frame[2:7, 2 + 4 * digit:5 + 4 * digit][lit] = 235.0
+    return frame.to(torch.uint8)
+
+
+@pytest.mark.parametrize("statistics", ["mean_std", "median_mad"])
+def test_standardisation_is_invariant_to_gain_and_offset(statistics):
+    from fgvad.models.video_backbone import FrameInputs
+
+    frames = random_frames(2, 1, size=32)[:, 0].float()
+    dim = (frames * 0.4 + 9).round().to(torch.uint8)  # the same frames from a darker camera
+    bright, dark = (FrameInputs(frames_to_pixels(f.to(torch.uint8), 32)).standardized(statistics).pixel_values
+                    for f in (frames, dim))
+    # Equal up to the rounding to uint8 of the darker copy.
+    assert (bright - dark).abs().mean() < 0.05
+
+
+def test_median_mad_standardisation_ignores_a_burnt_in_clock():
+    """A timestamp is a few saturated pixels that change every second: with mean and std it
+    rescales the whole night scene from one second to the next; with median and MAD it does not."""
+    from fgvad.models.video_backbone import FrameInputs
+
+    frames = torch.stack([night_scene_with_clock(s) for s in (1, 2)])
+    plain = frames.clone()
+    plain[:, :8, :20] = frames[0, 8:16, :20]  # scene texture where the clock was
+    scene = (slice(None), slice(None), slice(16, None), slice(None))  # rows away from the clock
+    drift = {}
+    for statistics in ("mean_std", "median_mad"):
+        with_clock = FrameInputs(frames_to_pixels(frames, 64)).standardized(statistics).pixel_values
+        without = FrameInputs(frames_to_pixels(plain, 64)).standardized(statistics).pixel_values
+        drift[statistics] = ((with_clock - without)[scene].abs().mean() / without[scene].abs().mean()).item()
+    assert drift["mean_std"] > 0.1  # the clock shrinks the scene by over 10 %
+    assert drift["median_mad"] < 0.03
+    assert drift["median_mad"] < drift["mean_std"] / 5
+
+
+def test_median_mad_standardisation_of_flat_frames_and_naflex_padding():
+    from fgvad.models.fgclip2_processing import patchify_frames
+    from fgvad.models.video_backbone import STANDARDIZE_EPS, FrameInputs
+
+    flat = torch.full((1, 32, 32, 3), 12, dtype=torch.uint8)
+    flat[0, :3, :6] = 235  # a black frame with a clock: its MAD is 0, so its std scales it
+    out = FrameInputs(frames_to_pixels(flat, 32)).standardized("median_mad").pixel_values
+    reference = FrameInputs(frames_to_pixels(flat, 32)).standardized("mean_std").pixel_values
+    assert out[0, :, 8:, :].abs().max() < 1e-6  # the black background is the median
+    # The clock stands out by its std, as with mean and std (not by 1 / eps).
+    assert 1.0 < out.abs().max() < 1.5 * reference.abs().max()
+    assert FrameInputs(frames_to_pixels(flat[:, 4:, 8:], 32)).standardized("median_mad").pixel_values.abs().max() == 0
+    frames = torch.randint(0, 256, (2, 16, 16, 3), dtype=torch.uint8)
+    rows = patchify_frames(frames, 8).float()
+    mask = torch.ones(2, 4, dtype=torch.int32)
+    mask[1, 2:] = 0
+    out = FrameInputs(rows, mask).standardized("median_mad").pixel_values
+    assert out[1, 2:].abs().max() == 0
+    alone = FrameInputs(rows[1:, :2], mask[1:, :2]).standardized("median_mad").pixel_values
+    torch.testing.assert_close(out[1:, :2], alone, atol=1e-6, rtol=0)  # padding takes no part in the statistics
+    assert STANDARDIZE_EPS > 0
+    with pytest.raises(ValueError, match="statistics must be one of"):
+        FrameInputs(rows, mask).standardized("robust")
+
+
+def test_statistics_are_saved_and_old_checkpoints_keep_mean_and_std(tmp_path):
+    model = make_model(frame_standardization=True, standardization_statistics="median_mad")
+    model.save_pretrained(tmp_path / "new")
+    assert VideoFGCLIP.from_pretrained(tmp_path / "new").config.standardization_statistics == "median_mad"
+    # A checkpoint written before the choice existed has no key: it was standardised with mean and std.
+    meta = json.loads((tmp_path / "new" / "fgvad_video.json").read_text())
+    del meta["head_config"]["standardization_statistics"]
+    assert VideoHeadConfig.from_dict(meta["head_config"]).standardization_statistics == "mean_std"
+    with pytest.raises(ConfigError, match="standardization_statistics must be one of"):
+        VideoHeadConfig(standardization_statistics="robust")

@@ -35,6 +35,8 @@ FGCLIP2_VIDEO_MAX_PATCHES = 256
 
 # --- Contrastive loss forms (--loss-type): CLIP's softmax InfoNCE, SigLIP's sigmoid loss.
 LOSS_TYPES = ("softmax", "sigmoid")
+# How frame standardisation measures a frame's centre and scale (FrameInputs.standardized).
+STANDARDIZATION_STATISTICS = ("mean_std", "median_mad")
 
 # --- Input sanity: the longest video a frame count may describe. 10^8 frames is over 38 days
 # at 30 fps; a larger count is a wrong column or a typo, and believing it would allocate

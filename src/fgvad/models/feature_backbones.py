@@ -105,6 +105,7 @@ class FGCLIPFeatureBackbone:
         # The tower of a video checkpoint sees frames as it was trained to (VideoHeadConfig).
         head = (read_video_meta(Path(folder)) or {}).get("head_config") or {}
         self.standardize = bool(head.get("frame_standardization", False))
+        self.statistics = head.get("standardization_statistics", "mean_std")
 
     @property
     def decode_size(self) -> int | None:
@@ -133,7 +134,7 @@ class FGCLIPFeatureBackbone:
                 chunk = frames[start:start + self.frame_batch].to(self.device, non_blocking=True)
                 pixels = frames_to_pixels(chunk, self.decode_size, dtype=self.model.dtype)
                 if self.standardize:
-                    pixels = FrameInputs(pixels).standardized().pixel_values
+                    pixels = FrameInputs(pixels).standardized(self.statistics).pixel_values
                 out.append(self.model.get_image_features(pixels).float().cpu())
         if not out:
             return np.zeros((0, self.embed_dim), dtype=np.float32)

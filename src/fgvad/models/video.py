@@ -178,7 +178,9 @@ class VideoFGCLIP(VideoHeads):
         uint8 patch rows (B, [T,] P, 3p^2) with one grid per first-dim entry) -> :class:`FrameInputs`,
         leading dims flattened; standardised per frame when the model was trained so."""
         inputs = self.ops.frame_inputs(self.clip, frames.to(self.device, non_blocking=True), grids, self.dtype)
-        return inputs.standardized() if self.config.frame_standardization else inputs
+        if not self.config.frame_standardization:
+            return inputs
+        return inputs.standardized(self.config.standardization_statistics)
 
     def encode_inputs(self, inputs: FrameInputs, batch: int = 1) -> torch.Tensor:
         """(B*T images) -> per-frame embeddings (B, T, D), in chunks of ``frame_chunk`` frames."""

@@ -29,7 +29,7 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
-from fgvad.core.constants import FGCLIP2_VIDEO_MAX_PATCHES
+from fgvad.core.constants import FGCLIP2_VIDEO_MAX_PATCHES, STANDARDIZATION_STATISTICS
 from fgvad.data.geometry import FrameGeometry
 
 WALKS = ("short", "box", "long")  # short: zero-shot prompts; box: region captions; long: global captions
@@ -38,6 +38,7 @@ WALKS = ("short", "box", "long")  # short: zero-shot prompts; box: region captio
 # Floor of the standard deviation in standardized(): a flat (e.g. black) frame stays finite; pixel
 # values are CLIP-normalised, so a real frame's std is ~1 and a dark one's ~0.1-0.3.
 STANDARDIZE_EPS = 1e-2
+MAD_TO_STD = 1.4826  # the median absolute deviation of a Gaussian is 0.6745 sigma
 
 
 @dataclass
@@ -64,26 +65,44 @@ class FrameInputs:
             None if self.spatial_shapes is None else self.spatial_shapes[start:stop],
             None if self.grids is None else self.grids[start:stop])
 
-    def standardized(self, eps: float = STANDARDIZE_EPS) -> "FrameInputs":
-        """Each image with its per-channel mean removed and divided by one standard deviation over
-        all of its (valid) pixel values. A camera's gain and offset (exposure, night, auto-contrast)
-        then no longer reach the vision tower: ``a * frame + b`` gives the same input for any a > 0.
-        One scale for all channels keeps the colours' relations (orange stays orange against the
-        scene). Idempotent; NaFlex padding rows stay zero."""
+    def standardized(self, statistics: str = "mean_std", eps: float = STANDARDIZE_EPS) -> "FrameInputs":
+        """Each image with its per-channel centre removed and divided by one scale over all of its
+        (valid) pixel values. A camera's gain and offset (exposure, night, auto-contrast) then no
+        longer reach the vision tower: ``a * frame + b`` gives the same input for any a > 0. One
+        scale for all channels keeps the colours' relations (orange stays orange against the scene).
+
+        ``statistics`` (:data:`STANDARDIZATION_STATISTICS`): ``"mean_std"``, the channel means and
+        the standard deviation; ``"median_mad"``, the channel medians and 1.4826 x the median
+        absolute deviation (equal to the std for Gaussian pixels), which a few saturated pixels
+        (a burnt-in timestamp, a logo, a lamp) cannot move: with mean and std, a white clock on a
+        night frame inflates the scale and shrinks the whole scene, differently each second.
+        A frame more than half flat has a MAD of 0; it falls back to its std. Idempotent up to
+        ``eps``; NaFlex padding rows stay zero."""
+        if statistics not in STANDARDIZATION_STATISTICS:
+            raise ValueError(f"statistics must be one of {STANDARDIZATION_STATISTICS}, got {statistics!r}")
         x = self.pixel_values.float()
         n = x.shape[0]
         if self.pixel_attention_mask is None:  # (N, 3, H, W)
             chans = x.reshape(n, x.shape[1], -1).transpose(1, 2)  # (N, H*W, 3)
-            valid = torch.ones(chans.shape[:2] + (1,), dtype=x.dtype, device=x.device)
+            valid = torch.ones(chans.shape[:2] + (1,), dtype=torch.bool, device=x.device)
         else:  # (N, P, p*p*3), channels last within a patch row
             chans = x.reshape(n, -1, 3)
             per_row = chans.shape[1] // self.pixel_attention_mask.shape[1]
-            valid = self.pixel_attention_mask.to(x.dtype).repeat_interleave(per_row, dim=1).unsqueeze(-1)
-        count = valid.sum(dim=1, keepdim=True).clamp(min=1)  # (N, 1, 1)
-        mean = (chans * valid).sum(dim=1, keepdim=True) / count  # (N, 1, 3)
-        centred = (chans - mean) * valid
-        std = (centred.pow(2).sum(dim=(1, 2), keepdim=True) / (count * 3)).sqrt()  # (N, 1, 1)
-        out = centred / (std + eps)
+            valid = self.pixel_attention_mask.bool().repeat_interleave(per_row, dim=1).unsqueeze(-1)
+        weight = valid.to(x.dtype)
+        count = weight.sum(dim=1, keepdim=True).clamp(min=1)  # (N, 1, 1)
+        if statistics == "median_mad":
+            masked = chans.masked_fill(~valid, float("nan"))
+            centre = masked.nanmedian(dim=1, keepdim=True).values.nan_to_num(0.0)  # (N, 1, 3)
+        else:
+            centre = (chans * weight).sum(dim=1, keepdim=True) / count  # (N, 1, 3)
+        centred = (chans - centre) * weight
+        scale = (centred.pow(2).sum(dim=(1, 2), keepdim=True) / (count * 3)).sqrt()  # (N, 1, 1)
+        if statistics == "median_mad":
+            deviation = centred.abs().masked_fill(~valid, float("nan")).reshape(n, -1)
+            mad = MAD_TO_STD * deviation.nanmedian(dim=1).values.nan_to_num(0.0).view(n, 1, 1)
+            scale = torch.where(mad > eps, mad, scale)
+        out = centred / (scale + eps)
         if self.pixel_attention_mask is None:
             out = out.transpose(1, 2)
         return FrameInputs(out.reshape(x.shape).to(self.pixel_values.dtype), self.pixel_attention_mask,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from fgvad.core.constants import VIDEO_CONFIG_NAME
+from fgvad.core.constants import STANDARDIZATION_STATISTICS as _STATISTICS, VIDEO_CONFIG_NAME
 from fgvad.core.errors import CheckpointError, ConfigError
 from fgvad.core.io import read_format_json
 
@@ -38,6 +38,9 @@ class VideoHeadConfig:
     # Each frame standardised (its channel means removed, one std over its pixels) before the vision
     # tower, in training and scoring alike: exposure-invariant input for models trained from scratch.
     frame_standardization: bool = False
+    # How that standardisation measures a frame ("mean_std" or "median_mad", see
+    # FrameInputs.standardized). Checkpoints saved before the choice existed used mean and std.
+    standardization_statistics: str = "mean_std"
     # NaFlex backbones: patches per frame the model was trained with (scoring uses it); None = the default.
     max_num_patches: int | None = None
 
@@ -52,6 +55,8 @@ class VideoHeadConfig:
             (self.pooling in _POOLINGS, f"pooling must be one of {', '.join(_POOLINGS)}"),
             (self.context in _CONTEXTS, f"context must be one of {', '.join(_CONTEXTS)}"),
             (self.mil_hidden >= 1, "mil_hidden must be >= 1"),
+            (self.standardization_statistics in _STATISTICS,
+             f"standardization_statistics must be one of {', '.join(_STATISTICS)}"),
             (self.frame_chunk >= 1, "frame_chunk must be >= 1"),
             (self.max_num_patches is None or self.max_num_patches >= 1, "max_num_patches must be >= 1"),
         ]

@@ -108,6 +108,7 @@ def build_model(cfg: TrainConfig, tokenizer: Any = None) -> Any:
         pooling=m.video_pooling,
         mil_hidden=m.mil_hidden, mil_dropout=m.mil_dropout, frame_chunk=m.frame_chunk,
         frame_standardization=m.frame_standardization,
+        standardization_statistics=m.standardization_statistics,
         # FG-CLIP v1 has no logit bias of its own; the sigmoid loss gets one in the heads.
         logit_bias=family == "fgclip" and loss_type(cfg, family) == "sigmoid",
         # Recorded in the checkpoint, so scoring decodes frames as training did.
@@ -133,9 +134,10 @@ def _check_continued_heads(model: Any, wanted: Any, max_num_patches: int | None,
     if wanted.logit_bias and not model.config.logit_bias:
         raise ConfigError(f"{folder}: its video heads were trained without a sigmoid logit bias; continue it "
                           "with --loss-type softmax")
-    if wanted.frame_standardization != model.config.frame_standardization:
-        log.warning("%s was trained with frame_standardization %s: kept, so its frames look as they did",
-                    folder, model.config.frame_standardization)
+    if (wanted.frame_standardization, wanted.standardization_statistics) != (
+            model.config.frame_standardization, model.config.standardization_statistics):
+        log.warning("%s was trained with frame_standardization %s (%s): kept, so its frames look as they did",
+                    folder, model.config.frame_standardization, model.config.standardization_statistics)
     if max_num_patches is not None and model.family == "fgclip2":
         model.config.max_num_patches = max_num_patches  # the run's option wins; saved with the new checkpoint
 

@@ -34,7 +34,7 @@ from typing import Any, Mapping, Sequence
 from fgvad.core.checks import SEED_MAX, check_value
 from fgvad.core.constants import MAX_IMAGE_SIZE, MAX_NUM_FRAMES
 from fgvad.core.errors import ConfigError
-from fgvad.core.constants import LOSS_TYPES
+from fgvad.core.constants import LOSS_TYPES, STANDARDIZATION_STATISTICS
 from fgvad.core.prompts import DEFAULT_TEMPLATE
 from fgvad.train.aliases import USER_FLAGS, translate_user_flags
 from fgvad.train.selection import check_model_selection
@@ -78,8 +78,11 @@ class ModelArguments:
     mil_hidden: int = field(default=256, metadata={"min": 1, "help": "hidden width of the MIL head"})
     mil_dropout: float = field(default=0.1, metadata={"min": 0, "lt": 1, "help": "dropout of the MIL head"})
     video_pooling: str = field(default="attention", metadata={"choices": ("attention", "mean"), "help": "video embedding pooling: attention or mean"})
-    frame_standardization: bool = field(default=False, metadata={"help": "standardise each frame (channel means removed, one std over its pixels) "
+    frame_standardization: bool = field(default=False, metadata={"help": "standardise each frame (channel centres removed, one scale over its pixels) "
         "before the vision tower, in training and scoring (saved in the checkpoint): exposure-invariant input for models from scratch"})
+    standardization_statistics: str = field(default="median_mad", metadata={"choices": STANDARDIZATION_STATISTICS,
+        "help": "how --frame-standardization measures a frame: median_mad (channel medians, median absolute "
+                "deviation: a burnt-in timestamp or a lamp cannot rescale the scene) or mean_std"})
     frame_chunk: int = field(default=64, metadata={"min": 1, "help": "frames per vision-tower call (memory bound)"})
     compile: bool = field(default=False, metadata={
         "help": "torch.compile the vision-tower and temporal layers (regional; same results, faster on a GPU "
