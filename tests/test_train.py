@@ -43,13 +43,16 @@ def test_demo_preset_converges_on_synthetic_data(synth: Path, tmp_path: Path):
     logs = [h for h in result.log_history if "loss" in h and "train_loss" not in h]
     assert len(logs) >= 10
     for h in logs:
-        assert all(math.isfinite(h[k]) for k in ("loss", "loss_global", "loss_region", "loss_mil"))
+        assert all(math.isfinite(h[k]) for k in ("loss", "loss_region", "loss_mil"))
+        assert "loss_global" not in h  # the preset trains without the global loss: not even computed
     first, last = logs[0]["loss"], sum(h["loss"] for h in logs[-3:]) / 3
-    # The preset's random crops sometimes cut an event out of a clip, so its training loss
-    # stays above what whole clips reach: 0.52x the first here, against under 0.5x before
-    # crop_scale 0.5 came in. A broken optimiser stays near 1x.
-    assert last < 0.6 * first, (first, last)
-    for key in ("loss_global", "loss_region", "loss_mil"):
+    # Measured: 0.64x the first (region 3.6 -> 2.4, its floor set by the near-duplicate captions
+    # of the queue; MIL 0.69 -> 0.44). It stayed above 0.5x once random crops (which sometimes cut
+    # the event out of a clip) came in, and the global loss, which fell fastest, went out of the
+    # preset. A broken optimiser stays near 1x, and an unlearnt MIL head at ln 2 = 0.69.
+    assert last < 0.75 * first, (first, last)
+    assert sum(h["loss_mil"] for h in logs[-3:]) / 3 < 0.6, [h["loss_mil"] for h in logs]
+    for key in ("loss_region", "loss_mil"):
         head = sum(h[key] for h in logs[:3]) / 3
         tail = sum(h[key] for h in logs[-3:]) / 3
         assert tail < head, (key, head, tail)
@@ -58,7 +61,7 @@ def test_demo_preset_converges_on_synthetic_data(synth: Path, tmp_path: Path):
     lines = (out / "trainer_log.txt").read_text().splitlines()
     steps = [ln for ln in lines if ln.startswith("Training Epoch")]
     assert len(steps) == len(logs)
-    for word in ("loss", "global", "region", "mil", "lr", "grad_norm", "frames/s", "ETA"):
+    for word in ("loss", "region", "mil", "lr", "grad_norm", "frames/s", "ETA"):
         assert f" {word} " in steps[-1]
     # The final model loads as a video model and as plain FG-CLIP.
     from fgvad.models.fgclip import FGCLIPModel
