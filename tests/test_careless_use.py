@@ -168,7 +168,7 @@ def test_train_bad_option(name, value, named, tmp_path, capsys):
 def _missing_extras():
     from transformers.integrations import INTEGRATION_TO_CALLBACK
 
-    from fgvad.train.options import _REPORT_TO_PACKAGES
+    from fgvad.train.extras import _REPORT_TO_PACKAGES
 
     for name in sorted(INTEGRATION_TO_CALLBACK):
         package = _REPORT_TO_PACKAGES.get(name)
