@@ -35,7 +35,7 @@ class VideoHeadConfig:
     frame_chunk: int = 64  # frames per vision-tower call in encode_frames
     # A learnable logit bias of the video model, for sigmoid losses on a backbone without one (FG-CLIP v1).
     logit_bias: bool = False
-    # Each frame standardised (its channel means removed, one std over its pixels) before the vision
+    # Each frame standardised (its channel centres removed, one scale over its pixels) before the vision
     # tower, in training and scoring alike: exposure-invariant input for models trained from scratch.
     frame_standardization: bool = False
     # How that standardisation measures a frame ("mean_std" or "median_mad", see
