@@ -22,11 +22,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from fgvad.core.constants import DEFAULT_FRAME_BATCH, HEADS_WEIGHTS_NAME
+from fgvad.core.constants import DEFAULT_FRAME_BATCH, HEADS_WEIGHTS_NAME, VIDEO_CONFIG_NAME
 from fgvad.core.errors import CheckpointError
 from fgvad.models.backbones import CONFIG_NAME, backbone_kind
 from fgvad.models.device import resolve_device
-from fgvad.models.video_config import read_video_meta
+from fgvad.models.video_config import VideoHeadConfig, read_video_meta
 
 
 def feature_backbone_kind(folder: str | Path) -> str:
@@ -102,10 +102,12 @@ class FGCLIPFeatureBackbone:
         self.device = resolve_device(device)  # the one --device rule
         self.model = FGCLIPModel.from_pretrained(folder, device=self.device, load_tokenizer=False).eval()
         self.frame_batch = max(1, int(frame_batch))
-        # The tower of a video checkpoint sees frames as it was trained to (VideoHeadConfig).
-        head = (read_video_meta(Path(folder)) or {}).get("head_config") or {}
-        self.standardize = bool(head.get("frame_standardization", False))
-        self.statistics = head.get("standardization_statistics", "mean_std")
+        # The tower of a video checkpoint sees frames as it was trained to: its VideoHeadConfig,
+        # read as the video model reads it (so a key an old checkpoint lacks has the same default).
+        meta = read_video_meta(Path(folder)) or {}
+        head = VideoHeadConfig.from_dict(meta.get("head_config") or {}, source=str(Path(folder) / VIDEO_CONFIG_NAME))
+        self.standardize = head.frame_standardization
+        self.statistics = head.standardization_statistics
 
     @property
     def decode_size(self) -> int | None:
