@@ -10,6 +10,7 @@ differ. With the demo preset of 8fc9fda, the demo's data (seed 0) gave frame AUC
 held-out check"). A development tool: it swaps three draw methods for this process only.
 
     python scripts/dev_synth_without_marks.py out/plain --seed 0
+    python scripts/dev_synth_without_marks.py out/plain_long --seed 21 --train-videos 144 --frames 300 --size 176x144
     fgvad train demo --data-path out/plain/train.json --video-root out/plain/videos ...
 """
 
@@ -19,6 +20,7 @@ import argparse
 from pathlib import Path
 
 from fgvad.data.tools.synth import actors, generate_dataset
+from fgvad.data.tools.synth.plan import DEFAULT_SIZE
 
 
 def main() -> None:
@@ -28,11 +30,13 @@ def main() -> None:
     parser.add_argument("--train-videos", type=int, default=192)
     parser.add_argument("--test-videos", type=int, default=24)
     parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--size", default="x".join(map(str, DEFAULT_SIZE)), help="WxH of the videos (default: the demo's)")
     args = parser.parse_args()
+    width, height = (int(v) for v in args.size.lower().split("x"))
     for mark in (actors.Impacts, actors.Pool, actors.Streak):
         mark.draw = lambda self, img, t: None
     info = generate_dataset(args.out, train_videos=args.train_videos, test_videos=args.test_videos,
-                            seed=args.seed, frames=args.frames, workers=1)  # one process: the swapped methods live here
+                            seed=args.seed, size=(width, height), frames=args.frames, workers=1)  # one process: the swapped methods live here
     with open(Path(args.out) / "README.md", "a", encoding="utf-8") as readme:  # the generator's README describes the marks
         readme.write("\nWritten by scripts/dev_synth_without_marks.py: the impact stars, blood pools and speed "
                      "streaks described above are NOT drawn.\n")

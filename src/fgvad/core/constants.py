@@ -37,6 +37,9 @@ FGCLIP2_VIDEO_MAX_PATCHES = 256
 LOSS_TYPES = ("softmax", "sigmoid")
 # How frame standardisation measures a frame's centre and scale (FrameInputs.standardized).
 STANDARDIZATION_STATISTICS = ("mean_std", "median_mad")
+# What a video model sees of motion besides each frame (VideoHeadConfig.motion_input): nothing, or
+# each frame's luma change since the clip's previous frame, through its own patch embedding.
+MOTION_INPUTS = ("none", "frame_difference")
 
 # --- Input sanity: the longest video a frame count may describe. 10^8 frames is over 38 days
 # at 30 fps; a larger count is a wrong column or a typo, and believing it would allocate

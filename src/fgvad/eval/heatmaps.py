@@ -29,6 +29,8 @@ FG-CLIP 2 / SigLIP 2 (frames decoded at the size the scorer decodes them at).
   forward per patch (196 for ViT-B/16 at 224 px) per mapped frame, in float32 (single-patch
   differences are small; bf16 would bury them), so it explains the float32 score (on a GPU
   the reported score is computed under bf16 autocast and differs in the third decimal).
+  For a model with a motion input, a greyed-out patch loses its motion too, and each frame's
+  motion is rebuilt from the previous snippet centre, as the scorer computed it.
 A new kind is a function in ``_MAP_FUNCTIONS`` plus a line per backbone family in
 ``MAP_DESCRIPTIONS``; viz draws it unchanged.
 """
@@ -113,7 +115,7 @@ def patch_anomaly_maps(model: Any, pixels: Any, prompt_embeds: "torch.Tensor",
 
     inputs = pixels if isinstance(pixels, FrameInputs) else model.frame_inputs(pixels)
     with torch.inference_mode():
-        dense = model.ops.dense_maps(model.clip, inputs).float()  # (B, rows, cols, D)
+        dense = model.dense_maps(inputs).float()  # (B, rows, cols, D)
         heat = model.prompt_scores(dense.flatten(1, 2), prompt_embeds.to(dense.device), normal_index=normal_index)
     return heat.reshape(dense.shape[:3]).cpu().numpy().astype(np.float32)
 
@@ -127,8 +129,42 @@ def with_prompt_embeddings(scorer: "Scorer") -> "Scorer":
     return dataclasses.replace(scorer, prompt_embeds=prompt_embeddings(scorer.model, scorer.checkpoint, texts))
 
 
+def _previous_centres(centres: np.ndarray, snippets: Iterable[int]) -> np.ndarray:
+    """The snippet centre before each of ``snippets`` (the first one's own centre: the scorer gives
+    a video's first frame no motion, and a frame minus itself is none)."""
+    return centres[[max(int(s) - 1, 0) for s in snippets]]
+
+
+def _snippet(frames: MapFrames, frame: int, count: int) -> int:
+    return min(frame // frames.stride, count - 1)
+
+
+def _model_inputs(model: Any, frames: MapFrames, snippets: list[int], pixels: "torch.Tensor") -> "FrameInputs":
+    """The vision inputs of ``pixels``, the frames of ``snippets``, as the scorer built them: for a
+    model with a motion input, each with its change since the previous snippet centre."""
+    import torch
+
+    from fgvad.data.video import decode_frames
+    from fgvad.models.video_backbone import frames_to_pixels
+
+    if not model.sees_motion:
+        return model.frame_inputs(pixels)
+    centres = snippet_centres(frames.n_frames, frames.stride)
+    uint8 = pixels.dtype == torch.uint8
+    size = tuple(pixels.shape[1:3]) if uint8 else tuple(pixels.shape[-2:])  # (K, H, W, 3) or v1 (K, 3, S, S)
+    previous = torch.from_numpy(decode_frames(frames.video_path, _previous_centres(centres, snippets), size))
+    if not uint8:
+        previous = frames_to_pixels(previous, size[-1], dtype=pixels.dtype)
+    return model.frame_inputs(pixels, previous=previous)
+
+
 def _prompt_maps(scorer: "Scorer", frames: MapFrames) -> np.ndarray:
-    return patch_anomaly_maps(scorer.model, frames.pixels, with_prompt_embeddings(scorer).prompt_embeds)
+    import torch
+
+    count = len(snippet_centres(frames.n_frames, frames.stride))
+    snippets = [_snippet(frames, f, count) for f in frames.frame_indices]
+    inputs = _model_inputs(scorer.model, frames, snippets, torch.as_tensor(frames.pixels))
+    return patch_anomaly_maps(scorer.model, inputs, with_prompt_embeddings(scorer).prompt_embeds)
 
 
 # --------------------------------------------------------------------------- MIL maps
@@ -144,12 +180,15 @@ def occluded_copies(inputs: "FrameInputs", rows: int, cols: int) -> "FrameInputs
 
     n = rows * cols
     copies = inputs.pixel_values[:1].repeat(n, *([1] * (inputs.pixel_values.dim() - 1)))
-    if inputs.grids is None:  # v1: square pixels
+    if inputs.grids is None:  # v1: square pixels (and their motion, which the patch also loses)
+        motion = None if inputs.motion is None else inputs.motion[:1].repeat(n, 1, 1, 1)
         height, width = copies.shape[-2] // rows, copies.shape[-1] // cols
         for p in range(n):
             r, c = divmod(p, cols)
             copies[p, :, r * height:(r + 1) * height, c * width:(c + 1) * width] = 0
-        return FrameInputs(copies)
+            if motion is not None:
+                motion[p, :, r * height:(r + 1) * height, c * width:(c + 1) * width] = 0
+        return FrameInputs(copies, motion=motion)
     index = torch.arange(n, device=copies.device)
     copies[index, index] = 0  # NaFlex rows are the patches in row-major order
     return FrameInputs(copies, inputs.pixel_attention_mask[:1].repeat(n, 1), inputs.spatial_shapes[:1].repeat(n, 1),
@@ -189,11 +228,11 @@ def mil_occlusion_maps(scorer: "Scorer", frames: MapFrames) -> tuple[np.ndarray,
     maps, bases = [], []
     with torch.inference_mode():
         for frame in frames.frame_indices:
-            snippet = min(frame // frames.stride, len(centres) - 1)
+            snippet = _snippet(frames, frame, len(centres))
             held = tuple(model.frames_holding(len(centres), snippet))
             if held not in windows:
-                inputs = model.frame_inputs(torch.from_numpy(decode_frames(frames.video_path, centres[list(held)],
-                                                                           size)))
+                inputs = _model_inputs(model, frames, list(held),
+                                       torch.from_numpy(decode_frames(frames.video_path, centres[list(held)], size)))
                 windows[held] = inputs, _encode(model, inputs, batch)
             inputs, embeds = windows[held]
             position = held.index(snippet)

@@ -146,7 +146,9 @@ class Scorer:
             embeds = []
             for start in range(0, frames.shape[0], self.frame_batch):
                 chunk = frames[start:start + self.frame_batch].to(self.device, non_blocking=True)
-                embeds.append(model.encode_frames(chunk.unsqueeze(0)))
+                # A motion input's first frame of a chunk differs from the last of the one before.
+                previous = frames[start - 1:start] if start > 0 else None
+                embeds.append(model.encode_frames(chunk.unsqueeze(0), previous=previous))
             out = model.forward_features(torch.cat(embeds, dim=1))
             mil = torch.sigmoid(out.anomaly_logits.float())[0] if self.kind in ("mil", "mix") else None
             prompt = (model.prompt_scores(out.frame_embeds, self.prompt_embeds)[0]

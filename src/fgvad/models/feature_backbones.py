@@ -99,13 +99,16 @@ class FGCLIPFeatureBackbone:
     def __init__(self, folder: str | Path, device: Any = None, frame_batch: int = DEFAULT_FRAME_BATCH):
         from fgvad.models.fgclip import FGCLIPModel
 
-        self.device = resolve_device(device)  # the one --device rule
-        self.model = FGCLIPModel.from_pretrained(folder, device=self.device, load_tokenizer=False).eval()
-        self.frame_batch = max(1, int(frame_batch))
         # The tower of a video checkpoint sees frames as it was trained to: its VideoHeadConfig,
         # read as the video model reads it (so a key an old checkpoint lacks has the same default).
         meta = read_video_meta(Path(folder)) or {}
         head = VideoHeadConfig.from_dict(meta.get("head_config") or {}, source=str(Path(folder) / VIDEO_CONFIG_NAME))
+        if head.motion_input != "none":  # its tower also reads each frame's change since the previous one
+            raise CheckpointError(f"{folder}: trained with motion_input {head.motion_input!r}; frozen features are "
+                                  "single frames, so they cannot be extracted from it (train on videos instead)")
+        self.device = resolve_device(device)  # the one --device rule
+        self.model = FGCLIPModel.from_pretrained(folder, device=self.device, load_tokenizer=False).eval()
+        self.frame_batch = max(1, int(frame_batch))
         self.standardize = head.frame_standardization
         self.statistics = head.standardization_statistics
 

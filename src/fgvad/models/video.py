@@ -19,6 +19,7 @@ what differs per family (pixels, text walks, loss parameters, prompt probabiliti
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -137,7 +138,46 @@ class VideoFGCLIP(VideoHeads):
         self.clip = clip
         if self.config.logit_bias:
             self.logit_bias = nn.Parameter(torch.tensor([SIGMOID_BIAS_INIT]))
+        self.motion_embedding: nn.Conv2d | None = None
+        self._motion: torch.Tensor | None = None  # the motion of the images the vision tower is encoding
+        if self.config.motion_input == "frame_difference":
+            self._add_motion_embedding()
         self.to(device=clip.device, dtype=clip.dtype)
+
+    def _add_motion_embedding(self) -> None:
+        """A patch embedding of the frame differences, shaped like the backbone's own (one input
+        channel) and added to its output by a forward hook (torch's public extension point, so the
+        backbone's code is untouched). It starts at zero: a pretrained backbone sees exactly what it
+        saw before until training gives motion a weight."""
+        if self.ops.family != "fgclip":
+            raise ConfigError(f"video head config: motion_input {self.config.motion_input!r} needs an FG-CLIP v1 / "
+                              f"CLIP backbone (a convolutional patch embedding); this one is {self.ops.family}")
+        patch = self.clip.vision_model.embeddings.patch_embedding
+        self.motion_embedding = nn.Conv2d(1, patch.out_channels, patch.kernel_size, patch.stride, bias=False)
+        nn.init.zeros_(self.motion_embedding.weight)
+        patch.register_forward_hook(self._add_motion)
+
+    def _add_motion(self, module: nn.Module, args: Any, output: torch.Tensor) -> torch.Tensor:
+        motion = self._motion
+        if motion is None or motion.shape[0] != output.shape[0]:
+            raise RuntimeError("the vision tower of a model with a motion input ran without its frames' motion: "
+                               "encode through VideoFGCLIP's methods, with inputs from frame_inputs")
+        return output + self.motion_embedding(motion.to(output.dtype))
+
+    @contextlib.contextmanager
+    def _seeing(self, inputs: FrameInputs):
+        """The vision tower's calls inside see ``inputs``' motion (models with a motion input)."""
+        if self.motion_embedding is None:
+            yield
+            return
+        if inputs.motion is None:
+            raise ValueError("this model has a motion input: build its inputs with frame_inputs (clips, or frames "
+                             "with their previous frames)")
+        self._motion = inputs.motion
+        try:
+            yield
+        finally:
+            self._motion = None
 
     # ------------------------------------------------------------ properties
 
@@ -163,6 +203,12 @@ class VideoFGCLIP(VideoHeads):
         return self.clip.tokenizer
 
     @property
+    def sees_motion(self) -> bool:
+        """Whether the model has a motion input: its frames need their previous frames
+        (:meth:`frame_inputs`)."""
+        return self.motion_embedding is not None
+
+    @property
     def family(self) -> str:
         return self.ops.family
 
@@ -173,11 +219,39 @@ class VideoFGCLIP(VideoHeads):
 
     # ------------------------------------------------------------ encoders
 
-    def frame_inputs(self, frames: torch.Tensor, grids: Sequence[tuple[int, int]] | None = None) -> FrameInputs:
+    def frame_inputs(self, frames: torch.Tensor, grids: Sequence[tuple[int, int]] | None = None,
+                     previous: torch.Tensor | None = None) -> FrameInputs:
         """uint8 frames (..., H, W, 3) (or, for v1, normalised pixels (..., 3, H, W); for NaFlex,
         uint8 patch rows (B, [T,] P, 3p^2) with one grid per first-dim entry) -> :class:`FrameInputs`,
-        leading dims flattened; standardised per frame when the model was trained so."""
-        inputs = self.ops.frame_inputs(self.clip, frames.to(self.device, non_blocking=True), grids, self.dtype)
+        leading dims flattened; standardised per frame when the model was trained so.
+
+        A model with a motion input (``config.motion_input``) takes clips (B, T, ...): each frame's
+        motion is its change since the clip's previous frame. ``previous``: the frame before each
+        clip (B, ...), so that a video encoded in chunks gets the motion it would get in one piece;
+        or, with frames (N, ...) out of their clips, each one's previous frame (N, ...), the frame
+        itself for a video's first. Other models ignore it."""
+        if self.motion_embedding is None:
+            return self._standardized(self.ops.frame_inputs(self.clip, frames.to(self.device, non_blocking=True),
+                                                            grids, self.dtype))
+        frames = torch.as_tensor(frames).to(self.device, non_blocking=True)
+        pixel_dims = 3  # (H, W, 3) uint8 or (3, H, W) pixels
+        if previous is not None:
+            previous = torch.as_tensor(previous).to(self.device, non_blocking=True)
+            if previous.dim() == frames.dim():  # frames out of their clips: pairs (previous, frame)
+                frames = torch.stack([previous, frames], dim=1)
+            else:
+                frames = torch.cat([previous.unsqueeze(1), frames], dim=1)
+        if frames.dim() != pixel_dims + 2:
+            raise ValueError(f"a model with a motion input takes clips (B, T, H, W, 3), or frames with their "
+                             f"previous frames; got {tuple(frames.shape)}")
+        length = frames.shape[1]
+        inputs = self._standardized(self.ops.frame_inputs(self.clip, frames, grids, self.dtype))
+        inputs = inputs.with_frame_differences(length)
+        if previous is None:
+            return inputs
+        return inputs.take([i for i in range(len(inputs)) if i % length])  # the previous frames only lent motion
+
+    def _standardized(self, inputs: FrameInputs) -> FrameInputs:
         if not self.config.frame_standardization:
             return inputs
         return inputs.standardized(self.config.standardization_statistics)
@@ -197,21 +271,29 @@ class VideoFGCLIP(VideoHeads):
         for start in range(0, len(inputs), chunk):
             part = inputs.slice(start, start + chunk)
             here = [r - start for r in dense_rows if start <= r < start + chunk]
-            if here:
-                image, patches = self.ops.image_and_dense_features(self.clip, part, here)
-                embeds.append(image)
-                dense.append(patches)
-            else:
-                embeds.append(self.ops.image_features(self.clip, part))
+            with self._seeing(part):
+                if here:
+                    image, patches = self.ops.image_and_dense_features(self.clip, part, here)
+                    embeds.append(image)
+                    dense.append(patches)
+                else:
+                    embeds.append(self.ops.image_features(self.clip, part))
         frame_embeds = torch.cat(embeds, dim=0).view(batch, len(inputs) // batch, -1)
         if not dense:
             return frame_embeds, None, None
         return frame_embeds, torch.cat(dense), inputs.take(dense_rows)
 
-    def encode_frames(self, pixels: torch.Tensor, grids: Sequence[tuple[int, int]] | None = None) -> torch.Tensor:
+    def encode_frames(self, pixels: torch.Tensor, grids: Sequence[tuple[int, int]] | None = None,
+                      previous: torch.Tensor | None = None) -> torch.Tensor:
         """Frames (B, T, ...) -> per-frame embeddings (B, T, D): v1 normalised pixels (B, T, 3, H, W)
-        or uint8 frames, NaFlex uint8 frames or patch rows with ``grids``."""
-        return self.encode_inputs(self.frame_inputs(pixels, grids), batch=pixels.shape[0])
+        or uint8 frames, NaFlex uint8 frames or patch rows with ``grids``. ``previous``: the frame
+        before each clip, for a model with a motion input (see :meth:`frame_inputs`)."""
+        return self.encode_inputs(self.frame_inputs(pixels, grids, previous), batch=pixels.shape[0])
+
+    def dense_maps(self, inputs: FrameInputs) -> torch.Tensor:
+        """(N, rows, cols, D) dense patch features of images that share one grid (heatmaps)."""
+        with self._seeing(inputs):
+            return self.ops.dense_maps(self.clip, inputs)
 
     def encode_text(self, input_ids: torch.Tensor, long: bool = False, walk: str | None = None) -> torch.Tensor:
         """Text features of one walk: ``short`` (prompts), ``box`` (region captions) or ``long``
@@ -230,7 +312,8 @@ class VideoFGCLIP(VideoHeads):
                                   or [torch.zeros(0, dtype=torch.long)])
             boxes = torch.cat([torch.as_tensor(b, dtype=torch.float32).reshape(-1, 4) for b in boxes]
                               or [torch.zeros((0, 4))])
-        return self.ops.box_features(self.clip, inputs, boxes, box_image, dense=dense)
+        with self._seeing(inputs):
+            return self.ops.box_features(self.clip, inputs, boxes, box_image, dense=dense)
 
     def forward(self, pixels: torch.Tensor, grids: Sequence[tuple[int, int]] | None = None) -> VideoOutput:
         """``pixels``: uint8 frames (B, T, H, W, 3), prepared here for the backbone; v1 also takes

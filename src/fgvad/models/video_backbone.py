@@ -47,13 +47,16 @@ class FrameInputs:
 
     FG-CLIP v1: ``pixel_values`` (N, 3, S, S) normalised. NaFlex: ``pixel_values`` (N, P, 3p^2),
     ``pixel_attention_mask`` (N, P), ``spatial_shapes`` (N, 2) and ``grids``, the host copy of
-    ``spatial_shapes`` (so box features never wait for the device).
+    ``spatial_shapes`` (so box features never wait for the device). ``motion`` (N, 1, S, S): each
+    image's luma change since the previous frame of its clip, for models with a motion input
+    (:func:`with_frame_differences`); None otherwise.
     """
 
     pixel_values: torch.Tensor
     pixel_attention_mask: torch.Tensor | None = None
     spatial_shapes: torch.Tensor | None = None
     grids: tuple[tuple[int, int], ...] | None = None
+    motion: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.pixel_values.shape[0])
@@ -63,7 +66,8 @@ class FrameInputs:
             self.pixel_values[start:stop],
             None if self.pixel_attention_mask is None else self.pixel_attention_mask[start:stop],
             None if self.spatial_shapes is None else self.spatial_shapes[start:stop],
-            None if self.grids is None else self.grids[start:stop])
+            None if self.grids is None else self.grids[start:stop],
+            None if self.motion is None else self.motion[start:stop])
 
     def standardized(self, statistics: str = "mean_std", eps: float = STANDARDIZE_EPS) -> "FrameInputs":
         """Each image with its per-channel centre removed and divided by one scale over all of its
@@ -106,7 +110,7 @@ class FrameInputs:
         if self.pixel_attention_mask is None:
             out = out.transpose(1, 2)
         return FrameInputs(out.reshape(x.shape).to(self.pixel_values.dtype), self.pixel_attention_mask,
-                           self.spatial_shapes, self.grids)
+                           self.spatial_shapes, self.grids, self.motion)
 
     def take(self, rows: Sequence[int]) -> "FrameInputs":
         """The images at ``rows`` (host ints), in that order."""
@@ -115,7 +119,28 @@ class FrameInputs:
             self.pixel_values[index],
             None if self.pixel_attention_mask is None else self.pixel_attention_mask[index],
             None if self.spatial_shapes is None else self.spatial_shapes[index],
-            None if self.grids is None else tuple(self.grids[r] for r in index))
+            None if self.grids is None else tuple(self.grids[r] for r in index),
+            None if self.motion is None else self.motion[index])
+
+    def with_frame_differences(self, clip_length: int) -> "FrameInputs":
+        """These inputs plus ``motion``: the images are ``len / clip_length`` clips of
+        ``clip_length`` consecutive frames; each image's motion is its luma (the mean of its three
+        channels, as the vision tower gets them: standardised when the model standardises) minus
+        that of the previous frame of its clip, 0 for a clip's first frame. Square pixels only.
+
+        The difference is taken after standardisation, so a camera's exposure step between two
+        frames is not motion, and it is a plain difference (no threshold), so nothing about a
+        dataset's noise level is built in."""
+        if self.pixel_attention_mask is not None:
+            raise ValueError("frame differences are defined for square pixels (FG-CLIP v1 / CLIP), not NaFlex rows")
+        if clip_length < 1 or len(self) % clip_length:
+            raise ValueError(f"{len(self)} images are not clips of {clip_length} frames")
+        luma = self.pixel_values.float().mean(dim=1, keepdim=True)  # (N, 1, S, S)
+        clips = luma.view(len(self) // clip_length, clip_length, *luma.shape[1:])
+        motion = torch.zeros_like(clips)
+        motion[:, 1:] = clips[:, 1:] - clips[:, :-1]
+        return FrameInputs(self.pixel_values, self.pixel_attention_mask, self.spatial_shapes, self.grids,
+                           motion.view_as(luma).to(self.pixel_values.dtype))
 
 
 @dataclass

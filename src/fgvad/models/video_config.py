@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from fgvad.core.constants import STANDARDIZATION_STATISTICS as _STATISTICS, VIDEO_CONFIG_NAME
+from fgvad.core.constants import MOTION_INPUTS, STANDARDIZATION_STATISTICS as _STATISTICS, VIDEO_CONFIG_NAME
 from fgvad.core.errors import CheckpointError, ConfigError
 from fgvad.core.io import read_format_json
 
@@ -41,6 +41,11 @@ class VideoHeadConfig:
     # How that standardisation measures a frame ("mean_std" or "median_mad", see
     # FrameInputs.standardized). Checkpoints saved before the choice existed used mean and std.
     standardization_statistics: str = "mean_std"
+    # What the vision tower sees of motion (MOTION_INPUTS): "none", or "frame_difference": each frame's
+    # luma change since the clip's previous frame, added to its patch embeddings through a patch
+    # embedding of its own that starts at zero (FG-CLIP v1 / CLIP backbones). Checkpoints saved before
+    # the option existed saw no motion.
+    motion_input: str = "none"
     # NaFlex backbones: patches per frame the model was trained with (scoring uses it); None = the default.
     max_num_patches: int | None = None
 
@@ -57,6 +62,7 @@ class VideoHeadConfig:
             (self.mil_hidden >= 1, "mil_hidden must be >= 1"),
             (self.standardization_statistics in _STATISTICS,
              f"standardization_statistics must be one of {', '.join(_STATISTICS)}"),
+            (self.motion_input in MOTION_INPUTS, f"motion_input must be one of {', '.join(MOTION_INPUTS)}"),
             (self.frame_chunk >= 1, "frame_chunk must be >= 1"),
             (self.max_num_patches is None or self.max_num_patches >= 1, "max_num_patches must be >= 1"),
         ]

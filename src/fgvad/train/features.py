@@ -184,6 +184,8 @@ def train_on_features(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Any
                if getattr(cfg.loss, name) > 0]
     if cfg.model.frame_standardization:  # the features hold what the untouched backbone saw
         ignored.append("frame_standardization")
+    if cfg.model.motion_input != "none":  # the features are single frames
+        ignored.append("motion_input")
     if ignored and is_main:
         log.warning("--features: the backbone is frozen and not loaded, so %s apply to full training only; "
                     "the heads train with the MIL loss", ", ".join(ignored))

@@ -34,7 +34,7 @@ from typing import Any, Mapping, Sequence
 from fgvad.core.checks import SEED_MAX, check_value
 from fgvad.core.constants import MAX_IMAGE_SIZE, MAX_NUM_FRAMES
 from fgvad.core.errors import ConfigError
-from fgvad.core.constants import LOSS_TYPES, STANDARDIZATION_STATISTICS
+from fgvad.core.constants import LOSS_TYPES, MOTION_INPUTS, STANDARDIZATION_STATISTICS
 from fgvad.core.prompts import DEFAULT_TEMPLATE
 from fgvad.train.aliases import USER_FLAGS, translate_user_flags
 from fgvad.train.extras import check_installed_extras
@@ -84,6 +84,9 @@ class ModelArguments:
     standardization_statistics: str = field(default="median_mad", metadata={"choices": STANDARDIZATION_STATISTICS,
         "help": "how --frame-standardization measures a frame: median_mad (channel medians, median absolute "
                 "deviation: a burnt-in timestamp or a lamp cannot rescale the scene) or mean_std"})
+    motion_input: str = field(default="none", metadata={"choices": MOTION_INPUTS, "help": "what the vision tower "
+        "sees of motion (saved in the checkpoint): none, or frame_difference: each frame's luma change since the "
+        "clip's previous frame, through a zero-initialised patch embedding of its own (FG-CLIP v1 / CLIP)"})
     frame_chunk: int = field(default=64, metadata={"min": 1, "help": "frames per vision-tower call (memory bound)"})
     compile: bool = field(default=False, metadata={
         "help": "torch.compile the vision-tower and temporal layers (regional; same results, faster on a GPU "
