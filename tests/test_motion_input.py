@@ -24,7 +24,8 @@ from fgvad.models.fgclip import FGCLIPModel, tiny_fgclip_config
 from fgvad.models.video import VideoFGCLIP, VideoHeadConfig
 
 IMAGE = 16
-MOTION = dict(frame_standardization=True, standardization_statistics="median_mad", motion_input="frame_difference")
+MOTION = dict(frame_standardization=True, standardization_statistics="median_mad", motion_input="frame_difference",
+              motion_shift_tolerance=1)
 
 
 def make_model(seed: int = 0, **head) -> VideoFGCLIP:
@@ -84,6 +85,26 @@ def test_an_exposure_step_is_not_motion():
     assert motion[1].abs().mean() < 0.05 * model.frame_inputs(frames(1, 2)).motion[1].abs().mean()
 
 
+def test_a_shaking_camera_is_not_motion_within_the_shift_tolerance():
+    """The whole picture moved by up to the tolerance (shake, pan): no motion away from the borders;
+    without the tolerance, every edge of the scene lights up. A square that moved further is
+    motion either way, at its old and new places."""
+    from fgvad.models.video_backbone import FrameInputs
+
+    torch.manual_seed(0)
+    scene = torch.randn(1, 3, 32, 32)
+    shaken = torch.cat([scene, torch.roll(scene, (1, -2), dims=(2, 3))])
+    inner = (slice(None), slice(None), slice(3, -3), slice(3, -3))
+    assert FrameInputs(shaken).with_frame_differences(2, shift_tolerance=2).motion[1:][inner].abs().max() == 0
+    assert FrameInputs(shaken).with_frame_differences(2, shift_tolerance=1).motion[1:][inner].abs().mean() > 0.1
+    assert FrameInputs(shaken).with_frame_differences(2).motion[1:][inner].abs().mean() > 0.5
+    flat = torch.zeros(2, 3, 32, 32)
+    flat[0, :, 4:10, 4:10] = 3.0
+    flat[1, :, 20:26, 20:26] = 3.0  # the square moved 16 px
+    motion = FrameInputs(flat).with_frame_differences(2, shift_tolerance=2).motion[1, 0]
+    assert motion[22, 22] == 3.0 and motion[6, 6] == -3.0 and motion[14, 14] == 0
+
+
 def test_chunks_with_their_previous_frame_and_single_frames_give_the_whole_clip_result():
     model = with_motion_weights(make_model(**MOTION))
     x = frames(2, 7)
@@ -128,10 +149,12 @@ def test_motion_input_is_saved_and_old_checkpoints_see_none(tmp_path):
         torch.testing.assert_close(loaded.encode_frames(x), model.encode_frames(x))
     make_model(frame_standardization=True).save_pretrained(tmp_path / "old")
     meta = json.loads((tmp_path / "old" / "fgvad_video.json").read_text())
-    del meta["head_config"]["motion_input"]  # as written before the option existed
+    del meta["head_config"]["motion_input"]  # as written before the options existed
+    del meta["head_config"]["motion_shift_tolerance"]
     (tmp_path / "old" / "fgvad_video.json").write_text(json.dumps(meta))
     old = VideoFGCLIP.from_pretrained(tmp_path / "old")
-    assert old.config.motion_input == "none" and not old.sees_motion
+    assert old.config.motion_input == "none" and not old.sees_motion and old.config.motion_shift_tolerance == 0
+    assert loaded.config.motion_shift_tolerance == 1
 
 
 def test_bad_and_unsupported_motion_inputs_are_refused(tmp_path):
@@ -141,6 +164,8 @@ def test_bad_and_unsupported_motion_inputs_are_refused(tmp_path):
 
     with pytest.raises(ConfigError, match="motion_input must be one of"):
         VideoHeadConfig(motion_input="optical_flow")
+    with pytest.raises(ConfigError, match="motion_shift_tolerance must be >= 0"):
+        VideoHeadConfig(motion_shift_tolerance=-1)
     with pytest.raises(ConfigError, match="motion_input 'frame_difference' needs an FG-CLIP v1 / CLIP backbone"):
         VideoFGCLIP(FGCLIP2Model.from_config(tiny_fgclip2_config()), VideoHeadConfig(heads=4, **MOTION))
     make_model(**MOTION).save_pretrained(tmp_path / "m")

@@ -246,7 +246,7 @@ class VideoFGCLIP(VideoHeads):
                              f"previous frames; got {tuple(frames.shape)}")
         length = frames.shape[1]
         inputs = self._standardized(self.ops.frame_inputs(self.clip, frames, grids, self.dtype))
-        inputs = inputs.with_frame_differences(length)
+        inputs = inputs.with_frame_differences(length, self.config.motion_shift_tolerance)
         if previous is None:
             return inputs
         return inputs.take([i for i in range(len(inputs)) if i % length])  # the previous frames only lent motion

@@ -122,15 +122,18 @@ class FrameInputs:
             None if self.grids is None else tuple(self.grids[r] for r in index),
             None if self.motion is None else self.motion[index])
 
-    def with_frame_differences(self, clip_length: int) -> "FrameInputs":
+    def with_frame_differences(self, clip_length: int, shift_tolerance: int = 0) -> "FrameInputs":
         """These inputs plus ``motion``: the images are ``len / clip_length`` clips of
         ``clip_length`` consecutive frames; each image's motion is its luma (the mean of its three
         channels, as the vision tower gets them: standardised when the model standardises) minus
         that of the previous frame of its clip, 0 for a clip's first frame. Square pixels only.
 
-        The difference is taken after standardisation, so a camera's exposure step between two
-        frames is not motion, and it is a plain difference (no threshold), so nothing about a
-        dataset's noise level is built in."""
+        ``shift_tolerance`` (pixels at this size): each pixel is compared with the best-matching
+        pixel of the previous frame within that distance (the signed difference of smallest size),
+        so a shaking or panning camera, which moves the whole picture by a pixel or two, is not
+        motion, while a thing that moved further, appeared or fell is. The difference is taken
+        after standardisation, so an exposure step is not motion either; there is no threshold,
+        so nothing about a dataset's noise level is built in."""
         if self.pixel_attention_mask is not None:
             raise ValueError("frame differences are defined for square pixels (FG-CLIP v1 / CLIP), not NaFlex rows")
         if clip_length < 1 or len(self) % clip_length:
@@ -138,7 +141,22 @@ class FrameInputs:
         luma = self.pixel_values.float().mean(dim=1, keepdim=True)  # (N, 1, S, S)
         clips = luma.view(len(self) // clip_length, clip_length, *luma.shape[1:])
         motion = torch.zeros_like(clips)
-        motion[:, 1:] = clips[:, 1:] - clips[:, :-1]
+        current, previous = clips[:, 1:], clips[:, :-1]
+        k = int(shift_tolerance)
+        if k > 0:
+            height, width = luma.shape[-2:]
+            padded = F.pad(previous.flatten(0, 1), (k, k, k, k), mode="replicate").view(
+                *previous.shape[:3], height + 2 * k, width + 2 * k)
+            # The unshifted comparison first, so a tie keeps it; a running minimum, not a stack of
+            # (2k+1)^2 differences, bounds the memory on large frames.
+            best = current - previous
+            for dy in range(-k, k + 1):
+                for dx in range(-k, k + 1):
+                    moved = current - padded[..., k + dy:k + dy + height, k + dx:k + dx + width]
+                    best = torch.where(moved.abs() < best.abs(), moved, best)
+        else:
+            best = current - previous
+        motion[:, 1:] = best
         return FrameInputs(self.pixel_values, self.pixel_attention_mask, self.spatial_shapes, self.grids,
                            motion.view_as(luma).to(self.pixel_values.dtype))
 

@@ -46,6 +46,9 @@ class VideoHeadConfig:
     # embedding of its own that starts at zero (FG-CLIP v1 / CLIP backbones). Checkpoints saved before
     # the option existed saw no motion.
     motion_input: str = "none"
+    # Pixels (at the model's input) of camera shake or pan a frame difference ignores (see
+    # FrameInputs.with_frame_differences); 0 = the plain difference, as before the option existed.
+    motion_shift_tolerance: int = 0
     # NaFlex backbones: patches per frame the model was trained with (scoring uses it); None = the default.
     max_num_patches: int | None = None
 
@@ -63,6 +66,7 @@ class VideoHeadConfig:
             (self.standardization_statistics in _STATISTICS,
              f"standardization_statistics must be one of {', '.join(_STATISTICS)}"),
             (self.motion_input in MOTION_INPUTS, f"motion_input must be one of {', '.join(MOTION_INPUTS)}"),
+            (self.motion_shift_tolerance >= 0, "motion_shift_tolerance must be >= 0"),
             (self.frame_chunk >= 1, "frame_chunk must be >= 1"),
             (self.max_num_patches is None or self.max_num_patches >= 1, "max_num_patches must be >= 1"),
         ]

@@ -110,6 +110,7 @@ def build_model(cfg: TrainConfig, tokenizer: Any = None) -> Any:
         frame_standardization=m.frame_standardization,
         standardization_statistics=m.standardization_statistics,
         motion_input=m.motion_input,
+        motion_shift_tolerance=m.motion_shift_tolerance,
         # FG-CLIP v1 has no logit bias of its own; the sigmoid loss gets one in the heads.
         logit_bias=family == "fgclip" and loss_type(cfg, family) == "sigmoid",
         # Recorded in the checkpoint, so scoring decodes frames as training did.
@@ -139,9 +140,10 @@ def _check_continued_heads(model: Any, wanted: Any, max_num_patches: int | None,
             model.config.frame_standardization, model.config.standardization_statistics):
         log.warning("%s was trained with frame_standardization %s (%s): kept, so its frames look as they did",
                     folder, model.config.frame_standardization, model.config.standardization_statistics)
-    if wanted.motion_input != model.config.motion_input:
-        log.warning("%s was trained with motion_input %s: kept, so its weights see what they were trained on",
-                    folder, model.config.motion_input)
+    if (wanted.motion_input, wanted.motion_shift_tolerance) != (model.config.motion_input,
+                                                                model.config.motion_shift_tolerance):
+        log.warning("%s was trained with motion_input %s (shift tolerance %d px): kept, so its weights see what "
+                    "they were trained on", folder, model.config.motion_input, model.config.motion_shift_tolerance)
     if max_num_patches is not None and model.family == "fgclip2":
         model.config.max_num_patches = max_num_patches  # the run's option wins; saved with the new checkpoint
 
