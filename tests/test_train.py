@@ -58,6 +58,8 @@ def test_demo_preset_converges_on_synthetic_data(synth: Path, tmp_path: Path):
         assert tail < head, (key, head, tail)
     out = tmp_path / "demo"
     assert list((out / "runs").rglob("events.out.tfevents.*")), "TensorBoard event files expected"
+    head = json.loads((Path(result.final_checkpoint) / "fgvad_video.json").read_text())["head_config"]
+    assert (head["motion_input"], head["motion_shift_tolerance"]) == ("frame_difference", 2)  # what scoring reads
     lines = (out / "trainer_log.txt").read_text().splitlines()
     steps = [ln for ln in lines if ln.startswith("Training Epoch")]
     assert len(steps) == len(logs)
