@@ -16,6 +16,13 @@ the boxes). Used for the frame_standardization, image-size and crop studies in
     python scripts/dev_night_quad.py out/dev_night --seed 101 --frames 240 --night
     python scripts/dev_night_quad.py out/dev_nine_cam --seed 303 --frames 240 --grid 3 --night --camera
     fgvad train demo --data-path out/dev_night/train.json --video-root out/dev_night/videos ...
+
+Tiles come from ``OUT/base`` (generated when absent). For tiles without the events' drawn marks,
+write that base first (twice the videos, at the tile size):
+
+    python scripts/dev_synth_without_marks.py out/dev_plain_nine/base --seed 404 --train-videos 288 \
+        --test-videos 48 --frames 240 --size 58x48
+    python scripts/dev_night_quad.py out/dev_plain_nine --seed 404 --frames 240 --grid 3 --night --camera
 """
 
 from __future__ import annotations
