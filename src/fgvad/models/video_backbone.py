@@ -49,7 +49,7 @@ class FrameInputs:
     ``pixel_attention_mask`` (N, P), ``spatial_shapes`` (N, 2) and ``grids``, the host copy of
     ``spatial_shapes`` (so box features never wait for the device). ``motion`` (N, 1, S, S): each
     image's luma change since the previous frame of its clip, for models with a motion input
-    (:func:`with_frame_differences`); None otherwise.
+    (:meth:`with_frame_differences`); None otherwise.
     """
 
     pixel_values: torch.Tensor
