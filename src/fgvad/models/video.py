@@ -230,18 +230,16 @@ class VideoFGCLIP(VideoHeads):
         clip (B, ...), so that a video encoded in chunks gets the motion it would get in one piece;
         or, with frames (N, ...) out of their clips, each one's previous frame (N, ...), the frame
         itself for a video's first. Other models ignore it."""
-        if self.motion_embedding is None:
-            return self._standardized(self.ops.frame_inputs(self.clip, frames.to(self.device, non_blocking=True),
-                                                            grids, self.dtype))
         frames = torch.as_tensor(frames).to(self.device, non_blocking=True)
-        pixel_dims = 3  # (H, W, 3) uint8 or (3, H, W) pixels
+        if self.motion_embedding is None:
+            return self._standardized(self.ops.frame_inputs(self.clip, frames, grids, self.dtype))
         if previous is not None:
             previous = torch.as_tensor(previous).to(self.device, non_blocking=True)
             if previous.dim() == frames.dim():  # frames out of their clips: pairs (previous, frame)
                 frames = torch.stack([previous, frames], dim=1)
             else:
                 frames = torch.cat([previous.unsqueeze(1), frames], dim=1)
-        if frames.dim() != pixel_dims + 2:
+        if frames.dim() != 5:  # (B, T) + (H, W, 3) uint8 or (3, H, W) pixels
             raise ValueError(f"a model with a motion input takes clips (B, T, H, W, 3), or frames with their "
                              f"previous frames; got {tuple(frames.shape)}")
         length = frames.shape[1]

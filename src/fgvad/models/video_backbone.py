@@ -142,20 +142,18 @@ class FrameInputs:
         clips = luma.view(len(self) // clip_length, clip_length, *luma.shape[1:])
         motion = torch.zeros_like(clips)
         current, previous = clips[:, 1:], clips[:, :-1]
+        # The unshifted comparison first, so a tie keeps it; a running minimum, not a stack of
+        # (2k+1)^2 differences, bounds the memory on large frames.
+        best = current - previous
         k = int(shift_tolerance)
         if k > 0:
             height, width = luma.shape[-2:]
             padded = F.pad(previous.flatten(0, 1), (k, k, k, k), mode="replicate").view(
                 *previous.shape[:3], height + 2 * k, width + 2 * k)
-            # The unshifted comparison first, so a tie keeps it; a running minimum, not a stack of
-            # (2k+1)^2 differences, bounds the memory on large frames.
-            best = current - previous
-            for dy in range(-k, k + 1):
-                for dx in range(-k, k + 1):
-                    moved = current - padded[..., k + dy:k + dy + height, k + dx:k + dx + width]
-                    best = torch.where(moved.abs() < best.abs(), moved, best)
-        else:
-            best = current - previous
+            shifts = [(dy, dx) for dy in range(-k, k + 1) for dx in range(-k, k + 1) if (dy, dx) != (0, 0)]
+            for dy, dx in shifts:
+                moved = current - padded[..., k + dy:k + dy + height, k + dx:k + dx + width]
+                best = torch.where(moved.abs() < best.abs(), moved, best)
         motion[:, 1:] = best
         return FrameInputs(self.pixel_values, self.pixel_attention_mask, self.spatial_shapes, self.grids,
                            motion.view_as(luma).to(self.pixel_values.dtype))
