@@ -304,6 +304,25 @@ def test_standardisation_is_invariant_to_gain_and_offset(statistics):
     assert (bright - dark).abs().mean() < 0.05
 
 
+@pytest.mark.parametrize("statistics", ["mean_std", "median_mad"])
+def test_square_frames_are_standardised_as_the_masked_rows_of_the_same_pixels(statistics):
+    """The square path (contiguous planes, numpy's selection for CPU medians) and the masked path
+    (NaN-masked medians over channels-last rows) give the same numbers on the same pixels."""
+    from fgvad.models.video_backbone import FrameInputs, _lower_median
+
+    torch.manual_seed(3)
+    x = torch.randn(3, 3, 8, 8)
+    x[2] = x[2].round()  # ties: many equal values
+    square = FrameInputs(x).standardized(statistics).pixel_values
+    rows = x.permute(0, 2, 3, 1).reshape(3, 2, 4, 2, 4, 3).permute(0, 1, 3, 2, 4, 5).reshape(3, 4, 48)
+    masked = FrameInputs(rows, torch.ones(3, 4, dtype=torch.int32)).standardized(statistics).pixel_values
+    back = masked.reshape(3, 2, 2, 4, 4, 3).permute(0, 5, 1, 3, 2, 4).reshape(3, 3, 8, 8)
+    torch.testing.assert_close(square, back, atol=1e-6, rtol=0)
+    for n in (7, 8):  # odd and even counts: the lower middle value, as torch's median
+        values = torch.randn(5, n)
+        assert torch.equal(_lower_median(values), values.median(dim=-1).values)
+
+
 def test_median_mad_standardisation_ignores_a_burnt_in_clock():
     """A timestamp is a few saturated pixels that change every second: with mean and std it
     rescales the whole night scene from one second to the next; with median and MAD it does not."""

@@ -56,11 +56,13 @@ def track_boxes(entry: Entry, frame_indices: Sequence[int]) -> tuple[np.ndarray,
                 region_of.append(r)
             continue
         inside = np.flatnonzero((frames >= key_frames[0]) & (frames <= key_frames[-1]))
-        for t in inside:
-            rows.append(np.array([np.interp(frames[t], key_frames, key_boxes[:, c]) for c in range(4)]))
-            frame_of.append(int(t))
-            region_of.append(r)
-    boxes = np.clip(np.asarray(rows, dtype=np.float32).reshape(-1, 4), 0.0, 1.0)
+        if inside.size:
+            rows.append(np.stack([np.interp(frames[inside], key_frames, key_boxes[:, c]) for c in range(4)], axis=1))
+            frame_of.extend(inside.tolist())
+            region_of.extend([r] * inside.size)
+    boxes = (np.concatenate([np.asarray(row, dtype=np.float64).reshape(-1, 4) for row in rows])
+             if rows else np.zeros((0, 4)))
+    boxes = np.clip(boxes.astype(np.float32), 0.0, 1.0)
     return boxes, np.asarray(frame_of, dtype=np.int64), np.asarray(region_of, dtype=np.int64)
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -86,13 +87,14 @@ class FrameInputs:
             raise ValueError(f"statistics must be one of {STANDARDIZATION_STATISTICS}, got {statistics!r}")
         x = self.pixel_values.float()
         n = x.shape[0]
-        if self.pixel_attention_mask is None:  # (N, 3, H, W)
-            chans = x.reshape(n, x.shape[1], -1).transpose(1, 2)  # (N, H*W, 3)
-            valid = torch.ones(chans.shape[:2] + (1,), dtype=torch.bool, device=x.device)
-        else:  # (N, P, p*p*3), channels last within a patch row
-            chans = x.reshape(n, -1, 3)
-            per_row = chans.shape[1] // self.pixel_attention_mask.shape[1]
-            valid = self.pixel_attention_mask.bool().repeat_interleave(per_row, dim=1).unsqueeze(-1)
+        if self.pixel_attention_mask is None:  # (N, 3, H, W): every pixel counts
+            out = _standardize_planes(x.reshape(n, x.shape[1], -1), statistics, eps)
+            return FrameInputs(out.reshape(x.shape).to(self.pixel_values.dtype), None, self.spatial_shapes,
+                               self.grids, self.motion)
+        # (N, P, p*p*3), channels last within a patch row
+        chans = x.reshape(n, -1, 3)
+        per_row = chans.shape[1] // self.pixel_attention_mask.shape[1]
+        valid = self.pixel_attention_mask.bool().repeat_interleave(per_row, dim=1).unsqueeze(-1)
         weight = valid.to(x.dtype)
         count = weight.sum(dim=1, keepdim=True).clamp(min=1)  # (N, 1, 1)
         if statistics == "median_mad":
@@ -107,8 +109,6 @@ class FrameInputs:
             mad = MAD_TO_STD * deviation.nanmedian(dim=1).values.nan_to_num(0.0).view(n, 1, 1)
             scale = torch.where(mad > eps, mad, scale)
         out = centred / (scale + eps)
-        if self.pixel_attention_mask is None:
-            out = out.transpose(1, 2)
         return FrameInputs(out.reshape(x.shape).to(self.pixel_values.dtype), self.pixel_attention_mask,
                            self.spatial_shapes, self.grids, self.motion)
 
@@ -157,6 +157,34 @@ class FrameInputs:
         motion[:, 1:] = best
         return FrameInputs(self.pixel_values, self.pixel_attention_mask, self.spatial_shapes, self.grids,
                            motion.view_as(luma).to(self.pixel_values.dtype))
+
+
+def _standardize_planes(planes: torch.Tensor, statistics: str, eps: float) -> torch.Tensor:
+    """:meth:`FrameInputs.standardized` of square images, (N, 3, H*W) float -> the same shape.
+
+    The masked path's arithmetic on contiguous channel planes: every pixel is valid, so the
+    medians need no NaN masking and no channels-last copy (with them, standardising took about
+    a tenth of a CPU training step of the demo)."""
+    if statistics == "median_mad":
+        centre = _lower_median(planes).unsqueeze(-1)  # (N, 3, 1)
+    else:
+        centre = planes.mean(dim=2, keepdim=True)
+    centred = planes - centre
+    scale = centred.pow(2).mean(dim=(1, 2), keepdim=True).sqrt()  # (N, 1, 1)
+    if statistics == "median_mad":
+        mad = MAD_TO_STD * _lower_median(centred.abs().flatten(1)).view(-1, 1, 1)
+        scale = torch.where(mad > eps, mad, scale)
+    return centred / (scale + eps)
+
+
+def _lower_median(values: torch.Tensor) -> torch.Tensor:
+    """``values.median(dim=-1).values`` (the lower middle value of an even count), computed on a
+    CPU with numpy's selection, about 4x faster there than torch's (measured on 192 frames
+    of 64 x 64); the same numbers."""
+    if values.device.type != "cpu" or values.requires_grad:
+        return values.median(dim=-1).values
+    k = (values.shape[-1] - 1) // 2
+    return torch.from_numpy(np.partition(values.numpy(), k, axis=-1)[..., k])
 
 
 @dataclass
