@@ -128,12 +128,13 @@ class FrameInputs:
         channels, as the vision tower gets them: standardised when the model standardises) minus
         that of the previous frame of its clip, 0 for a clip's first frame. Square pixels only.
 
-        ``shift_tolerance`` (pixels at this size): each pixel is compared with the best-matching
-        pixel of the previous frame within that distance (the signed difference of smallest size),
-        so a shaking or panning camera, which moves the whole picture by a pixel or two, is not
-        motion, while a thing that moved further, appeared or fell is. The difference is taken
-        after standardisation, so an exposure step is not motion either; there is no threshold,
-        so nothing about a dataset's noise level is built in."""
+        ``shift_tolerance`` (pixels at this size): each pixel is compared with the range of the
+        previous frame's values within that distance: 0 inside it, else the signed distance to its
+        nearer end (the smallest change that any pixel within the distance explains), so a shaking
+        or panning camera, which moves the whole picture by a pixel or two, is not motion, while a
+        thing that moved further, appeared or fell is. The difference is taken after
+        standardisation, so an exposure step is not motion either; there is no threshold, so
+        nothing about a dataset's noise level is built in."""
         if self.pixel_attention_mask is not None:
             raise ValueError("frame differences are defined for square pixels (FG-CLIP v1 / CLIP), not NaFlex rows")
         if clip_length < 1 or len(self) % clip_length:
@@ -142,21 +143,27 @@ class FrameInputs:
         clips = luma.view(len(self) // clip_length, clip_length, *luma.shape[1:])
         motion = torch.zeros_like(clips)
         current, previous = clips[:, 1:], clips[:, :-1]
-        # The unshifted comparison first, so a tie keeps it; a running minimum, not a stack of
-        # (2k+1)^2 differences, bounds the memory on large frames.
-        best = current - previous
         k = int(shift_tolerance)
-        if k > 0:
-            height, width = luma.shape[-2:]
-            padded = F.pad(previous.flatten(0, 1), (k, k, k, k), mode="replicate").view(
-                *previous.shape[:3], height + 2 * k, width + 2 * k)
-            shifts = [(dy, dx) for dy in range(-k, k + 1) for dx in range(-k, k + 1) if (dy, dx) != (0, 0)]
-            for dy, dx in shifts:
-                moved = current - padded[..., k + dy:k + dy + height, k + dx:k + dx + width]
-                best = torch.where(moved.abs() < best.abs(), moved, best)
+        if k == 0:
+            best = current - previous
+        else:
+            # The range of the previous frame's values within k pixels: a value inside it did not
+            # change, one outside it changed by its distance to the range.
+            upper, lower = _window_max(previous, k), -_window_max(-previous, k)
+            best = (current - upper).clamp(min=0) + (current - lower).clamp(max=0)
         motion[:, 1:] = best
         return FrameInputs(self.pixel_values, self.pixel_attention_mask, self.spatial_shapes, self.grids,
                            motion.view_as(luma).to(self.pixel_values.dtype))
+
+
+def _window_max(x: torch.Tensor, k: int) -> torch.Tensor:
+    """The maximum over each pixel's (2k+1)^2 window, (..., H, W) -> the same shape, the border
+    ignored as a replicate padding would. Two 1-D max pools, one per axis: on a CPU about 15x
+    faster than the 2-D pool (measured on 176 frames of 64 x 64), the same numbers."""
+    *lead, height, width = x.shape
+    rows = F.max_pool1d(x.reshape(-1, 1, width), 2 * k + 1, stride=1, padding=k).view(*lead, height, width)
+    cols = F.max_pool1d(rows.transpose(-1, -2).reshape(-1, 1, height), 2 * k + 1, stride=1, padding=k)
+    return cols.view(*lead, width, height).transpose(-1, -2)
 
 
 def _standardize_planes(planes: torch.Tensor, statistics: str, eps: float) -> torch.Tensor:

@@ -89,7 +89,7 @@ class ModelArguments:
         "clip's previous frame, through a zero-initialised patch embedding of its own (FG-CLIP v1 / CLIP)"})
     motion_shift_tolerance: int = field(default=2, metadata={"min": 0, "help": "with --motion-input frame_difference: "
         "pixels (at the model's input) of camera shake or pan to ignore; each pixel's change is measured against the "
-        "best-matching pixel of the previous frame within that distance (0 = plain difference)"})
+        "range of the previous frame's values within that distance: 0 inside it (0 = plain difference)"})
     frame_chunk: int = field(default=64, metadata={"min": 1, "help": "frames per vision-tower call (memory bound)"})
     compile: bool = field(default=False, metadata={
         "help": "torch.compile the vision-tower and temporal layers (regional; same results, faster on a GPU "
