@@ -198,3 +198,38 @@ def test_missing_extras_and_a_non_utf8_preset_are_one_line(synth: Path, tmp_path
     with pytest.raises(ConfigError, match="not UTF-8"):
         train(latin1)
     assert not (tmp_path / "run").exists()
+
+
+def _history(mil_values, every=2):
+    return [{"step": every * (i + 1), "loss": 1.0 + m, "loss_mil": m} for i, m in enumerate(mil_values)]
+
+
+def test_a_mil_loss_at_chance_for_the_second_half_is_named_as_learning_nothing(tmp_path, capsys):
+    """The failed held-out runs ended with the MIL loss at ln 2 and exit 0; the run now says so."""
+    import math
+
+    from fgvad.train.options import build_config
+    from fgvad.train.result import mil_at_chance, mil_chance_loss, warn_if_mil_at_chance
+
+    ln2 = math.log(2)
+    assert mil_chance_loss(0.5) == pytest.approx(ln2) and mil_chance_loss(1.0) == 0.0
+    # The held-out runs' shape: falling a little at first, then flat at ln 2.
+    flat = _history([0.72, 0.70] + [ln2 + d for d in (0.002, -0.001, 0.003, 0.0, -0.002, 0.001)])
+    assert "stayed at chance" in mil_at_chance(flat, 0.5)
+    learning = _history([0.69, 0.6, 0.4, 0.2, 0.1, 0.05, 0.02, 0.01])
+    assert mil_at_chance(learning, 0.5) is None
+    assert mil_at_chance(flat[:5], 0.5) is None  # three logs in the second half: too few to say
+    # Unbalanced batches: chance is the entropy of the anomalous share, 0.45 nats at 20 %.
+    chance_20 = mil_chance_loss(0.2)
+    assert chance_20 == pytest.approx(-(0.2 * math.log(0.2) + 0.8 * math.log(0.8)))
+    assert mil_at_chance(_history([chance_20] * 8), 0.2) is not None
+    assert mil_at_chance(_history([chance_20] * 8), 0.5) is None  # below ln 2: it learnt the share at least
+    assert mil_at_chance(_history([ln2] * 8), 1.0) is None  # one class: nothing to tell apart
+
+    cfg = build_config("demo", {"output_dir": str(tmp_path / "run")})
+    warnings = warn_if_mil_at_chance(flat, cfg, 0.5, tmp_path / "run", is_main=True)
+    assert len(warnings) == 1
+    assert "fgvad: warning: the MIL loss stayed at chance" in capsys.readouterr().out
+    assert "stayed at chance" in (tmp_path / "run" / "trainer_log.txt").read_text()
+    cfg.loss.mil_loss_weight = 0.0
+    assert warn_if_mil_at_chance(flat, cfg, 0.5, tmp_path / "run", is_main=True) == []

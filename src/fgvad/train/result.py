@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from fgvad.core.errors import TrainingDivergedError
 from fgvad.train.options import TrainConfig
@@ -18,6 +19,7 @@ class TrainResult:
     final_checkpoint: Path | None  # None when training stopped on repeated NaN losses
     global_step: int = 0
     skipped_entries: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. mil_at_chance's, also printed and logged
 
 
 def refuse_diverged(trainer: Any, cfg: TrainConfig, output_dir: Path, run_id: str, is_main: bool) -> None:
@@ -40,4 +42,59 @@ def refuse_diverged(trainer: Any, cfg: TrainConfig, output_dir: Path, run_id: st
                                     "(check --learning_rate and the data)")
 
 
-__all__ = ["TrainResult", "refuse_diverged"]
+# A MIL loss within this fraction of its chance level over the second half of a run counts as
+# "learnt nothing": the held-out runs that failed ended 0.2-0.3 % above ln 2; runs that learn
+# fall far below it (the demo ~0.001).
+CHANCE_MARGIN = 0.01
+
+
+def mil_chance_loss(anomalous_share: float) -> float:
+    """The MIL loss of a head that predicts the batch's anomalous share for every video (knows
+    nothing about the videos): the entropy of that share, ln 2 for balanced batches."""
+    p = float(anomalous_share)
+    if not 0.0 < p < 1.0:
+        return 0.0
+    return -(p * math.log(p) + (1.0 - p) * math.log(1.0 - p))
+
+
+def mil_at_chance(history: Sequence[dict[str, Any]], anomalous_share: float, min_logs: int = 4) -> str | None:
+    """A one-line warning when the logged MIL loss of the second half of training stayed within
+    :data:`CHANCE_MARGIN` of :func:`mil_chance_loss` (the anomaly head learnt nothing that tells
+    anomalous from normal videos); None otherwise, or with fewer than ``min_logs`` logged values
+    in that half, or one class only."""
+    chance = mil_chance_loss(anomalous_share)
+    steps = [h["step"] for h in history if "loss_mil" in h and "step" in h]
+    if chance <= 0.0 or not steps:
+        return None
+    half = steps[-1] / 2.0
+    late = [float(h["loss_mil"]) for h in history if "loss_mil" in h and h.get("step", 0) > half]
+    if len(late) < min_logs:
+        return None
+    mean = sum(late) / len(late)
+    if not math.isfinite(mean) or mean < (1.0 - CHANCE_MARGIN) * chance:
+        return None
+    return (f"warning: the MIL loss stayed at chance over the second half of training (mean {mean:.4f}, "
+            f"chance {chance:.4f}): the anomaly head learnt nothing that tells the anomalous videos from the "
+            "normal ones, so its scores are not a result; the events may be too small or too rare in the "
+            "frames for video labels to find (see the README's held-out section)")
+
+
+def warn_if_mil_at_chance(history: Sequence[dict[str, Any]], cfg: TrainConfig, anomalous_share: float,
+                          output_dir: Path, is_main: bool) -> list[str]:
+    """:func:`mil_at_chance` for a finished run with a MIL loss: printed and written to
+    trainer_log.txt on the main process; returned (for TrainResult.warnings) on every process.
+    The model is still saved: its prompt scores and region features may serve."""
+    if cfg.loss.mil_loss_weight <= 0:
+        return []
+    warning = mil_at_chance(history, anomalous_share)
+    if warning is None:
+        return []
+    if is_main:
+        from fgvad.train.entries import say
+
+        say(output_dir, warning)
+    return [warning]
+
+
+__all__ = ["TrainResult", "refuse_diverged", "mil_at_chance", "mil_chance_loss", "warn_if_mil_at_chance",
+           "CHANCE_MARGIN"]

@@ -46,6 +46,11 @@ class BalancedVideoSampler(Sampler):
         self.balanced = balanced and all(self.classes)
         self.epoch = 0
 
+    @property
+    def anomalous_share(self) -> float:
+        """The expected fraction of anomalous videos in a batch: 0.5 when balanced."""
+        return 0.5 if self.balanced else (len(self.classes[0]) / self.n if self.n else 0.0)
+
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
