@@ -36,7 +36,7 @@ def track_boxes(entry: Entry, frame_indices: Sequence[int]) -> tuple[np.ndarray,
     frame_indices, box_region (R,))``, region-major and in time order within a region.
     """
     frames = np.asarray(frame_indices, dtype=np.int64)
-    rows: list[np.ndarray] = []
+    rows: list[np.ndarray] = []  # (n, 4) float64 boxes per region
     frame_of: list[int] = []
     region_of: list[int] = []
     for r, region in enumerate(entry.regions):
@@ -51,7 +51,7 @@ def track_boxes(entry: Entry, frame_indices: Sequence[int]) -> tuple[np.ndarray,
             distance = np.abs(frames - key_frames[0])
             t = int(np.argmin(distance))
             if distance[t] <= _half_step(frames, t):
-                rows.append(key_boxes[0])
+                rows.append(key_boxes[:1])
                 frame_of.append(t)
                 region_of.append(r)
             continue
@@ -60,8 +60,7 @@ def track_boxes(entry: Entry, frame_indices: Sequence[int]) -> tuple[np.ndarray,
             rows.append(np.stack([np.interp(frames[inside], key_frames, key_boxes[:, c]) for c in range(4)], axis=1))
             frame_of.extend(inside.tolist())
             region_of.extend([r] * inside.size)
-    boxes = (np.concatenate([np.asarray(row, dtype=np.float64).reshape(-1, 4) for row in rows])
-             if rows else np.zeros((0, 4)))
+    boxes = np.concatenate(rows) if rows else np.zeros((0, 4))
     boxes = np.clip(boxes.astype(np.float32), 0.0, 1.0)
     return boxes, np.asarray(frame_of, dtype=np.int64), np.asarray(region_of, dtype=np.int64)
 

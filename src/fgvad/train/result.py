@@ -63,11 +63,11 @@ def mil_at_chance(history: Sequence[dict[str, Any]], anomalous_share: float, min
     anomalous from normal videos); None otherwise, or with fewer than ``min_logs`` logged values
     in that half, or one class only."""
     chance = mil_chance_loss(anomalous_share)
-    steps = [h["step"] for h in history if "loss_mil" in h and "step" in h]
-    if chance <= 0.0 or not steps:
+    logged = [(h["step"], float(h["loss_mil"])) for h in history if "loss_mil" in h and "step" in h]
+    if chance <= 0.0 or not logged:
         return None
-    half = steps[-1] / 2.0
-    late = [float(h["loss_mil"]) for h in history if "loss_mil" in h and h.get("step", 0) > half]
+    half = logged[-1][0] / 2.0
+    late = [loss for step, loss in logged if step > half]
     if len(late) < min_logs:
         return None
     mean = sum(late) / len(late)
