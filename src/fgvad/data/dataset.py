@@ -15,7 +15,8 @@ pool (build it with ``--num-frames`` = frame_pool x num_frames); small datasets 
 decoded pools in RAM (``memory_cache_mb``), never the drawn items.
 
 Boxes are those of :mod:`fgvad.data.tracks`: each region's track interpolated onto the
-sampled frames, capped at ``max_boxes`` per item.
+sampled frames, capped at ``max_boxes`` per item, the boxes of regions that describe the
+anomaly (``anomaly_captions``, :mod:`fgvad.data.caption_labels`) first.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from fgvad.core.errors import AnnotationError, CacheError, ConfigError
 from fgvad.data.annotations import Entry
 from fgvad.data.augment import ClipAugment, apply_to_boxes, apply_to_frames, draw_params
 from fgvad.data.cache import FrameCache
+from fgvad.data.caption_labels import AnomalyCaptions
 from fgvad.data.geometry import FrameGeometry
 from fgvad.data.paths import PathMap, resolve_video_path
 from fgvad.data.tracks import spread_cap, track_boxes
@@ -93,6 +95,7 @@ class VideoTextDataset(Dataset):
         seed: int = 0,
         memory_cache_mb: int = 0,
         path_map: PathMap | None = None,
+        anomaly_captions: AnomalyCaptions | None = None,
     ):
         if cache is None and video_root is None:
             raise ConfigError("VideoTextDataset needs a video_root or a frame cache")
@@ -112,6 +115,9 @@ class VideoTextDataset(Dataset):
         self.size = self.geometry.size  # the square side (0 for NaFlex frames)
         self.augment = augment or ClipAugment()
         self.seed = seed
+        # Region captions that describe the anomaly (fgvad.data.caption_labels): their boxes come
+        # first under the box cap, and items say which regions they are.
+        self.anomaly_captions = anomaly_captions
         self.class_names = list(class_names) if class_names is not None else default_class_names(self.entries)
         self._label_ids = {name: i for i, name in enumerate(self.class_names)}
         for entry in self.entries:
@@ -185,7 +191,9 @@ class VideoTextDataset(Dataset):
             frames = np.asarray(pixels[positions])
         frames_t = torch.from_numpy(np.ascontiguousarray(frames))
         boxes, box_frame, box_region = track_boxes(entry, frame_indices)
-        chosen = spread_cap(box_region, self.max_boxes, rng)
+        anomalous = [bool(self.anomaly_captions and self.anomaly_captions.describes_anomaly(r.caption))
+                     for r in entry.regions]
+        chosen = spread_cap(box_region, self.max_boxes, rng, first=[k for k, a in enumerate(anomalous) if a])
         boxes_t = torch.from_numpy(boxes[chosen])
         box_frame, box_region = box_frame[chosen], box_region[chosen]
         if rng is not None and self.augment.active:
@@ -202,6 +210,7 @@ class VideoTextDataset(Dataset):
             "box_region": torch.as_tensor(box_region, dtype=torch.long),
             "global_caption": entry.global_caption,
             "region_captions": [r.caption for r in entry.regions],
+            "region_anomalous": anomalous,
             "hard_negatives": [list(r.hard_negatives) for r in entry.regions],
             "label": self._label_ids[entry.label],
             "is_anomaly": float(entry.is_anomaly),
@@ -218,6 +227,7 @@ def collate_videos(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     region_offset = 0
     box_frame, box_region, region_batch = [], [], []
     region_captions: list[str] = []
+    region_anomalous: list[bool] = []
     hard_negatives: list[list[str]] = []
     for b, item in enumerate(items):
         n_reg = len(item["region_captions"])
@@ -225,6 +235,7 @@ def collate_videos(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         box_region.append(item["box_region"] + region_offset)
         region_batch.append(torch.full((n_reg,), b, dtype=torch.long))
         region_captions += item["region_captions"]
+        region_anomalous += item.get("region_anomalous", [False] * n_reg)
         hard_negatives += item["hard_negatives"]
         region_offset += n_reg
     return {
@@ -235,6 +246,7 @@ def collate_videos(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "box_region": torch.cat(box_region),
         "region_batch": torch.cat(region_batch),
         "region_captions": region_captions,
+        "region_anomalous": torch.tensor(region_anomalous, dtype=torch.float32),
         "hard_negatives": hard_negatives,
         "global_captions": [it["global_caption"] for it in items],
         "labels": torch.tensor([it["label"] for it in items], dtype=torch.long),

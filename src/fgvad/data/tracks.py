@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Sequence
+from typing import Collection, Sequence
 
 import numpy as np
 
@@ -65,9 +65,21 @@ def track_boxes(entry: Entry, frame_indices: Sequence[int]) -> tuple[np.ndarray,
     return boxes, np.asarray(frame_of, dtype=np.int64), np.asarray(region_of, dtype=np.int64)
 
 
-def spread_cap(box_region: np.ndarray, cap: int, rng: random.Random | None = None) -> np.ndarray:
+def spread_cap(box_region: np.ndarray, cap: int, rng: random.Random | None = None,
+               first: Collection[int] = ()) -> np.ndarray:
     """Row indices of at most ``cap`` boxes: each region an equal share, evenly spaced along its
-    rows (time order), with a random phase when ``rng`` is given; sorted."""
+    rows (time order), with a random phase when ``rng`` is given; sorted.
+
+    ``first``: regions whose boxes come first (those that describe the anomaly): they get up to
+    half the cap (all of it when no other region has boxes), the other regions the rest."""
+    if first:
+        lead = np.isin(box_region, np.fromiter(first, dtype=box_region.dtype, count=len(first)))
+        if lead.any():
+            lead_rows, rest_rows = np.flatnonzero(lead), np.flatnonzero(~lead)
+            lead_cap = min(int(lead_rows.size), cap if rest_rows.size == 0 else math.ceil(cap / 2))
+            chosen = lead_rows[spread_cap(box_region[lead_rows], lead_cap, rng)]
+            rest = rest_rows[spread_cap(box_region[rest_rows], cap - chosen.size, rng)]
+            return np.sort(np.concatenate([chosen, rest]))
     n = box_region.shape[0]
     if cap <= 0:
         return np.zeros(0, dtype=np.int64)

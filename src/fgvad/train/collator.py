@@ -80,6 +80,8 @@ class TrainCollator:
             "global_text_ids": text_ids(captions),
             "region_ids": tokenize(regions, "box"),
             "region_text_ids": text_ids(regions),
+            # 1.0 for the region captions that describe the anomaly (fgvad.data.caption_labels).
+            "region_anomalous": batch["region_anomalous"],
         }
         if grids is not None:
             # Host lists (not tensors): the model reads the grids without waiting for the device.
