@@ -136,7 +136,7 @@ def test_naflex_video_inputs_equal_the_processor_bit_for_bit():
     assert batch["dense_frames"] == [5] and batch["box_image"].tolist() == [0]
     with torch.no_grad():
         inputs = video.frame_inputs(batch["frames"], batch["frame_grids"])
-        _, dense, dense_inputs = video.encode_inputs_and_dense(inputs, 2, batch["dense_frames"])
+        _, dense, dense_inputs, _ = video.encode_inputs_and_dense(inputs, 2, batch["dense_frames"])
         assert dense_inputs.grids == ((4, 16),)
         boxes = video.box_features(dense_inputs, batch["boxes"], box_image=batch["box_image"], dense=dense)
         alone = video.box_features(video.frame_inputs(wide["frames"][2:]), [batch["boxes"]])

@@ -92,7 +92,8 @@ def _weights(folder: Path) -> dict[str, torch.Tensor]:
 
 # Every per-epoch draw on: balanced pairs, temporal jitter, mirroring, crops, colour, the caption queue.
 RANDOM_DRAWS = {"hflip_probability": 0.5, "crop_scale": 0.6, "crop_ratio": 1.3, "color_jitter": 0.3,
-                "frame_pool": 4, "balanced_sampling": True, "region_queue_size": 16, "max_boxes": 3}
+                "frame_pool": 4, "balanced_sampling": True, "region_queue_size": 16, "max_boxes": 3,
+                "patch_anomaly": True, "region_anomaly_loss_weight": 1.0}
 
 
 def test_resume_is_exact_and_checkpoints_rotate(synth: Path, tmp_path: Path):

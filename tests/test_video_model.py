@@ -94,7 +94,8 @@ def test_dense_features_of_chosen_frames_come_from_the_same_pass():
     pixels = frames_to_pixels(random_frames(2, 5), IMAGE)
     with torch.no_grad():
         inputs = model.frame_inputs(pixels)
-        embeds, dense, dense_inputs = model.encode_inputs_and_dense(inputs, 2, [1, 4, 7])  # chunks of 3: 3 calls
+        embeds, dense, dense_inputs, top = model.encode_inputs_and_dense(inputs, 2, [1, 4, 7])  # chunks of 3: 3 calls
+        assert top is None  # no patch anomaly head
         flat = pixels.flatten(0, 1)
         torch.testing.assert_close(embeds, model.encode_frames(pixels), atol=1e-6, rtol=1e-5)
         torch.testing.assert_close(dense, model.clip.get_dense_features(flat[[1, 4, 7]]), atol=1e-6, rtol=1e-5)

@@ -195,11 +195,14 @@ def occluded_copies(inputs: "FrameInputs", rows: int, cols: int) -> "FrameInputs
                        (inputs.grids[0],) * n)
 
 
-def _encode(model: Any, inputs: "FrameInputs", batch: int) -> "torch.Tensor":
-    """N images' vision inputs -> per-frame embeddings (N, D), ``batch`` images per vision call."""
+def _encode(model: Any, inputs: "FrameInputs", batch: int) -> tuple["torch.Tensor", "torch.Tensor | None"]:
+    """N images' vision inputs -> (per-frame embeddings (N, D), their highest patch anomaly logits (N,)
+    or None without a patch anomaly head), ``batch`` images per vision call."""
     import torch
 
-    return torch.cat([model.encode_inputs(inputs.slice(i, i + batch))[0] for i in range(0, len(inputs), batch)])
+    parts = [model.encode_inputs_and_dense(inputs.slice(i, i + batch)) for i in range(0, len(inputs), batch)]
+    tops = None if parts[0][3] is None else torch.cat([part[3][0] for part in parts])
+    return torch.cat([part[0][0] for part in parts]), tops
 
 
 def _patch_grid(model: Any, inputs: "FrameInputs") -> tuple[int, int]:
@@ -234,13 +237,14 @@ def mil_occlusion_maps(scorer: "Scorer", frames: MapFrames) -> tuple[np.ndarray,
                 inputs = _model_inputs(model, frames, list(held),
                                        torch.from_numpy(decode_frames(frames.video_path, centres[list(held)], size)))
                 windows[held] = inputs, _encode(model, inputs, batch)
-            inputs, embeds = windows[held]
+            inputs, (embeds, tops) = windows[held]
             position = held.index(snippet)
             one = inputs.slice(position, position + 1)
             rows, cols = _patch_grid(model, one)
-            variants = torch.cat([embeds[position:position + 1], _encode(model, occluded_copies(one, rows, cols),
-                                                                          batch)])
-            scores = torch.sigmoid(model.anomaly_logits_replacing(embeds, position, variants).float())
+            occluded, occluded_tops = _encode(model, occluded_copies(one, rows, cols), batch)
+            variants = torch.cat([embeds[position:position + 1], occluded])
+            variant_tops = None if tops is None else torch.cat([tops[position:position + 1], occluded_tops])
+            scores = torch.sigmoid(model.anomaly_logits_replacing(embeds, position, variants, variant_tops).float())
             bases.append(float(scores[0]))
             maps.append((scores[0] - scores[1:]).clamp(min=0.0).reshape(rows, cols).cpu().numpy())
     return np.stack(maps).astype(np.float32), np.asarray(bases, dtype=np.float32)

@@ -143,13 +143,16 @@ class Scorer:
         with torch.inference_mode(), self._autocast():
             # Equivalent to model.forward(pixels) but normalises and encodes in chunks, so a
             # one-hour video never holds all its pixels in float on the device at once.
-            embeds = []
+            embeds, tops = [], []
             for start in range(0, frames.shape[0], self.frame_batch):
                 chunk = frames[start:start + self.frame_batch].to(self.device, non_blocking=True)
                 # A motion input's first frame of a chunk differs from the last of the one before.
                 previous = frames[start - 1:start] if start > 0 else None
-                embeds.append(model.encode_frames(chunk.unsqueeze(0), previous=previous))
-            out = model.forward_features(torch.cat(embeds, dim=1))
+                encoded = model.encode_inputs_and_dense(model.frame_inputs(chunk.unsqueeze(0), previous=previous))
+                embeds.append(encoded[0])
+                tops.append(encoded[3])  # a patch anomaly head's highest patch per frame, else None
+            out = model.forward_features(torch.cat(embeds, dim=1), torch.cat(tops, dim=1) if tops[0] is not None
+                                         else None)
             mil = torch.sigmoid(out.anomaly_logits.float())[0] if self.kind in ("mil", "mix") else None
             prompt = (model.prompt_scores(out.frame_embeds, self.prompt_embeds)[0]
                       if self.kind in ("prompt", "mix") else None)

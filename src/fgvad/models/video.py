@@ -12,6 +12,8 @@ what differs per family (pixels, text walks, loss parameters, prompt probabiliti
    added through a zero-initialised gate, so any T works and a pretrained backbone's
    zero-shot behaviour is untouched at step 0. How a sequence of any length is cut for it
    (``VideoHeadConfig.context``, ``"video"`` or ``"window"``) is described there.
+   With a patch anomaly head (``VideoHeadConfig.patch_anomaly``), the same pass also gives each
+   frame's highest patch anomaly logit (B, T), which is added to the frame's MIL logit in step 3.
 3. Heads on the contextual features: a pooled video embedding (attention pooling whose
    scorer starts at zero, i.e. the mean), a MIL head giving one anomaly logit per frame,
    and ``prompt_scores`` (how anomalous each frame looks against the normal and class prompts).
@@ -86,9 +88,11 @@ class VideoHeads(nn.Module):
         weights = self.pool_score(frame_embeds).squeeze(-1).float().softmax(dim=1)
         return torch.einsum("bt,btd->bd", weights.to(frame_embeds.dtype), frame_embeds)
 
-    def anomaly_logits(self, frame_embeds: torch.Tensor) -> torch.Tensor:
-        """(B, T, D) contextual features -> MIL logits (B, T)."""
-        return self.mil_head(frame_embeds).squeeze(-1)
+    def anomaly_logits(self, frame_embeds: torch.Tensor, patch_top: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T, D) contextual features -> MIL logits (B, T); ``patch_top`` (B, T): each frame's
+        highest patch anomaly logit (models with a patch anomaly head), added to its frame's."""
+        logits = self.mil_head(frame_embeds).squeeze(-1)
+        return logits if patch_top is None else logits + patch_top.to(logits.dtype)
 
     def frames_holding(self, length: int, index: int) -> list[int]:
         """The frames (sorted indices) that decide frame ``index``'s contextual feature (and so its
@@ -96,26 +100,31 @@ class VideoHeads(nn.Module):
         return self.temporal.frames_holding(length, index)
 
     def anomaly_logits_replacing(self, window_embeds: torch.Tensor, position: int,
-                                 replacements: torch.Tensor) -> torch.Tensor:
+                                 replacements: torch.Tensor, replacement_top: torch.Tensor | None = None
+                                 ) -> torch.Tensor:
         """MIL logits (N,) of frame ``position`` of a window when its per-frame embedding is
         replaced by each row of ``replacements`` (N, D), the other frames unchanged.
 
         ``window_embeds`` (W, D): the per-frame embeddings of the frames :meth:`frames_holding`
         names (W <= the window length, so the temporal module sees them as the one window it
         sees in the whole sequence): the result equals :meth:`forward_features` of the whole
-        sequence with that frame replaced, at a window's cost per row.
+        sequence with that frame replaced, at a window's cost per row. ``replacement_top`` (N,):
+        each row's highest patch anomaly logit (a patch anomaly head's own frame term).
         """
         batch = window_embeds.unsqueeze(0).repeat(replacements.shape[0], 1, 1)
         batch[:, position] = replacements.to(batch.dtype)
-        return self.anomaly_logits(self.contextualize(batch))[:, position]
+        logits = self.anomaly_logits(self.contextualize(batch))[:, position]
+        return logits if replacement_top is None else logits + replacement_top.to(logits.dtype)
 
-    def forward_features(self, per_frame_embeds: torch.Tensor) -> VideoOutput:
-        """Heads on precomputed per-frame embeddings (B, T, D) (e.g. cached for evaluation)."""
+    def forward_features(self, per_frame_embeds: torch.Tensor, patch_top: torch.Tensor | None = None) -> VideoOutput:
+        """Heads on precomputed per-frame embeddings (B, T, D) (e.g. cached for evaluation);
+        ``patch_top`` (B, T): the frames' highest patch anomaly logits, for a model with a patch
+        anomaly head (:meth:`VideoFGCLIP.encode_inputs_and_dense` gives them)."""
         contextual = self.contextualize(per_frame_embeds)
         return VideoOutput(
             frame_embeds=contextual,
             video_embeds=self.pool(contextual),
-            anomaly_logits=self.anomaly_logits(contextual),
+            anomaly_logits=self.anomaly_logits(contextual, patch_top),
             per_frame_embeds=per_frame_embeds,
         )
 
@@ -138,11 +147,38 @@ class VideoFGCLIP(VideoHeads):
         self.clip = clip
         if self.config.logit_bias:
             self.logit_bias = nn.Parameter(torch.tensor([SIGMOID_BIAS_INIT]))
+        self.patch_anomaly_head: nn.Sequential | None = None
+        if self.config.patch_anomaly:
+            self._add_patch_anomaly_head()
         self.motion_embedding: nn.Conv2d | None = None
         self._motion: torch.Tensor | None = None  # the motion of the images the vision tower is encoding
         if self.config.motion_input == "frame_difference":
             self._add_motion_embedding()
         self.to(device=clip.device, dtype=clip.dtype)
+
+    def _add_patch_anomaly_head(self) -> None:
+        """The patch anomaly head (``VideoHeadConfig.patch_anomaly``). Its last layer starts at zero,
+        so every patch's logit is 0 and the MIL logits are the MIL head's alone until training moves it."""
+        width = self.clip.embed_dim
+        self.patch_anomaly_head = nn.Sequential(
+            nn.LayerNorm(width), nn.Linear(width, self.config.mil_hidden), nn.GELU(),
+            nn.Linear(self.config.mil_hidden, 1))
+        nn.init.zeros_(self.patch_anomaly_head[-1].weight)
+        nn.init.zeros_(self.patch_anomaly_head[-1].bias)
+
+    def patch_anomaly_logits(self, dense: torch.Tensor) -> torch.Tensor:
+        """Dense patch (or box) features (..., D) -> anomaly logits (...), float32."""
+        if self.patch_anomaly_head is None:
+            raise ConfigError("this model has no patch anomaly head (video head config patch_anomaly is off)")
+        return self.patch_anomaly_head(dense.to(self.dtype)).squeeze(-1).float()
+
+    def patch_anomaly_maps(self, patches: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Dense features (N, P, D) -> every patch's anomaly logit (N, P); ``mask`` (N, P): the real
+        patches of NaFlex frames, padding gets -inf (it never is a frame's highest)."""
+        logits = self.patch_anomaly_logits(patches)
+        if mask is not None:
+            logits = logits.masked_fill(~mask[:, : logits.shape[1]].bool(), float("-inf"))
+        return logits
 
     def _add_motion_embedding(self) -> None:
         """A patch embedding of the frame differences, shaped like the backbone's own (one input
@@ -259,27 +295,35 @@ class VideoFGCLIP(VideoHeads):
         return self.encode_inputs_and_dense(inputs, batch)[0]
 
     def encode_inputs_and_dense(self, inputs: FrameInputs, batch: int = 1, dense_rows: Sequence[int] = ()
-                                ) -> tuple[torch.Tensor, torch.Tensor | None, FrameInputs | None]:
+                                ) -> tuple[torch.Tensor, torch.Tensor | None, FrameInputs | None, torch.Tensor | None]:
         """Per-frame embeddings (B, T, D) and, from the same vision pass, the dense patch features
         of the images at ``dense_rows`` (sorted positions among the B*T images) with those images'
-        inputs (for :meth:`box_features`); (embeds, None, None) when ``dense_rows`` is empty. Box
-        features are so taken on the very frames the model sees."""
+        inputs (for :meth:`box_features`), None and None when ``dense_rows`` is empty (box features
+        are so taken on the very frames the model sees); last, each frame's highest patch anomaly
+        logit (B, T) for :meth:`forward_features`, None without a patch anomaly head."""
         chunk = self.config.frame_chunk
-        embeds, dense = [], []
+        embeds, dense, tops = [], [], []
         for start in range(0, len(inputs), chunk):
             part = inputs.slice(start, start + chunk)
             here = [r - start for r in dense_rows if start <= r < start + chunk]
             with self._seeing(part):
-                if here:
+                if self.patch_anomaly_head is not None:  # every frame's patches, from the same pass
+                    image, patches = self.ops.image_and_dense_features(self.clip, part, None)
+                    embeds.append(image)
+                    tops.append(self.patch_anomaly_maps(patches, part.pixel_attention_mask).amax(dim=1))
+                    if here:
+                        dense.append(patches[here])
+                elif here:
                     image, patches = self.ops.image_and_dense_features(self.clip, part, here)
                     embeds.append(image)
                     dense.append(patches)
                 else:
                     embeds.append(self.ops.image_features(self.clip, part))
         frame_embeds = torch.cat(embeds, dim=0).view(batch, len(inputs) // batch, -1)
+        top = torch.cat(tops).view(batch, -1) if tops else None
         if not dense:
-            return frame_embeds, None, None
-        return frame_embeds, torch.cat(dense), inputs.take(dense_rows)
+            return frame_embeds, None, None, top
+        return frame_embeds, torch.cat(dense), inputs.take(dense_rows), top
 
     def encode_frames(self, pixels: torch.Tensor, grids: Sequence[tuple[int, int]] | None = None,
                       previous: torch.Tensor | None = None) -> torch.Tensor:
@@ -316,7 +360,8 @@ class VideoFGCLIP(VideoHeads):
     def forward(self, pixels: torch.Tensor, grids: Sequence[tuple[int, int]] | None = None) -> VideoOutput:
         """``pixels``: uint8 frames (B, T, H, W, 3), prepared here for the backbone; v1 also takes
         normalised pixels (B, T, 3, H, W), NaFlex uint8 patch rows (B, T, P, 3p^2) with ``grids``."""
-        return self.forward_features(self.encode_frames(pixels, grids))
+        embeds, _, _, top = self.encode_inputs_and_dense(self.frame_inputs(pixels, grids), pixels.shape[0])
+        return self.forward_features(embeds, top)
 
     # ------------------------------------------------------------ losses and prompts
 

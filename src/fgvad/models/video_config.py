@@ -49,6 +49,11 @@ class VideoHeadConfig:
     # Pixels (at the model's input) of camera shake or pan a frame difference ignores (see
     # FrameInputs.with_frame_differences); 0 = the plain difference, as before the option existed.
     motion_shift_tolerance: int = 0
+    # A patch anomaly head: an anomaly logit for every patch of a frame, from its dense feature; the
+    # frame's highest one is added to the frame's MIL logit (0 at the start), so an event in a few
+    # patches of a busy frame is not averaged away by the whole-frame embedding. Its supervision is the
+    # region anomaly loss (and the MIL loss). Checkpoints saved before it existed had none.
+    patch_anomaly: bool = False
     # NaFlex backbones: patches per frame the model was trained with (scoring uses it); None = the default.
     max_num_patches: int | None = None
 

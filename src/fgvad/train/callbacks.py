@@ -21,7 +21,8 @@ from transformers import TrainerCallback
 
 LOG_NAME = "trainer_log.txt"
 _COMPONENT_KEYS = (("loss_global", "global"), ("loss_region", "region"),
-                   ("loss_hard_negative", "hardneg"), ("loss_mil", "mil"))
+                   ("loss_hard_negative", "hardneg"), ("loss_mil", "mil"),
+                   ("loss_region_anomaly", "region_anomaly"))
 
 
 def _fmt(value: float) -> str:

@@ -180,8 +180,10 @@ def train_on_features(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Any
     plan = plan_run(output_dir, cfg, args.resume_from_checkpoint)
     store = open_features(d.features)
     entries, skipped = feature_entries(cfg, store, output_dir, is_main)
-    ignored = [name for name in ("global_loss_weight", "region_loss_weight", "hard_negative_loss_weight")
-               if getattr(cfg.loss, name) > 0]
+    ignored = [name for name in ("global_loss_weight", "region_loss_weight", "hard_negative_loss_weight",
+                                 "region_anomaly_loss_weight") if getattr(cfg.loss, name) > 0]
+    if cfg.model.patch_anomaly:  # the features hold no patches
+        ignored.append("patch_anomaly")
     if cfg.model.frame_standardization:  # the features hold what the untouched backbone saw
         ignored.append("frame_standardization")
     if cfg.model.motion_input != "none":  # the features are single frames

@@ -331,3 +331,20 @@ def mil_loss(
     if gather:
         per_video = gather_with_grad(per_video)
     return per_video.mean()
+
+
+def region_anomaly_loss(box_logits: torch.Tensor, box_anomalous: torch.Tensor, gather: bool = True) -> torch.Tensor:
+    """Balanced BCE of the patch anomaly head on boxes: the mean over boxes of regions that
+    describe the anomaly (target 1) plus the mean over the other boxes (target 0), so a batch's
+    few anomalous boxes weigh as much as its many passers-by. ``box_logits`` (R,) float,
+    ``box_anomalous`` (R,) 0/1. Zero (with a graph) when a batch has no box."""
+    target = box_anomalous.to(box_logits.dtype)
+    per_box = F.binary_cross_entropy_with_logits(box_logits, target, reduction="none")
+    if gather:
+        per_box, target = gather_with_grad(per_box), gather_no_grad(target)
+    positive = target > 0.5
+    loss = per_box.sum() * 0.0
+    for part in (positive, ~positive):
+        if bool(part.any()):
+            loss = loss + per_box[part].mean()
+    return loss

@@ -111,6 +111,7 @@ def build_model(cfg: TrainConfig, tokenizer: Any = None) -> Any:
         standardization_statistics=m.standardization_statistics,
         motion_input=m.motion_input,
         motion_shift_tolerance=m.motion_shift_tolerance,
+        patch_anomaly=m.patch_anomaly,
         # FG-CLIP v1 has no logit bias of its own; the sigmoid loss gets one in the heads.
         logit_bias=family == "fgclip" and loss_type(cfg, family) == "sigmoid",
         # Recorded in the checkpoint, so scoring decodes frames as training did.

@@ -19,7 +19,7 @@ from fgvad.train.caption_queue import CaptionQueue
 from fgvad.train.options import LossArguments
 from fgvad.models.video import VideoFGCLIP
 
-COMPONENTS = ("global", "region", "hard_negative", "mil")
+COMPONENTS = ("global", "region", "hard_negative", "mil", "region_anomaly")
 
 
 class VideoTrainingModule(nn.Module):
@@ -58,12 +58,13 @@ class VideoTrainingModule(nn.Module):
         video = self.video_model
         w = self.loss_args
         frames = batch["frames"]
-        need_boxes = (w.region_loss_weight > 0 or w.hard_negative_loss_weight > 0) and batch["boxes"].shape[0] > 0
+        box_losses = w.region_loss_weight > 0 or w.hard_negative_loss_weight > 0 or w.region_anomaly_loss_weight > 0
+        need_boxes = box_losses and batch["boxes"].shape[0] > 0
         # Box features come from the sampled frames themselves, in the same vision pass.
         dense_rows = list(batch.get("dense_frames", ())) if need_boxes else []
-        frame_embeds, dense, dense_inputs = video.encode_inputs_and_dense(
+        frame_embeds, dense, dense_inputs, patch_top = video.encode_inputs_and_dense(
             video.frame_inputs(frames, batch.get("frame_grids")), frames.shape[0], dense_rows)
-        out = video.forward_features(frame_embeds)
+        out = video.forward_features(frame_embeds, patch_top)
         zero = out.video_embeds.float().sum() * 0.0
         parts: dict[str, torch.Tensor] = {}
         contrastive = {"loss_type": self.loss_type}
@@ -79,7 +80,7 @@ class VideoTrainingModule(nn.Module):
                 prompt_embeds=prompts, video_labels=batch["labels"], logit_bias=bias, **contrastive)
 
         box_embeds = region_region = None
-        if w.region_loss_weight > 0 or w.hard_negative_loss_weight > 0:
+        if box_losses:
             if need_boxes and dense is not None:
                 box_embeds = video.box_features(dense_inputs, batch["boxes"].to(torch.float32),
                                                 box_image=batch["box_image"], dense=dense)
@@ -115,13 +116,21 @@ class VideoTrainingModule(nn.Module):
                     box_embeds if box_embeds is not None else out.video_embeds[:0],
                     out.video_embeds[:0], out.video_embeds[:0], batch["hard_negative_owner"][:0], scale)
 
+        if w.region_anomaly_loss_weight > 0:
+            # The patch anomaly head on each box's feature (a pooled patch feature, as the head reads
+            # at scoring), told which boxes belong to captions that describe the anomaly.
+            labels = batch["region_anomalous"].to(box_embeds.device)[region_region] if box_embeds.shape[0] else \
+                box_embeds.new_zeros((0,))
+            parts["region_anomaly"] = losses.region_anomaly_loss(video.patch_anomaly_logits(box_embeds), labels)
+
         if w.mil_loss_weight > 0:
             parts["mil"] = losses.mil_loss(
                 out.anomaly_logits, batch["is_anomaly"], topk_fraction=w.mil_topk_fraction,
                 smoothness_weight=w.mil_smoothness_weight, sparsity_weight=w.mil_sparsity_weight)
 
         weights = {"global": w.global_loss_weight, "region": w.region_loss_weight,
-                   "hard_negative": w.hard_negative_loss_weight, "mil": w.mil_loss_weight}
+                   "hard_negative": w.hard_negative_loss_weight, "mil": w.mil_loss_weight,
+                   "region_anomaly": w.region_anomaly_loss_weight}
         total = zero
         for name, value in parts.items():
             total = total + weights[name] * value

@@ -90,6 +90,9 @@ class ModelArguments:
     motion_shift_tolerance: int = field(default=2, metadata={"min": 0, "help": "with --motion-input frame_difference: "
         "pixels (at the model's input) of camera shake or pan to ignore; each pixel's change is measured against the "
         "range of the previous frame's values within that distance: 0 inside it (0 = plain difference)"})
+    patch_anomaly: bool = field(default=False, metadata={"help": "a patch anomaly head (saved in the checkpoint): an "
+        "anomaly logit per patch from its dense feature; each frame's highest is added to its MIL logit, so a small "
+        "event in a busy frame is not averaged away. Trained by --region-anomaly-loss-weight and the MIL loss"})
     frame_chunk: int = field(default=64, metadata={"min": 1, "help": "frames per vision-tower call (memory bound)"})
     compile: bool = field(default=False, metadata={
         "help": "torch.compile the vision-tower and temporal layers (regional; same results, faster on a GPU "
@@ -185,6 +188,9 @@ class LossArguments:
     hard_negative_loss_weight: float = field(default=0.0, metadata={"min": 0, 
         "help": "box caption vs its hard negatives (entries need 'hard_negatives')"})
     mil_loss_weight: float = field(default=1.0, metadata={"min": 0, "help": "MIL loss on video labels"})
+    region_anomaly_loss_weight: float = field(default=0.0, metadata={"min": 0, "help": "the patch anomaly head "
+        "(--patch-anomaly) on region boxes: 1 for captions that describe the anomaly (words of anomalous videos' "
+        "captions that no normal video's captions use), 0 for the others"})
     mil_topk_fraction: float = field(default=0.125, metadata={"gt": 0, "max": 1, "help": "fraction of frames averaged as the video score"})
     mil_smoothness_weight: float = field(default=0.0, metadata={"min": 0, "help": "temporal smoothness of frame scores"})
     mil_sparsity_weight: float = field(default=0.0, metadata={"min": 0, "help": "sparsity of scores on anomalous videos"})
@@ -651,6 +657,9 @@ def validate(cfg: TrainConfig) -> None:
     from fgvad.train.schedule import parse_loss_schedule
 
     parse_loss_schedule(loss.loss_schedule)  # a bad schedule fails now, not at its first step
+    if loss.region_anomaly_loss_weight > 0 and not m.patch_anomaly and d.features is None:
+        raise ConfigError("option --region-anomaly-loss-weight trains the patch anomaly head: add --patch-anomaly, "
+                          "or set the weight to 0")
     check_model_selection(cfg)
     if m.model_name_or_path != "tiny":
         return

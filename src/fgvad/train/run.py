@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 
 
 def make_dataset(cfg: TrainConfig, entries: list[Any], class_names: list[str], geometry: Any, *, num_frames: int,
-                 cache: str | None) -> Any:
-    """The training (or validation) dataset; ``geometry``: the model's FrameGeometry."""
+                 cache: str | None, anomaly_captions: Any = None) -> Any:
+    """The training (or validation) dataset; ``geometry``: the model's FrameGeometry; ``anomaly_captions``:
+    the training set's region captions that describe the anomaly (:mod:`fgvad.data.caption_labels`)."""
     from fgvad.data.augment import ClipAugment
     from fgvad.data.dataset import VideoTextDataset
     from fgvad.data.paths import parse_path_map
@@ -39,7 +40,8 @@ def make_dataset(cfg: TrainConfig, entries: list[Any], class_names: list[str], g
                             num_frames=num_frames, size=geometry, max_boxes=d.max_boxes,
                             class_names=class_names, frame_pool=d.frame_pool, augment=augment,
                             seed=cfg.training.data_seed if cfg.training.data_seed is not None else cfg.training.seed,
-                            memory_cache_mb=d.memory_cache_mb, path_map=parse_path_map(d.path_map))
+                            memory_cache_mb=d.memory_cache_mb, path_map=parse_path_map(d.path_map),
+                            anomaly_captions=anomaly_captions)
 
 
 def out_of_memory_message(cfg: TrainConfig) -> str:
@@ -94,7 +96,7 @@ def _auto_fit(cfg: TrainConfig, module: Any, collator: Any, dataset: Any, is_mai
     if choice.num_frames != d.num_frames:
         d.num_frames = choice.num_frames
         dataset = make_dataset(cfg, dataset.entries, dataset.class_names, dataset.geometry, num_frames=d.num_frames,
-                               cache=d.cache_dir)
+                               cache=d.cache_dir, anomaly_captions=dataset.anomaly_captions)
     return dataset
 
 
@@ -195,7 +197,15 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     d = cfg.data
     # FG-CLIP v1: square --image-size frames; FG-CLIP 2 / SigLIP 2: NaFlex frames of --max-num-patches.
     geometry = video_model.frame_geometry(d.image_size)
-    dataset = make_dataset(cfg, entries, class_names, geometry, num_frames=d.num_frames, cache=d.cache_dir)
+    anomaly_captions = None
+    if cfg.loss.region_anomaly_loss_weight > 0:  # from the training entries only, never the validation or test set
+        from fgvad.data.caption_labels import anomaly_captions as find_anomaly_captions
+
+        anomaly_captions = find_anomaly_captions(entries)
+        if is_main:
+            say(output_dir, anomaly_captions.summary())
+    dataset = make_dataset(cfg, entries, class_names, geometry, num_frames=d.num_frames, cache=d.cache_dir,
+                           anomaly_captions=anomaly_captions)
     collator = TrainCollator(texts, patch_size=geometry.patch_size or None)
 
     # Activation checkpointing is switched on here: our model's signature differs from HF's.
@@ -220,7 +230,7 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
         say(output_dir, sampler.describe())
     train_dataset = SkipBadSamples(dataset, output_dir)
     eval_dataset = (make_dataset(cfg, validation_entries, class_names, geometry, num_frames=d.num_frames,
-                                 cache=d.cache_dir)
+                                 cache=d.cache_dir, anomaly_captions=anomaly_captions)
                     if validation_entries else None)
     # Entries skipped before training count against the same fraction as decode failures.
     bad_samples = BadSampleGuard(output_dir, len(train_dataset) + len(skipped), d.max_bad_sample_fraction,
