@@ -201,8 +201,8 @@ def _encode(model: Any, inputs: "FrameInputs", batch: int) -> tuple["torch.Tenso
     import torch
 
     parts = [model.encode_inputs_and_dense(inputs.slice(i, i + batch)) for i in range(0, len(inputs), batch)]
-    tops = None if parts[0][3] is None else torch.cat([part[3][0] for part in parts])
-    return torch.cat([part[0][0] for part in parts]), tops
+    tops = None if parts[0].patch_top is None else torch.cat([part.patch_top[0] for part in parts])
+    return torch.cat([part.frame_embeds[0] for part in parts]), tops
 
 
 def _patch_grid(model: Any, inputs: "FrameInputs") -> tuple[int, int]:

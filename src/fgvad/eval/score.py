@@ -149,8 +149,8 @@ class Scorer:
                 # A motion input's first frame of a chunk differs from the last of the one before.
                 previous = frames[start - 1:start] if start > 0 else None
                 encoded = model.encode_inputs_and_dense(model.frame_inputs(chunk.unsqueeze(0), previous=previous))
-                embeds.append(encoded[0])
-                tops.append(encoded[3])  # a patch anomaly head's highest patch per frame, else None
+                embeds.append(encoded.frame_embeds)
+                tops.append(encoded.patch_top)  # a patch anomaly head's highest patch per frame, else None
             out = model.forward_features(torch.cat(embeds, dim=1), torch.cat(tops, dim=1) if tops[0] is not None
                                          else None)
             mil = torch.sigmoid(out.anomaly_logits.float())[0] if self.kind in ("mil", "mix") else None

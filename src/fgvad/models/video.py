@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import torch
 from torch import nn
@@ -44,6 +44,13 @@ from fgvad.models.video_io import (
 SIGMOID_BIAS_INIT = -10.0  # SigLIP's initial logit bias
 
 
+def anomaly_scorer(width: int, hidden: int, dropout: float = 0.0) -> nn.Sequential:
+    """The MLP that turns a feature (..., width) into one anomaly logit (..., 1): the MIL head's
+    form, also the patch anomaly head's."""
+    return nn.Sequential(nn.LayerNorm(width), nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout),
+                         nn.Linear(hidden, 1))
+
+
 @dataclass
 class VideoOutput:
     """``frame_embeds``: contextual frame features (B, T, D); ``video_embeds`` (B, D);
@@ -54,6 +61,18 @@ class VideoOutput:
     video_embeds: torch.Tensor
     anomaly_logits: torch.Tensor
     per_frame_embeds: torch.Tensor
+
+
+class FrameEncoding(NamedTuple):
+    """What one vision pass over B*T frames gives (:meth:`VideoFGCLIP.encode_inputs_and_dense`):
+    per-frame embeddings (B, T, D); the dense features of the asked-for frames and those frames'
+    inputs (None, None when none were asked for); each frame's highest patch anomaly logit (B, T),
+    None without a patch anomaly head."""
+
+    frame_embeds: torch.Tensor
+    dense: torch.Tensor | None
+    dense_inputs: FrameInputs | None
+    patch_top: torch.Tensor | None
 
 
 class VideoHeads(nn.Module):
@@ -73,10 +92,7 @@ class VideoHeads(nn.Module):
         self.pool_score = nn.Linear(width, 1)
         nn.init.zeros_(self.pool_score.weight)  # uniform attention = the mean at step 0
         nn.init.zeros_(self.pool_score.bias)
-        self.mil_head = nn.Sequential(
-            nn.LayerNorm(width), nn.Linear(width, self.config.mil_hidden), nn.GELU(),
-            nn.Dropout(self.config.mil_dropout), nn.Linear(self.config.mil_hidden, 1),
-        )
+        self.mil_head = anomaly_scorer(width, self.config.mil_hidden, self.config.mil_dropout)
 
     def contextualize(self, frame_embeds: torch.Tensor) -> torch.Tensor:
         return self.temporal(frame_embeds)
@@ -89,7 +105,7 @@ class VideoHeads(nn.Module):
         return torch.einsum("bt,btd->bd", weights.to(frame_embeds.dtype), frame_embeds)
 
     def anomaly_logits(self, frame_embeds: torch.Tensor, patch_top: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, T, D) contextual features -> MIL logits (B, T); ``patch_top`` (B, T): each frame's
+        """(..., D) contextual features -> MIL logits (...); ``patch_top`` (...): each frame's
         highest patch anomaly logit (models with a patch anomaly head), added to its frame's."""
         logits = self.mil_head(frame_embeds).squeeze(-1)
         return logits if patch_top is None else logits + patch_top.to(logits.dtype)
@@ -113,8 +129,7 @@ class VideoHeads(nn.Module):
         """
         batch = window_embeds.unsqueeze(0).repeat(replacements.shape[0], 1, 1)
         batch[:, position] = replacements.to(batch.dtype)
-        logits = self.anomaly_logits(self.contextualize(batch))[:, position]
-        return logits if replacement_top is None else logits + replacement_top.to(logits.dtype)
+        return self.anomaly_logits(self.contextualize(batch)[:, position], replacement_top)
 
     def forward_features(self, per_frame_embeds: torch.Tensor, patch_top: torch.Tensor | None = None) -> VideoOutput:
         """Heads on precomputed per-frame embeddings (B, T, D) (e.g. cached for evaluation);
@@ -159,10 +174,7 @@ class VideoFGCLIP(VideoHeads):
     def _add_patch_anomaly_head(self) -> None:
         """The patch anomaly head (``VideoHeadConfig.patch_anomaly``). Its last layer starts at zero,
         so every patch's logit is 0 and the MIL logits are the MIL head's alone until training moves it."""
-        width = self.clip.embed_dim
-        self.patch_anomaly_head = nn.Sequential(
-            nn.LayerNorm(width), nn.Linear(width, self.config.mil_hidden), nn.GELU(),
-            nn.Linear(self.config.mil_hidden, 1))
+        self.patch_anomaly_head = anomaly_scorer(self.clip.embed_dim, self.config.mil_hidden)
         nn.init.zeros_(self.patch_anomaly_head[-1].weight)
         nn.init.zeros_(self.patch_anomaly_head[-1].bias)
 
@@ -292,10 +304,10 @@ class VideoFGCLIP(VideoHeads):
 
     def encode_inputs(self, inputs: FrameInputs, batch: int = 1) -> torch.Tensor:
         """(B*T images) -> per-frame embeddings (B, T, D), in chunks of ``frame_chunk`` frames."""
-        return self.encode_inputs_and_dense(inputs, batch)[0]
+        return self.encode_inputs_and_dense(inputs, batch).frame_embeds
 
     def encode_inputs_and_dense(self, inputs: FrameInputs, batch: int = 1, dense_rows: Sequence[int] = ()
-                                ) -> tuple[torch.Tensor, torch.Tensor | None, FrameInputs | None, torch.Tensor | None]:
+                                ) -> FrameEncoding:
         """Per-frame embeddings (B, T, D) and, from the same vision pass, the dense patch features
         of the images at ``dense_rows`` (sorted positions among the B*T images) with those images'
         inputs (for :meth:`box_features`), None and None when ``dense_rows`` is empty (box features
@@ -322,8 +334,8 @@ class VideoFGCLIP(VideoHeads):
         frame_embeds = torch.cat(embeds, dim=0).view(batch, len(inputs) // batch, -1)
         top = torch.cat(tops).view(batch, -1) if tops else None
         if not dense:
-            return frame_embeds, None, None, top
-        return frame_embeds, torch.cat(dense), inputs.take(dense_rows), top
+            return FrameEncoding(frame_embeds, None, None, top)
+        return FrameEncoding(frame_embeds, torch.cat(dense), inputs.take(dense_rows), top)
 
     def encode_frames(self, pixels: torch.Tensor, grids: Sequence[tuple[int, int]] | None = None,
                       previous: torch.Tensor | None = None) -> torch.Tensor:
@@ -360,8 +372,8 @@ class VideoFGCLIP(VideoHeads):
     def forward(self, pixels: torch.Tensor, grids: Sequence[tuple[int, int]] | None = None) -> VideoOutput:
         """``pixels``: uint8 frames (B, T, H, W, 3), prepared here for the backbone; v1 also takes
         normalised pixels (B, T, 3, H, W), NaFlex uint8 patch rows (B, T, P, 3p^2) with ``grids``."""
-        embeds, _, _, top = self.encode_inputs_and_dense(self.frame_inputs(pixels, grids), pixels.shape[0])
-        return self.forward_features(embeds, top)
+        encoded = self.encode_inputs_and_dense(self.frame_inputs(pixels, grids), pixels.shape[0])
+        return self.forward_features(encoded.frame_embeds, encoded.patch_top)
 
     # ------------------------------------------------------------ losses and prompts
 
@@ -448,6 +460,6 @@ class VideoFGCLIP(VideoHeads):
                                 attn_implementation=attn_implementation, device=device, backbone=backbone)
 
 
-__all__ = ["VideoHeadConfig", "VideoOutput", "VideoHeads", "VideoFGCLIP", "TemporalModule", "FrameInputs",
+__all__ = ["VideoHeadConfig", "VideoOutput", "FrameEncoding", "VideoHeads", "VideoFGCLIP", "TemporalModule", "FrameInputs",
            "frames_to_pixels", "read_prompt_set", "read_trained_on", "read_video_meta", "save_heads", "CLIP_MEAN", "CLIP_STD", "HEADS_WEIGHTS_NAME",
            "VIDEO_CONFIG_NAME"]
