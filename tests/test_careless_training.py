@@ -209,7 +209,7 @@ def test_a_mil_loss_at_chance_for_the_second_half_is_named_as_learning_nothing(t
     import math
 
     from fgvad.train.options import build_config
-    from fgvad.train.result import mil_at_chance, mil_chance_loss, warn_if_mil_at_chance
+    from fgvad.train.result import mil_at_chance, mil_chance_loss, warn_if_at_chance
 
     ln2 = math.log(2)
     assert mil_chance_loss(0.5) == pytest.approx(ln2) and mil_chance_loss(1.0) == 0.0
@@ -227,9 +227,39 @@ def test_a_mil_loss_at_chance_for_the_second_half_is_named_as_learning_nothing(t
     assert mil_at_chance(_history([ln2] * 8), 1.0) is None  # one class: nothing to tell apart
 
     cfg = build_config("demo", {"output_dir": str(tmp_path / "run")})
-    warnings = warn_if_mil_at_chance(flat, cfg, 0.5, tmp_path / "run", is_main=True)
+    warnings = warn_if_at_chance(flat, cfg, 0.5, tmp_path / "run", is_main=True)
     assert len(warnings) == 1
     assert "fgvad: warning: the MIL loss stayed at chance" in capsys.readouterr().out
     assert "stayed at chance" in (tmp_path / "run" / "trainer_log.txt").read_text()
     cfg.loss.mil_loss_weight = 0.0
-    assert warn_if_mil_at_chance(flat, cfg, 0.5, tmp_path / "run", is_main=True) == []
+    assert warn_if_at_chance(flat, cfg, 0.5, tmp_path / "run", is_main=True) == []
+
+
+def test_a_region_anomaly_loss_at_chance_is_named_too(tmp_path, capsys):
+    """The seventh held-out runs' box loss stayed at 1.36-1.38 (chance 2 ln 2) with exit 0 and only
+    the MIL warning; a run whose patch head learns nothing from the boxes now says so as well."""
+    import math
+
+    from fgvad.train.options import build_config
+    from fgvad.train.result import REGION_ANOMALY_CHANCE_LOSS, region_anomaly_at_chance, warn_if_at_chance
+
+    assert REGION_ANOMALY_CHANCE_LOSS == pytest.approx(2 * math.log(2))
+    def history(values):
+        return [{"step": 2 * (i + 1), "loss_region_anomaly": v, "loss_mil": 0.1} for i, v in enumerate(values)]
+
+    flat = history([1.5, 1.42] + [1.38, 1.35, 1.39, 1.37, 1.36, 1.38])  # a held-out run's shape
+    assert "region anomaly loss stayed at chance" in region_anomaly_at_chance(flat)
+    hard_but_learning = history([1.4, 1.35, 1.3, 1.28, 1.25, 1.24, 1.22, 1.2])  # the 3x3 development sets
+    assert region_anomaly_at_chance(hard_but_learning) is None
+    assert region_anomaly_at_chance(flat[:5]) is None  # too few logs in the second half
+    assert region_anomaly_at_chance(_history([math.log(2)] * 8)) is None  # a run without the loss
+
+    cfg = build_config("demo", {"output_dir": str(tmp_path / "run")})  # the demo trains both losses
+    assert cfg.loss.region_anomaly_loss_weight > 0 and cfg.loss.mil_loss_weight > 0
+    warnings = warn_if_at_chance(flat, cfg, 0.5, tmp_path / "run", is_main=True)
+    assert len(warnings) == 1 and "region anomaly" in warnings[0]  # its MIL loss (0.1) learnt
+    assert "fgvad: warning: the region anomaly loss" in capsys.readouterr().out
+    both = [dict(h, loss_mil=math.log(2)) for h in flat]
+    assert len(warn_if_at_chance(both, cfg, 0.5, tmp_path / "run", is_main=True)) == 2
+    cfg.loss.region_anomaly_loss_weight = 0.0
+    assert warn_if_at_chance(flat, cfg, 0.5, tmp_path / "run", is_main=True) == []

@@ -167,7 +167,7 @@ def train_on_features(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Any
     from fgvad.data.features import open_features
     from fgvad.train.callbacks import TrainerLogCallback
     from fgvad.train.checkpointing import check_output_writable, refusing_unsafe_state
-    from fgvad.train.result import TrainResult, refuse_diverged, warn_if_mil_at_chance
+    from fgvad.train.result import TrainResult, refuse_diverged, warn_if_at_chance
     from fgvad.train.run_identity import plan_run, start_run
     from fgvad.train.signals import GracefulInterrupt
 
@@ -212,7 +212,7 @@ def train_on_features(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Any
     history = list(trainer.state.log_history)
     # The Trainer's own shuffle: batches hold the data's anomalous share.
     share = sum(e.is_anomaly for e in entries) / len(entries) if entries else 0.0
-    warnings = warn_if_mil_at_chance(history, cfg, share, output_dir, is_main)
+    warnings = warn_if_at_chance(history, cfg, share, output_dir, is_main)
     trainer.save_model(str(output_dir))
     return TrainResult(output_dir=output_dir, log_history=history, final_checkpoint=output_dir,
                        global_step=trainer.state.global_step, skipped_entries=skipped, warnings=warnings)

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 from fgvad.core.errors import ConfigError, FgvadError
 from fgvad.train.entries import load_entries, say, split_validation
 from fgvad.train.options import TrainConfig, build_config
-from fgvad.train.result import TrainResult, refuse_diverged, warn_if_mil_at_chance
+from fgvad.train.result import TrainResult, refuse_diverged, warn_if_at_chance
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +268,7 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     if bad_samples.exceeded:
         raise bad_samples.error()
     refuse_diverged(trainer, cfg, output_dir, plan.record["run_id"], is_main)
-    warnings = warn_if_mil_at_chance(history, cfg, sampler.anomalous_share, output_dir, is_main)
+    warnings = warn_if_at_chance(history, cfg, sampler.anomalous_share, output_dir, is_main)
     if cfg.model.merge_lora:
         from fgvad.models.lora import merge_adapters
 
