@@ -68,6 +68,7 @@ class DemoResult:
     baseline_metrics: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
     table: str = ""
+    at_chance: list[str] = field(default_factory=list)  # losses that learnt nothing (TrainResult.at_chance)
 
     @property
     def auc(self) -> float:
@@ -171,28 +172,31 @@ def run_demo(out: str | Path = DEFAULT_OUT, *, seed: int = 0, quick: bool = Fals
 
     result = DemoResult(out=out, report=report.html, metrics=evaluation.metrics,
                         baseline_metrics=evaluation.baseline_metrics or {},
-                        seconds={k: round(v, 1) for k, v in seconds.items()}, table=evaluation.table)
+                        seconds={k: round(v, 1) for k, v in seconds.items()}, table=evaluation.table,
+                        at_chance=list(trained.at_chance))
     summary = {"status": "done", "dataset": "heldout" if heldout else "embedded", "seed": seed, "quick": quick,
                "size": asdict(size), "auc": result.auc, "baseline_auc": result.baseline_auc,
                "per_class_auc": result.metrics.get("per_class_auc", {}),
                "baseline_per_class_auc": result.baseline_metrics.get("per_class_auc", {}),
-               "seconds": result.seconds, "report": str(report.html)}
+               "seconds": result.seconds, "at_chance": result.at_chance, "report": str(report.html)}
     (out / MARKER_NAME).write_text(json.dumps(summary, indent=2) + "\n")
     return result
 
 
 def summary_table(results: dict[int, DemoResult]) -> str:
-    """Markdown: one row per seed (frame AUC, baseline, each class), then the mean."""
+    """Markdown: one row per seed (frame AUC, baseline, each class, the losses that stayed at
+    chance: a seed whose heads learnt nothing is not a result to tune against), then the mean."""
     classes = sorted({c for r in results.values() for c in r.metrics.get("per_class_auc", {})})
-    lines = ["| seed | frame AUC | baseline | " + " | ".join(classes) + " |",
-             "|---|---|---|" + "---|" * len(classes)]
+    lines = ["| seed | frame AUC | baseline | " + " | ".join(classes) + " | losses at chance |",
+             "|---|---|---|" + "---|" * len(classes) + "---|"]
     for seed, r in results.items():
         per = r.metrics.get("per_class_auc", {})
         lines.append(f"| {seed} | {r.auc:.4f} | {r.baseline_auc:.4f} | "
-                     + " | ".join(f"{per[c]:.3f}" if c in per else "-" for c in classes) + " |")
+                     + " | ".join(f"{per[c]:.3f}" if c in per else "-" for c in classes)
+                     + f" | {', '.join(r.at_chance) or 'none'} |")
     mean = sum(r.auc for r in results.values()) / len(results)
     base = sum(r.baseline_auc for r in results.values()) / len(results)
     lines.append(f"| mean | {mean:.4f} | {base:.4f} | " + " | ".join(
         f"{sum(r.metrics['per_class_auc'][c] for r in results.values()) / len(results):.3f}"
-        if all(c in r.metrics.get("per_class_auc", {}) for r in results.values()) else "-" for c in classes) + " |")
+        if all(c in r.metrics.get("per_class_auc", {}) for r in results.values()) else "-" for c in classes) + " | |")
     return "\n".join(lines)

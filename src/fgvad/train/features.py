@@ -212,7 +212,8 @@ def train_on_features(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Any
     history = list(trainer.state.log_history)
     # The Trainer's own shuffle: batches hold the data's anomalous share.
     share = sum(e.is_anomaly for e in entries) / len(entries) if entries else 0.0
-    warnings = warn_if_at_chance(history, cfg, share, output_dir, is_main)
+    at_chance = warn_if_at_chance(history, cfg, share, output_dir, is_main)
     trainer.save_model(str(output_dir))
     return TrainResult(output_dir=output_dir, log_history=history, final_checkpoint=output_dir,
-                       global_step=trainer.state.global_step, skipped_entries=skipped, warnings=warnings)
+                       global_step=trainer.state.global_step, skipped_entries=skipped,
+                       warnings=list(at_chance.values()), at_chance=list(at_chance))

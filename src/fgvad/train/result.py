@@ -20,6 +20,7 @@ class TrainResult:
     global_step: int = 0
     skipped_entries: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. mil_at_chance's, also printed and logged
+    at_chance: list[str] = field(default_factory=list)  # the losses those warnings name: "mil", "region_anomaly"
 
 
 def refuse_diverged(trainer: Any, cfg: TrainConfig, output_dir: Path, run_id: str, is_main: bool) -> None:
@@ -112,23 +113,21 @@ def region_anomaly_at_chance(history: Sequence[dict[str, Any]], min_logs: int = 
 
 
 def warn_if_at_chance(history: Sequence[dict[str, Any]], cfg: TrainConfig, anomalous_share: float,
-                      output_dir: Path, is_main: bool) -> list[str]:
+                      output_dir: Path, is_main: bool) -> dict[str, str]:
     """:func:`mil_at_chance` and :func:`region_anomaly_at_chance` for a finished run, for the
-    losses it trained: printed and written to trainer_log.txt on the main process; returned (for
-    TrainResult.warnings) on every process. The model is still saved: its prompt scores and
-    region features may serve."""
-    warnings = []
-    if cfg.loss.mil_loss_weight > 0:
-        warnings.append(mil_at_chance(history, anomalous_share))
-    if cfg.loss.region_anomaly_loss_weight > 0:
-        warnings.append(region_anomaly_at_chance(history))
-    warnings = [w for w in warnings if w is not None]
-    if is_main and warnings:
+    losses it trained: printed and written to trainer_log.txt on the main process; returned as
+    ``{loss: warning}`` ("mil", "region_anomaly"; for TrainResult) on every process. The model is
+    still saved: its prompt scores and region features may serve."""
+    checks = {"mil": (cfg.loss.mil_loss_weight, lambda: mil_at_chance(history, anomalous_share)),
+              "region_anomaly": (cfg.loss.region_anomaly_loss_weight, lambda: region_anomaly_at_chance(history))}
+    found = {name: check() for name, (weight, check) in checks.items() if weight > 0}
+    found = {name: warning for name, warning in found.items() if warning is not None}
+    if is_main and found:
         from fgvad.train.entries import say
 
-        for warning in warnings:
+        for warning in found.values():
             say(output_dir, warning)
-    return warnings
+    return found
 
 
 __all__ = ["TrainResult", "refuse_diverged", "mil_at_chance", "mil_chance_loss", "region_anomaly_at_chance",

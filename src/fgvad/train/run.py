@@ -268,7 +268,7 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
     if bad_samples.exceeded:
         raise bad_samples.error()
     refuse_diverged(trainer, cfg, output_dir, plan.record["run_id"], is_main)
-    warnings = warn_if_at_chance(history, cfg, sampler.anomalous_share, output_dir, is_main)
+    at_chance = warn_if_at_chance(history, cfg, sampler.anomalous_share, output_dir, is_main)
     if cfg.model.merge_lora:
         from fgvad.models.lora import merge_adapters
 
@@ -276,4 +276,5 @@ def train(config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
         log.info("merged %d LoRA adapters into the final model", merged)
     trainer.save_model(str(output_dir))
     return TrainResult(output_dir=output_dir, log_history=history, final_checkpoint=output_dir,
-                       global_step=trainer.state.global_step, skipped_entries=skipped, warnings=warnings)
+                       global_step=trainer.state.global_step, skipped_entries=skipped,
+                       warnings=list(at_chance.values()), at_chance=list(at_chance))
