@@ -79,8 +79,14 @@ def _late_mean(history: Sequence[dict[str, Any]], key: str, min_logs: int) -> fl
     return sum(late) / len(late) if len(late) >= min_logs else None
 
 
-def _at_chance(mean: float | None, chance: float, margin: float) -> bool:
-    return mean is not None and chance > 0.0 and math.isfinite(mean) and mean >= (1.0 - margin) * chance
+def _chance_warning(history: Sequence[dict[str, Any]], key: str, chance: float, margin: float, min_logs: int,
+                    loss: str, meaning: str) -> str | None:
+    """The warning for ``key`` when its late-half mean stayed within ``margin`` of ``chance``."""
+    mean = _late_mean(history, key, min_logs)
+    if mean is None or chance <= 0.0 or not math.isfinite(mean) or mean < (1.0 - margin) * chance:
+        return None
+    return (f"warning: the {loss} stayed at chance over the second half of training (mean {mean:.4f}, "
+            f"chance {chance:.4f}): {meaning}")
 
 
 def mil_at_chance(history: Sequence[dict[str, Any]], anomalous_share: float, min_logs: int = 4) -> str | None:
@@ -88,14 +94,10 @@ def mil_at_chance(history: Sequence[dict[str, Any]], anomalous_share: float, min
     :data:`CHANCE_MARGIN` of :func:`mil_chance_loss` (the anomaly head learnt nothing that tells
     anomalous from normal videos); None otherwise, or with fewer than ``min_logs`` logged values
     in that half, or one class only."""
-    chance = mil_chance_loss(anomalous_share)
-    mean = _late_mean(history, "loss_mil", min_logs)
-    if not _at_chance(mean, chance, CHANCE_MARGIN):
-        return None
-    return (f"warning: the MIL loss stayed at chance over the second half of training (mean {mean:.4f}, "
-            f"chance {chance:.4f}): the anomaly head learnt nothing that tells the anomalous videos from the "
-            "normal ones, so its scores are not a result; the events may be too small or too rare in the "
-            "frames for video labels to find (see the README's held-out section)")
+    return _chance_warning(history, "loss_mil", mil_chance_loss(anomalous_share), CHANCE_MARGIN, min_logs,
+                           "MIL loss", "the anomaly head learnt nothing that tells the anomalous videos from the "
+                           "normal ones, so its scores are not a result; the events may be too small or too rare "
+                           "in the frames for video labels to find (see the README's held-out section)")
 
 
 def region_anomaly_at_chance(history: Sequence[dict[str, Any]], min_logs: int = 4) -> str | None:
@@ -103,13 +105,11 @@ def region_anomaly_at_chance(history: Sequence[dict[str, Any]], min_logs: int = 
     :data:`REGION_ANOMALY_CHANCE_MARGIN` of :data:`REGION_ANOMALY_CHANCE_LOSS`): the patch head
     did not learn to tell the boxes of the anomaly's captions from the others, not even on the
     training videos."""
-    mean = _late_mean(history, "loss_region_anomaly", min_logs)
-    if not _at_chance(mean, REGION_ANOMALY_CHANCE_LOSS, REGION_ANOMALY_CHANCE_MARGIN):
-        return None
-    return (f"warning: the region anomaly loss stayed at chance over the second half of training (mean "
-            f"{mean:.4f}, chance {REGION_ANOMALY_CHANCE_LOSS:.4f}): the patch head did not learn to tell the "
-            "anomaly's boxes from the others even on the training videos; the boxes may be too small at this "
-            "image size for a model trained from scratch (see the README's held-out section)")
+    return _chance_warning(history, "loss_region_anomaly", REGION_ANOMALY_CHANCE_LOSS,
+                           REGION_ANOMALY_CHANCE_MARGIN, min_logs, "region anomaly loss",
+                           "the patch head did not learn to tell the anomaly's boxes from the others even on the "
+                           "training videos; the boxes may be too small at this image size for a model trained "
+                           "from scratch (see the README's held-out section)")
 
 
 def warn_if_at_chance(history: Sequence[dict[str, Any]], cfg: TrainConfig, anomalous_share: float,
