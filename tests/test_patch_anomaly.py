@@ -128,6 +128,18 @@ def test_each_frame_s_highest_patch_logit_is_added_to_its_mil_logit():
     torch.testing.assert_close(replaced, after.anomaly_logits[0, 2:3], atol=1e-5, rtol=1e-4)
 
 
+def test_scoring_a_headed_model_without_its_patch_term_is_refused():
+    """forward_features(encode_frames(x)) would drop the head's term and score silently wrong."""
+    model = make_model()
+    with torch.no_grad():
+        embeds = model.encode_frames(frames())
+        with pytest.raises(ValueError, match="patch anomaly head: pass each frame's patch_top"):
+            model.forward_features(embeds)
+        with pytest.raises(ValueError, match="patch_top"):
+            model.anomaly_logits_replacing(embeds[0], 1, embeds[0, :2])
+        make_model(False).forward_features(embeds)  # a model without the head needs none
+
+
 def test_padding_patches_are_never_a_frame_s_highest():
     model = make_model()
     with torch.no_grad():

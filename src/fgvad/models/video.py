@@ -184,6 +184,14 @@ class VideoFGCLIP(VideoHeads):
             raise ConfigError("this model has no patch anomaly head (video head config patch_anomaly is off)")
         return self.patch_anomaly_head(dense.to(self.dtype)).squeeze(-1).float()
 
+    def anomaly_logits(self, frame_embeds: torch.Tensor, patch_top: torch.Tensor | None = None) -> torch.Tensor:
+        """:meth:`VideoHeads.anomaly_logits`; a model with a patch anomaly head refuses to score
+        without its frames' ``patch_top``: the MIL logits would silently lack the head's term."""
+        if patch_top is None and self.patch_anomaly_head is not None:
+            raise ValueError("this model has a patch anomaly head: pass each frame's patch_top to forward_features "
+                             "(encode_inputs_and_dense gives it; encode_frames does not)")
+        return super().anomaly_logits(frame_embeds, patch_top)
+
     def patch_anomaly_maps(self, patches: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Dense features (N, P, D) -> every patch's anomaly logit (N, P); ``mask`` (N, P): the real
         patches of NaFlex frames, padding gets -inf (it never is a frame's highest)."""
