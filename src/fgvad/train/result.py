@@ -118,9 +118,11 @@ def warn_if_at_chance(history: Sequence[dict[str, Any]], cfg: TrainConfig, anoma
     losses it trained: printed and written to trainer_log.txt on the main process; returned as
     ``{loss: warning}`` ("mil", "region_anomaly"; for TrainResult) on every process. The model is
     still saved: its prompt scores and region features may serve."""
-    checks = {"mil": (cfg.loss.mil_loss_weight, lambda: mil_at_chance(history, anomalous_share)),
-              "region_anomaly": (cfg.loss.region_anomaly_loss_weight, lambda: region_anomaly_at_chance(history))}
-    found = {name: check() for name, (weight, check) in checks.items() if weight > 0}
+    found = {}
+    if cfg.loss.mil_loss_weight > 0:
+        found["mil"] = mil_at_chance(history, anomalous_share)
+    if cfg.loss.region_anomaly_loss_weight > 0:
+        found["region_anomaly"] = region_anomaly_at_chance(history)
     found = {name: warning for name, warning in found.items() if warning is not None}
     if is_main and found:
         from fgvad.train.entries import say
